@@ -1,0 +1,92 @@
+/**
+ * The ports the pure core drives. Adapters live outside `core/`:
+ * `mimecast/` implements StreamSource, `sinks/` implements Sink, `state/` implements CheckpointStore,
+ * `telemetry/` implements Log.
+ */
+import type { Envelope } from './envelope';
+import type { JsonObject } from './json';
+import type { StreamId } from './streams';
+
+/**
+ * Where one stream stands. Opaque to the engine: only the stream's source module reads inside it.
+ * Must be JSON (it is stored in the checkpoint).
+ */
+export type Cursor = JsonObject;
+
+/** One Mimecast record as the source hands it to the engine. */
+export interface SourceRecord {
+  /** Mimecast log type: `receipt`, `process`, `url protect`, an audit category, `indicator`, ... */
+  logType: string;
+  /** Event time normalised to ISO-8601 UTC (`2024-06-05T11:50:06.389Z`). */
+  time: string;
+  /** The record exactly as Mimecast sent it (parsed JSON, or the key=value map for key_value files). */
+  event: unknown;
+}
+
+/** Limits for one remote call, derived from the Lambda's remaining time. */
+export interface CallBudget {
+  /** Aborts every request of the call (the engine's deadline, or shutdown). */
+  signal: AbortSignal;
+  /** Epoch milliseconds by which the call must have finished. */
+  deadline: number;
+}
+
+export interface PageEnd {
+  /** Where the next page starts. Stored only after every record of this page was acknowledged. */
+  next: Cursor;
+  /** True when Mimecast has nothing newer right now: the engine stops this stream until the next tick. */
+  caughtUp: boolean;
+}
+
+export interface Page {
+  /**
+   * The page's records, in order, already filtered of boundary repeats. Streamed, so a large
+   * file is never held in memory whole. Iterating it may throw typed errors from `errors.ts`.
+   */
+  records: AsyncIterable<SourceRecord>;
+  /** Valid once `records` has been fully consumed. */
+  end(): PageEnd;
+}
+
+/** One Mimecast log stream, driven page by page. */
+export interface StreamSource {
+  readonly stream: StreamId;
+  /** The cursor for a stream collected for the first time, starting at `start` (never later than `now`). */
+  seed(start: Date, now: Date): Cursor;
+  /**
+   * Fetches the page at `cursor`. Requesting the same cursor again yields the same records in the same
+   * order (as far as Mimecast allows), which is what lets the engine resume inside a page.
+   */
+  fetchPage(cursor: Cursor, budget: CallBudget): Promise<Page>;
+}
+
+export interface SinkResult {
+  /** Bytes put on the wire (after compression). */
+  bytes: number;
+}
+
+/** The ingestion endpoint. */
+export interface Sink {
+  /** Serialized size of one envelope in this sink's format, used to bound batches by bytes. */
+  sizeOf(envelope: Envelope): number;
+  /**
+   * Sends one batch. Resolves only when the receiver acknowledged every event in it (retrying
+   * transient failures inside the budget); throws a typed error otherwise.
+   */
+  send(batch: readonly Envelope[], budget: CallBudget): Promise<SinkResult>;
+}
+
+/** Structured log lines. Attributes must never contain secrets. */
+export interface Log {
+  debug(message: string, attributes?: Record<string, unknown>): void;
+  info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+  error(message: string, attributes?: Record<string, unknown>): void;
+}
+
+/** Time, injectable so tests can move it. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,19 @@
+/**
+ * The environment variables the stack sets on the function (and the local CLI may set).
+ * Never a secret value: credentials live in Secrets Manager, found through SECRET_ARN.
+ */
+export const ENV = {
+  instance: 'COLLECTOR_INSTANCE',
+  apiVersion: 'MIMECAST_API_VERSION',
+  mimecastBaseUrl: 'MIMECAST_BASE_URL',
+  streams: 'COLLECTOR_STREAMS',
+  collectionStart: 'COLLECTION_START',
+  sinkUrl: 'SINK_URL',
+  sinkFormat: 'SINK_FORMAT',
+  secretArn: 'SECRET_ARN',
+  checkpointTable: 'CHECKPOINT_TABLE',
+  latenessMarginSeconds: 'LATENESS_MARGIN_SECONDS',
+  maxPagesPerTick: 'MAX_PAGES_PER_TICK',
+  batchMaxEvents: 'BATCH_MAX_EVENTS',
+  batchMaxBytes: 'BATCH_MAX_BYTES',
+} as const;
