@@ -147,10 +147,7 @@ export class ConfigError extends CollectorError {
   readonly problems: ConfigProblem[];
 
   constructor(source: string, problems: ConfigProblem[], remedy = `Fix the ${source} and run again.`) {
-    super(
-      `Invalid ${source}: ${problems.map((p) => `${p.field}: ${p.problem}`).join('; ')}`,
-      remedy,
-    );
+    super(`Invalid ${source}: ${problems.map((p) => `${p.field}: ${p.problem}`).join('; ')}`, remedy);
     this.problems = problems;
   }
 }

@@ -34,5 +34,10 @@ export function canonicalJson(value: unknown): string {
 
 /** sha256 over the stream id and the record's canonical JSON, hex, first 32 characters (128 bits). */
 export function eventId(stream: StreamId, event: unknown): string {
-  return createHash('sha256').update(stream).update('\n').update(canonicalJson(event)).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(stream)
+    .update('\n')
+    .update(canonicalJson(event))
+    .digest('hex')
+    .slice(0, 32);
 }

@@ -1,0 +1,24 @@
+/** Credentials as the collector uses them, after the secret was read, unwrapped and validated. */
+
+export interface MimecastV1Credentials {
+  apiVersion: 1;
+  appId: string;
+  appKey: string;
+  accessKey: string;
+  /** Base64, as Mimecast issues it. */
+  secretKey: string;
+}
+
+export interface MimecastV2Credentials {
+  apiVersion: 2;
+  clientId: string;
+  clientSecret: string;
+}
+
+export type MimecastCredentials = MimecastV1Credentials | MimecastV2Credentials;
+
+export interface CollectorCredentials {
+  mimecast: MimecastCredentials;
+  /** Value for the sink's auth header (e.g. the Splunk HEC token), when the receiver needs one. */
+  sinkToken?: string;
+}
