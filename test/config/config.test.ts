@@ -1,0 +1,413 @@
+import fc from 'fast-check';
+import {
+  KNOWN_MIMECAST_HOSTS,
+  MIMECAST_V1_HOSTNAMES,
+  MIMECAST_V2_HOSTNAMES,
+  NUMERIC_SETTINGS,
+  parseBoundedInteger,
+  parseCollectionStart,
+  parseCollectorSettings,
+  parseLambdaConfig,
+  parseStreamList,
+  validateInstanceId,
+  validateMimecastBaseUrl,
+  validateSinkUrl,
+} from '../../lambda/config';
+import { STREAM_IDS } from '../../lambda/core/streams';
+import { ENV } from '../../lambda/env-names';
+import { ConfigError } from '../../lambda/errors';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:MimecastCollectorSecret-AbC123';
+
+function validEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    [ENV.instance]: 'prod',
+    [ENV.apiVersion]: '2',
+    [ENV.mimecastBaseUrl]: 'https://api.services.mimecast.com',
+    [ENV.streams]: 'siem,audit',
+    [ENV.collectionStart]: '2024-06-01T00:00:00Z',
+    [ENV.sinkUrl]: 'https://splunk.example.com:8088/services/collector/event',
+    [ENV.sinkFormat]: 'splunk-hec',
+    [ENV.secretArn]: SECRET_ARN,
+    [ENV.checkpointTable]: 'MimecastCollector-prod-Checkpoints',
+    ...overrides,
+  };
+}
+
+function problemsOf(fn: () => unknown): { field: string; problem: string }[] {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseLambdaConfig', () => {
+  it('turns a valid environment into a typed config, with defaults for the optional settings', () => {
+    expect(parseLambdaConfig(validEnv())).toEqual({
+      instance: 'prod',
+      apiVersion: 2,
+      mimecastBaseUrl: 'https://api.services.mimecast.com',
+      streams: ['siem', 'audit'],
+      collectionStart: new Date('2024-06-01T00:00:00.000Z'),
+      sinkUrl: 'https://splunk.example.com:8088/services/collector/event',
+      sinkFormat: 'splunk-hec',
+      secretArn: SECRET_ARN,
+      checkpointTable: 'MimecastCollector-prod-Checkpoints',
+      latenessMarginSeconds: 300,
+      maxPagesPerTick: 100,
+      batchMaxEvents: 5000,
+      batchMaxBytes: 4 * 1024 * 1024,
+    });
+  });
+
+  it('reads the optional numeric settings', () => {
+    const config = parseLambdaConfig(
+      validEnv({
+        [ENV.latenessMarginSeconds]: '0',
+        [ENV.maxPagesPerTick]: '7',
+        [ENV.batchMaxEvents]: '250',
+        [ENV.batchMaxBytes]: '65536',
+      }),
+    );
+    expect(config).toMatchObject({
+      latenessMarginSeconds: 0,
+      maxPagesPerTick: 7,
+      batchMaxEvents: 250,
+      batchMaxBytes: 65536,
+    });
+  });
+
+  it('defaults to every stream and no collection start when those are empty', () => {
+    const config = parseLambdaConfig(validEnv({ [ENV.streams]: '', [ENV.collectionStart]: undefined }));
+    expect(config.streams).toEqual([...STREAM_IDS]);
+    expect(config.collectionStart).toBeUndefined();
+  });
+
+  it('reports every problem at once, each naming its variable', () => {
+    const problems = problemsOf(() =>
+      parseLambdaConfig({
+        [ENV.instance]: 'Prod_1',
+        [ENV.apiVersion]: '3',
+        [ENV.mimecastBaseUrl]: 'http://eu-api.mimecast.com',
+        [ENV.streams]: 'siem,bogus,siem',
+        [ENV.collectionStart]: 'yesterday',
+        [ENV.sinkUrl]: 'ftp://example.com/in',
+        [ENV.sinkFormat]: 'csv',
+        [ENV.latenessMarginSeconds]: '-1',
+        [ENV.maxPagesPerTick]: '0',
+        [ENV.batchMaxEvents]: '1e3',
+        [ENV.batchMaxBytes]: '999999999',
+      }),
+    );
+    expect(problems.map((p) => p.field).sort()).toEqual(
+      [
+        ENV.instance,
+        ENV.apiVersion,
+        ENV.mimecastBaseUrl,
+        ENV.streams,
+        ENV.collectionStart,
+        ENV.sinkUrl,
+        ENV.sinkFormat,
+        ENV.secretArn,
+        ENV.checkpointTable,
+        ENV.latenessMarginSeconds,
+        ENV.maxPagesPerTick,
+        ENV.batchMaxEvents,
+        ENV.batchMaxBytes,
+      ].sort(),
+    );
+    const byField = Object.fromEntries(problems.map((p) => [p.field, p.problem]));
+    expect(byField[ENV.apiVersion]).toMatch(/expected 1 .* or 2/);
+    expect(byField[ENV.streams]).toMatch(/unknown stream "bogus".*listed more than once: "siem"/);
+    expect(byField[ENV.secretArn]).toMatch(/is not set/);
+    expect(byField[ENV.batchMaxBytes]).toMatch(/out of range; expected a whole number from 1024 to 10485760/);
+  });
+
+  it('puts every problem in the error message too, with a remedy', () => {
+    try {
+      parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 'csv', [ENV.instance]: '' }));
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      const e = error as ConfigError;
+      expect(e.message).toContain(
+        `${ENV.sinkFormat}: "csv" is not supported; expected one of ndjson, splunk-hec, elastic-bulk`,
+      );
+      expect(e.message).toContain(`${ENV.instance}: is not set`);
+      expect(e.remedy).toMatch(/deploy again/);
+      expect(e.retryable).toBe(false);
+    }
+  });
+
+  it('checks the base URL against the API version', () => {
+    const problems = problemsOf(() =>
+      parseLambdaConfig(
+        validEnv({ [ENV.apiVersion]: '1', [ENV.mimecastBaseUrl]: 'https://api.services.mimecast.com' }),
+      ),
+    );
+    expect(problems).toEqual([
+      {
+        field: ENV.mimecastBaseUrl,
+        problem: expect.stringMatching(/serves API 2\.0, but API 1\.0 is configured/),
+      },
+    ]);
+  });
+
+  it('accepts a secret name and a table ARN (local runs, cross-account tables)', () => {
+    const config = parseLambdaConfig(
+      validEnv({
+        [ENV.secretArn]: 'mimecast/collector',
+        [ENV.checkpointTable]: 'arn:aws:dynamodb:eu-west-1:123456789012:table/checkpoints',
+      }),
+    );
+    expect(config.secretArn).toBe('mimecast/collector');
+    expect(config.checkpointTable).toBe('arn:aws:dynamodb:eu-west-1:123456789012:table/checkpoints');
+  });
+
+  it('refuses an ARN of another service as the secret', () => {
+    const problems = problemsOf(() =>
+      parseLambdaConfig(validEnv({ [ENV.secretArn]: 'arn:aws:ssm:eu-west-1:123456789012:parameter/x' })),
+    );
+    expect(problems[0]).toMatchObject({
+      field: ENV.secretArn,
+      problem: expect.stringMatching(/neither a Secrets Manager secret ARN/),
+    });
+  });
+
+  it('keeps its numeric defaults equal to the engine defaults they replace', async () => {
+    const { DEFAULT_LIMITS } = await import('../../lambda/core/engine');
+    expect(NUMERIC_SETTINGS.maxPagesPerTick.default).toBe(DEFAULT_LIMITS.maxPagesPerStream);
+    expect(NUMERIC_SETTINGS.batchMaxEvents.default).toBe(DEFAULT_LIMITS.batchMaxEvents);
+    expect(NUMERIC_SETTINGS.batchMaxBytes.default).toBe(DEFAULT_LIMITS.batchMaxBytes);
+  });
+});
+
+describe('parseCollectorSettings (command-line flags)', () => {
+  it('names problems by the given names', () => {
+    const names = {
+      instance: '--instance',
+      apiVersion: '--api-version',
+      mimecastBaseUrl: '--base-url',
+      streams: '--streams',
+      collectionStart: '--start',
+      sinkUrl: '--sink-url',
+      sinkFormat: '--format',
+      latenessMarginSeconds: '--lateness',
+      maxPagesPerTick: '--max-pages',
+      batchMaxEvents: '--batch-events',
+      batchMaxBytes: '--batch-bytes',
+    };
+    const problems = problemsOf(() =>
+      parseCollectorSettings(
+        {
+          instance: 'dev',
+          apiVersion: '1',
+          mimecastBaseUrl: 'http://127.0.0.1:8443',
+          sinkUrl: 'http://example.com',
+          sinkFormat: 'ndjson',
+          streams: 'dlp,dlp',
+        },
+        names,
+        'command-line flags',
+      ),
+    );
+    expect(problems.map((p) => p.field)).toEqual(['--streams', '--sink-url']);
+  });
+
+  it('returns settings for valid flags', () => {
+    const settings = parseCollectorSettings({
+      instance: 'dev',
+      apiVersion: '1',
+      mimecastBaseUrl: 'http://localhost:8443/',
+      sinkUrl: 'http://[::1]:9000/ingest?x=1',
+      sinkFormat: 'ndjson',
+    });
+    expect(settings).toMatchObject({
+      apiVersion: 1,
+      mimecastBaseUrl: 'http://localhost:8443',
+      sinkUrl: 'http://[::1]:9000/ingest?x=1',
+      streams: [...STREAM_IDS],
+    });
+  });
+});
+
+describe('validateMimecastBaseUrl', () => {
+  it.each(KNOWN_MIMECAST_HOSTS.map((h) => [h.host, h.apiVersion] as const))(
+    'accepts %s for API %i.0',
+    (host, version) => {
+      expect(validateMimecastBaseUrl(`https://${host}/`, version)).toEqual({
+        ok: true,
+        value: `https://${host}`,
+      });
+    },
+  );
+
+  it('lists the hosts of reference/mimecast-api.md A.5 and D.1', () => {
+    expect(MIMECAST_V1_HOSTNAMES).toEqual(
+      expect.arrayContaining([
+        'eu-api.mimecast.com',
+        'de-api.mimecast.com',
+        'us-api.mimecast.com',
+        'usb-api.mimecast.com',
+        'ca-api.mimecast.com',
+        'za-api.mimecast.com',
+        'au-api.mimecast.com',
+        'je-api.mimecast.com',
+      ]),
+    );
+    expect(MIMECAST_V2_HOSTNAMES).toEqual([
+      'api.services.mimecast.com',
+      'uk-api.services.mimecast.com',
+      'us-api.services.mimecast.com',
+    ]);
+  });
+
+  it.each([
+    ['http://127.0.0.1:9000', 'http://127.0.0.1:9000'],
+    ['https://localhost:8443', 'https://localhost:8443'],
+    ['http://[::1]:1234', 'http://[::1]:1234'],
+  ])('accepts the loopback host %s, over http too', (url, origin) => {
+    expect(validateMimecastBaseUrl(url, 1)).toEqual({ ok: true, value: origin });
+  });
+
+  it.each([
+    ['http://eu-api.mimecast.com', /only https/],
+    ['https://api.mimecast.com', /only answers discover-authentication/],
+    ['https://evil.example.com', /not a Mimecast API host/],
+    ['https://eu-api.mimecast.com.evil.example.com', /not a Mimecast API host/],
+    ['https://eu-api.mimecast.com/api/audit', /host only/],
+    ['https://eu-api.mimecast.com?x=1', /host only/],
+    ['https://eu-api.mimecast.com:8443', /default port 443/],
+    ['eu-api.mimecast.com', /not a valid absolute URL/],
+    ['', /is not set/],
+  ])('refuses %s', (url, problem) => {
+    const check = validateMimecastBaseUrl(url);
+    expect(check).toEqual({ ok: false, problem: expect.stringMatching(problem) });
+  });
+
+  it('never repeats a URL that carries credentials', () => {
+    const check = validateMimecastBaseUrl('https://user:hunter2-password@eu-api.mimecast.com');
+    expect(check.ok).toBe(false);
+    expect(JSON.stringify(check)).not.toContain('hunter2');
+    const sink = validateSinkUrl('https://user:hunter2-password@splunk.example.com');
+    expect(sink).toEqual({
+      ok: false,
+      problem: expect.stringMatching(/must not contain a user name or password/),
+    });
+    expect(JSON.stringify(sink)).not.toContain('hunter2');
+    expect(JSON.stringify(validateSinkUrl('https://a b:hunter2@x'))).not.toContain('hunter2');
+  });
+});
+
+describe('validateSinkUrl', () => {
+  it('accepts HTTPS anywhere with a path and query, and HTTP on loopback only', () => {
+    expect(validateSinkUrl('https://es.example.com:9200/_bulk?pipeline=mimecast')).toEqual({
+      ok: true,
+      value: 'https://es.example.com:9200/_bulk?pipeline=mimecast',
+    });
+    expect(validateSinkUrl('http://127.0.0.1:8088/services/collector').ok).toBe(true);
+    expect(validateSinkUrl('http://splunk.example.com:8088')).toEqual({
+      ok: false,
+      problem: expect.stringMatching(/only https/),
+    });
+    expect(validateSinkUrl('https://x.example.com/#frag')).toEqual({
+      ok: false,
+      problem: expect.stringMatching(/fragment/),
+    });
+  });
+});
+
+describe('parseStreamList', () => {
+  it('keeps the given order and tolerates spaces and a trailing comma', () => {
+    expect(parseStreamList(' dlp , siem,')).toEqual({ ok: true, value: ['dlp', 'siem'] });
+  });
+
+  it('accepts any duplicate-free selection of known streams (property)', () => {
+    fc.assert(
+      fc.property(fc.shuffledSubarray([...STREAM_IDS], { minLength: 1 }), (streams) => {
+        const check = parseStreamList(streams.join(','));
+        return check.ok && JSON.stringify(check.value) === JSON.stringify(streams);
+      }),
+    );
+  });
+
+  it('refuses any list with an unknown id (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.subarray([...STREAM_IDS]),
+        fc
+          .stringMatching(/^[a-z][a-z-]{0,15}$/)
+          .filter((s) => !(STREAM_IDS as readonly string[]).includes(s)),
+        (known, unknown) => !parseStreamList([...known, unknown].join(',')).ok,
+      ),
+    );
+  });
+});
+
+describe('parseCollectionStart', () => {
+  it.each([
+    ['2024-06-01T00:00:00Z', '2024-06-01T00:00:00.000Z'],
+    ['2024-06-01T12:30:15.5Z', '2024-06-01T12:30:15.500Z'],
+    ['2024-06-01T12:30Z', '2024-06-01T12:30:00.000Z'],
+    ['2024-06-01T12:30:15+00:00', '2024-06-01T12:30:15.000Z'],
+    ['2024-02-29', '2024-02-29T00:00:00.000Z'],
+  ])('reads %s', (text, iso) => {
+    const check = parseCollectionStart(text);
+    expect(check.ok && check.value?.toISOString()).toBe(iso);
+  });
+
+  it.each([
+    '2024-06-01T00:00:00',
+    '2024-06-01T00:00:00+02:00',
+    '2023-02-29',
+    '2024-13-01',
+    '2024-06-01T24:00:00Z',
+    '1999-12-31T00:00:00Z',
+    'now',
+  ])('refuses %s', (text) => {
+    expect(parseCollectionStart(text).ok).toBe(false);
+  });
+
+  it('round-trips every UTC time it prints (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('2000-01-01T00:00:00Z'),
+          max: new Date('2100-01-01T00:00:00Z'),
+          noInvalidDate: true,
+        }),
+        (date) => {
+          const check = parseCollectionStart(date.toISOString());
+          return check.ok && check.value?.getTime() === date.getTime();
+        },
+      ),
+    );
+  });
+});
+
+describe('validateInstanceId and parseBoundedInteger', () => {
+  it.each(['prod', 'eu-tenant-1', 'a', 'x'.repeat(40)])('accepts the instance id %s', (id) => {
+    expect(validateInstanceId(id)).toEqual({ ok: true, value: id });
+  });
+
+  it.each(['Prod', 'prod_1', '-prod', 'prod-', 'x'.repeat(41), 'a b', ''])(
+    'refuses the instance id %j',
+    (id) => {
+      expect(validateInstanceId(id).ok).toBe(false);
+    },
+  );
+
+  it('accepts exactly the whole numbers within bounds (property)', () => {
+    const bounds = { default: 5, min: 1, max: 1000 };
+    fc.assert(
+      fc.property(fc.integer({ min: -10, max: 2000 }), (n) => {
+        const check = parseBoundedInteger(String(n), bounds);
+        return check.ok === (n >= 1 && n <= 1000) && (!check.ok || check.value === n);
+      }),
+    );
+    expect(parseBoundedInteger('  ', bounds)).toEqual({ ok: true, value: 5 });
+    expect(parseBoundedInteger('12.5', bounds).ok).toBe(false);
+  });
+});
