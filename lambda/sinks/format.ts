@@ -1,0 +1,93 @@
+/** What every wire format provides, and the HTTP status rules they share. */
+import type { Envelope } from '../core/envelope';
+import { ENV } from '../env-names';
+import type { Answer } from './answer';
+
+export type SinkFormat = 'ndjson' | 'splunk-hec' | 'elastic-bulk';
+
+export const SINK_FORMATS: readonly SinkFormat[] = ['ndjson', 'splunk-hec', 'elastic-bulk'];
+
+export function isSinkFormat(value: unknown): value is SinkFormat {
+  return typeof value === 'string' && (SINK_FORMATS as readonly string[]).includes(value);
+}
+
+/** What an answer means for the batch that was sent. */
+export type Verdict =
+  | { kind: 'acknowledged' }
+  | {
+      kind: 'retry';
+      reason: string;
+      /** The receiver asked us to slow down (429 and its per-product equivalents). */
+      throttled: boolean;
+      codes?: string[];
+      /** Only these still need sending (bulk partial failures); the whole batch when absent. */
+      remaining?: readonly Envelope[];
+    }
+  | {
+      kind: 'rejected';
+      reason: string;
+      remedy: string;
+      codes?: string[];
+      /** Receiver-supplied detail to show instead of the raw answer's first characters. */
+      detail?: string;
+    }
+  /** The answer is not what this format's receiver sends: likely the wrong URL or format. */
+  | { kind: 'malformed'; reason: string };
+
+export interface WireFormat {
+  readonly format: SinkFormat;
+  /** The resolved endpoint requests go to. */
+  readonly url: URL;
+  readonly contentType: string;
+  /** Scheme of the `Authorization` header that carries the token. */
+  readonly authScheme: 'Bearer' | 'Splunk' | 'ApiKey';
+  /** One envelope in this format, line terminator included (its byte length is the sink's `sizeOf`). */
+  serialize(envelope: Envelope): string;
+  interpret(answer: Answer, sent: readonly Envelope[]): Verdict;
+}
+
+/** The generic envelope with a fixed field order, whatever else the object carries. */
+export function envelopeFields(envelope: Envelope): Envelope {
+  return {
+    id: envelope.id,
+    stream: envelope.stream,
+    logType: envelope.logType,
+    time: envelope.time,
+    instance: envelope.instance,
+    event: envelope.event,
+  };
+}
+
+/** Shared status rules: 2xx acknowledged; 408, 429 and 5xx retried; any other status refused. */
+export function statusVerdict(answer: Answer, summary = `HTTP ${answer.status}`, codes?: string[]): Verdict {
+  const { status } = answer;
+  if (status >= 200 && status < 300) {
+    return { kind: 'acknowledged' };
+  }
+  if (status === 429) {
+    return { kind: 'retry', reason: summary, throttled: true, codes };
+  }
+  if (status === 408 || (status >= 500 && status < 600)) {
+    return { kind: 'retry', reason: summary, throttled: false, codes };
+  }
+  return { kind: 'rejected', reason: summary, remedy: remedyForStatus(status), codes };
+}
+
+export function remedyForStatus(status: number): string {
+  if (status === 401 || status === 403) {
+    return 'Check the sink token in the collector secret: it must be valid, enabled and allowed to write to this endpoint.';
+  }
+  if (status === 404 || status === 405) {
+    return `Check ${ENV.sinkUrl}: the receiver has no ingestion endpoint at that path.`;
+  }
+  if (status === 413) {
+    return `Lower ${ENV.batchMaxBytes} below the receiver's request size limit, or raise that limit.`;
+  }
+  if (status === 415 || status === 406) {
+    return `Check ${ENV.sinkFormat}: the receiver does not accept this content type or encoding.`;
+  }
+  if (status >= 300 && status < 400) {
+    return `Point ${ENV.sinkUrl} at the final address: the collector does not follow redirects, so the token never goes elsewhere.`;
+  }
+  return "Read the receiver's answer, fix its configuration (index, mapping, limits) or the collector's sink settings, and run again.";
+}
