@@ -1,0 +1,101 @@
+/**
+ * The checkpoint table's shape, defined once: the adapter reads and writes these names, and the CDK
+ * stack (lib/) builds the table and the function's IAM policy from them. No imports, so lib/ can use
+ * this file without pulling in the SDK (the one import is type-only).
+ */
+import type { CheckpointStore } from '../core/checkpoint';
+
+/** Partition key `instance` (S), sort key `stream` (S). */
+export const CHECKPOINT_TABLE_KEYS = {
+  partitionKey: { name: 'instance', type: 'S' },
+  sortKey: { name: 'stream', type: 'S' },
+} as const;
+
+/** Every attribute of a checkpoint item. Times ending in `At`/`notBefore` as noted; all others plain. */
+export const CHECKPOINT_ATTRIBUTES = {
+  instance: 'instance',
+  stream: 'stream',
+  /** N: bumped by every write; every write is conditional on it. */
+  version: 'version',
+  /** S: the stream's cursor as JSON text (opaque; kept as text so its shape survives exactly). */
+  cursor: 'cursor',
+  /** N: records of the page at `cursor` already acknowledged. */
+  offset: 'offset',
+  /** S: lease holder (invocation id). Absent when the lease is free. */
+  leaseOwner: 'leaseOwner',
+  /** N: epoch ms when the lease expires. */
+  leaseExpiresAt: 'leaseExpiresAt',
+  /** N: epoch ms; no Mimecast call before it (set after a throttle). */
+  notBefore: 'notBefore',
+  /** S: ISO-8601 UTC. */
+  lastSuccessAt: 'lastSuccessAt',
+  /** S: ISO-8601 UTC. */
+  newestEventTime: 'newestEventTime',
+  /** M: kind, name, message, at, remedy, retryable, endpoint, status, codes (log-safe). */
+  lastError: 'lastError',
+  /** N. */
+  consecutiveFailures: 'consecutiveFailures',
+  /** N. */
+  totalEvents: 'totalEvents',
+  /** N. */
+  totalPages: 'totalPages',
+  /** N. */
+  totalBytes: 'totalBytes',
+  /** S: ISO-8601 UTC. */
+  createdAt: 'createdAt',
+  /** S: ISO-8601 UTC. */
+  updatedAt: 'updatedAt',
+} as const;
+
+export type DynamoDbAction =
+  | 'dynamodb:GetItem'
+  | 'dynamodb:UpdateItem'
+  | 'dynamodb:Query'
+  | 'dynamodb:DeleteItem';
+
+/**
+ * The DynamoDB actions behind each CheckpointStore method of the adapter. A conditional write that
+ * loses its condition reads the item once (GetItem) to recognise its own write whose answer was lost
+ * and retried by the SDK.
+ */
+const ACTIONS_BY_METHOD = {
+  acquireLease: ['dynamodb:UpdateItem'],
+  load: ['dynamodb:GetItem'],
+  commitProgress: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+  recordFailure: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+  releaseLease: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+  list: ['dynamodb:Query'],
+  reset: ['dynamodb:DeleteItem'],
+} as const satisfies Record<keyof CheckpointStore, readonly DynamoDbAction[]>;
+
+/** Checked above to cover every method; widened here so callers may look a method up by name. */
+export const DYNAMODB_ACTIONS_BY_METHOD: Readonly<Record<string, readonly DynamoDbAction[]>> =
+  ACTIONS_BY_METHOD;
+
+/** The main DynamoDB action of each method (kept for lib/ and its drift test; the full set is above). */
+export const DYNAMODB_ACTION_BY_METHOD: Readonly<Record<string, DynamoDbAction>> = {
+  acquireLease: 'dynamodb:UpdateItem',
+  load: 'dynamodb:GetItem',
+  commitProgress: 'dynamodb:UpdateItem',
+  recordFailure: 'dynamodb:UpdateItem',
+  releaseLease: 'dynamodb:UpdateItem',
+  list: 'dynamodb:Query',
+  reset: 'dynamodb:DeleteItem',
+} satisfies Record<keyof CheckpointStore, DynamoDbAction>;
+
+/** Exactly the DynamoDB actions the adapter calls, all methods together (operator commands included). */
+export const DYNAMODB_ACTIONS_USED: readonly DynamoDbAction[] = [
+  'dynamodb:GetItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:Query',
+  'dynamodb:DeleteItem',
+];
+
+/**
+ * What one collection tick (core/engine runTick) calls: lease, commits, failures and release. The
+ * function's role needs exactly these; `list` (Query) and `reset` (DeleteItem) serve operator commands.
+ */
+export const DYNAMODB_ACTIONS_FOR_TICK: readonly DynamoDbAction[] = [
+  'dynamodb:UpdateItem',
+  'dynamodb:GetItem',
+];

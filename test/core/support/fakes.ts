@@ -1,0 +1,179 @@
+/** Scriptable fakes for the engine's ports: a paged source, a recording sink, a log and a clock. */
+import { type Envelope, eventId } from '../../../lambda/core/envelope';
+import type {
+  CallBudget,
+  Clock,
+  Cursor,
+  Log,
+  Page,
+  PageEnd,
+  Sink,
+  SinkResult,
+  SourceRecord,
+  StreamSource,
+} from '../../../lambda/core/ports';
+import type { StreamId } from '../../../lambda/core/streams';
+import { ThrottledError, TransientError } from '../../../lambda/errors';
+
+export const T0 = Date.parse('2024-06-05T12:00:00.000Z');
+
+export class FakeClock implements Clock {
+  constructor(public time = T0) {}
+  now(): number {
+    return this.time;
+  }
+  advance(ms: number): void {
+    this.time += ms;
+  }
+}
+
+export interface LogLine {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  attributes?: Record<string, unknown>;
+}
+
+export class RecordingLog implements Log {
+  readonly lines: LogLine[] = [];
+  debug(message: string, attributes?: Record<string, unknown>): void {
+    this.lines.push({ level: 'debug', message, attributes });
+  }
+  info(message: string, attributes?: Record<string, unknown>): void {
+    this.lines.push({ level: 'info', message, attributes });
+  }
+  warn(message: string, attributes?: Record<string, unknown>): void {
+    this.lines.push({ level: 'warn', message, attributes });
+  }
+  error(message: string, attributes?: Record<string, unknown>): void {
+    this.lines.push({ level: 'error', message, attributes });
+  }
+  find(level: LogLine['level'], fragment: string): LogLine[] {
+    return this.lines.filter((line) => line.level === level && line.message.includes(fragment));
+  }
+}
+
+/** Records `count` distinct events for a stream: seq `from`…, times one second apart. */
+export function makeRecords(
+  stream: StreamId,
+  count: number,
+  from = 0,
+  baseTime = T0 - 3_600_000,
+): SourceRecord[] {
+  return Array.from({ length: count }, (_, i) => {
+    const seq = from + i;
+    return {
+      logType: 'receipt',
+      time: new Date(baseTime + seq * 1000).toISOString(),
+      event: { stream, seq, subject: `message ${seq}` },
+    };
+  });
+}
+
+export function idOf(stream: StreamId, record: SourceRecord): string {
+  return eventId(stream, record.event);
+}
+
+export interface FetchScript {
+  /** 1-based number of the fetch call this applies to. */
+  call: number;
+  error: unknown;
+  /** Throw from the records after yielding this many; undefined throws from fetchPage itself. */
+  afterRecords?: number;
+}
+
+/**
+ * A token-cursor source over a list of pages: cursor `{page: n}`. Past the last page it answers an
+ * empty, caught-up page at the same cursor, so pages appended later (late data) are found next tick.
+ */
+export class PagedSource implements StreamSource {
+  readonly fetches: Array<{ cursor: Cursor; budget: CallBudget }> = [];
+  readonly seeds: Array<{ start: Date; now: Date }> = [];
+  script: FetchScript[] = [];
+  /** Runs at each fetch before it answers: advance a clock, delay, throw. */
+  onFetch?: (pageIndex: number, call: number) => void | Promise<void>;
+  /** Runs before each record is yielded (crash injection). */
+  onRecord?: (pageIndex: number, recordIndex: number) => void | Promise<void>;
+
+  constructor(
+    readonly stream: StreamId,
+    public pages: SourceRecord[][],
+  ) {}
+
+  seed(start: Date, now: Date): Cursor {
+    this.seeds.push({ start, now });
+    return { page: 0 };
+  }
+
+  async fetchPage(cursor: Cursor, budget: CallBudget): Promise<Page> {
+    const call = this.fetches.push({ cursor: structuredClone(cursor), budget });
+    const page = cursor.page;
+    if (typeof page !== 'number') throw new Error(`bad cursor ${JSON.stringify(cursor)}`);
+    const index: number = page;
+    await this.onFetch?.(index, call);
+    const scripted = this.script.find((entry) => entry.call === call);
+    if (scripted !== undefined && scripted.afterRecords === undefined) throw scripted.error;
+    const total = this.pages.length;
+    const records = index < total ? [...this.pages[index]!] : [];
+    const onRecord = this.onRecord;
+    let consumed = false;
+    async function* generate(): AsyncGenerator<SourceRecord> {
+      for (let i = 0; i < records.length; i += 1) {
+        if (scripted !== undefined && i === scripted.afterRecords) throw scripted.error;
+        await onRecord?.(index, i);
+        yield records[i]!;
+      }
+      if (scripted !== undefined && (scripted.afterRecords ?? 0) >= records.length) throw scripted.error;
+      consumed = true;
+    }
+    return {
+      records: generate(),
+      end(): PageEnd {
+        if (!consumed) throw new Error('end() called before the records were consumed');
+        return index < total
+          ? { next: { page: index + 1 }, caughtUp: index + 1 >= total }
+          : { next: { page: index }, caughtUp: true };
+      },
+    };
+  }
+}
+
+export class RecordingSink implements Sink {
+  /** Acknowledged batches, in order. */
+  readonly batches: Envelope[][] = [];
+  readonly budgets: CallBudget[] = [];
+  /** Scripted failures by 1-based send call. */
+  readonly failOn = new Map<number, unknown>();
+  onSend?: (batch: readonly Envelope[], call: number) => void | Promise<void>;
+  calls = 0;
+
+  sizeOf(envelope: Envelope): number {
+    return Buffer.byteLength(JSON.stringify(envelope)) + 1;
+  }
+
+  async send(batch: readonly Envelope[], budget: CallBudget): Promise<SinkResult> {
+    this.calls += 1;
+    const call = this.calls;
+    this.budgets.push(budget);
+    await this.onSend?.(batch, call);
+    const failure = this.failOn.get(call);
+    if (failure !== undefined) throw failure;
+    this.batches.push([...batch]);
+    return { bytes: batch.reduce((sum, envelope) => sum + this.sizeOf(envelope), 0) };
+  }
+
+  get delivered(): Envelope[] {
+    return this.batches.flat();
+  }
+
+  ids(stream?: StreamId): string[] {
+    return this.delivered.filter((e) => stream === undefined || e.stream === stream).map((e) => e.id);
+  }
+}
+
+export function throttled(retryAfterMs: number, stream: StreamId = 'audit'): ThrottledError {
+  return new ThrottledError('Mimecast answered 429.', 'Wait for the reset.', { stream, retryAfterMs });
+}
+
+export function transient(stream: StreamId = 'audit', message = 'Mimecast answered 503.'): TransientError {
+  return new TransientError(message, 'Retry later.', { stream, status: 503 });
+}
