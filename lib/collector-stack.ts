@@ -1,0 +1,124 @@
+/**
+ * One Mimecast collector instance (one Mimecast account): parameters, credentials store,
+ * checkpoint table, function + schedule + failure queue, monitoring, outputs.
+ * The constructs hold the defaults; this file only wires them.
+ */
+import { Aws, CfnOutput, type Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { STREAM_IDS, type StreamId } from '../lambda/core/streams';
+import { CheckpointTable } from './constructs/checkpoint-table';
+import { CollectorFunction } from './constructs/collector-function';
+import { CredentialsStore } from './constructs/credentials-store';
+import { Monitoring } from './constructs/monitoring';
+import { LAG_ALARM_THRESHOLDS, validateInstance } from './defaults';
+import { type CollectorParameters, defineParameters } from './parameters';
+
+export interface MimecastCollectorStackProps extends StackProps {
+  /** The collector instance id (the `instance` context value); names the alias, alarms, metrics, dashboard. */
+  instance: string;
+  /** Per-stream lag alarm thresholds overriding LAG_ALARM_THRESHOLDS. */
+  lagAlarmThresholds?: Partial<Record<StreamId, Duration>>;
+  /** Handler file override (tests only); defaults to lambda/handler.ts. */
+  handlerEntry?: string;
+}
+
+export class MimecastCollectorStack extends Stack {
+  readonly instance: string;
+  readonly parameters: CollectorParameters;
+  readonly credentials: CredentialsStore;
+  readonly checkpoints: CheckpointTable;
+  readonly collector: CollectorFunction;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: MimecastCollectorStackProps) {
+    super(scope, id, {
+      description: `Mimecast collector "${props.instance}": Mimecast security logs to an HTTP ingestion endpoint`,
+      ...props,
+    });
+    this.instance = validateInstance(props.instance);
+    Tags.of(this).add('mimecast-collector:instance', this.instance);
+
+    this.parameters = defineParameters(this);
+    const p = this.parameters;
+
+    this.credentials = new CredentialsStore(this, 'Credentials', { instance: this.instance });
+    this.checkpoints = new CheckpointTable(this, 'Checkpoints');
+
+    this.collector = new CollectorFunction(this, 'Collector', {
+      instance: this.instance,
+      key: this.credentials.key,
+      secret: this.credentials.secret,
+      table: this.checkpoints.table,
+      entry: props.handlerEntry,
+      settings: {
+        apiVersion: p.apiVersion.valueAsString,
+        mimecastBaseUrl: p.mimecastBaseUrl.valueAsString,
+        streams: p.streams.valueAsString,
+        collectionStart: p.collectionStart.valueAsString,
+        sinkUrl: p.ingestionUrl.valueAsString,
+        sinkFormat: p.sinkFormat.valueAsString,
+        scheduleMinutes: p.scheduleMinutes.valueAsString,
+      },
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      instance: this.instance,
+      streams: STREAM_IDS,
+      fn: this.collector.function,
+      failureQueue: this.collector.failureQueue,
+      scheduleMinutes: p.scheduleMinutes.valueAsString,
+      lagThresholds: { ...LAG_ALARM_THRESHOLDS, ...props.lagAlarmThresholds } as Record<StreamId, Duration>,
+      alarmEmail: p.alarmEmail.valueAsString,
+      hasAlarmEmail: p.hasAlarmEmail,
+    });
+
+    this.defineOutputs();
+  }
+
+  private defineOutputs(): void {
+    const secretArn = this.credentials.secret.secretArn;
+    const keyArn = this.credentials.key.keyArn;
+    new CfnOutput(this, 'SecretArn', {
+      description: 'Secrets Manager secret holding the Mimecast credentials (placeholder until configured)',
+      value: secretArn,
+    });
+    new CfnOutput(this, 'KeyArn', {
+      description: 'KMS key encrypting the secret and wrapped fields',
+      value: keyArn,
+    });
+    new CfnOutput(this, 'TableName', {
+      description: 'DynamoDB checkpoint table',
+      value: this.checkpoints.table.tableName,
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      description: 'CloudWatch dashboard of this collector',
+      value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${this.monitoring.dashboard.dashboardName}`,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'SNS topic of the alarms (subscribe a pager or chat integration here)',
+      value: this.monitoring.topic.topicArn,
+    });
+    new CfnOutput(this, 'FailureQueueUrl', {
+      description: 'SQS queue holding records of failed or undeliverable ticks',
+      value: this.collector.failureQueue.queueUrl,
+    });
+    new CfnOutput(this, 'FunctionName', {
+      description: 'The collector function',
+      value: this.collector.function.functionName,
+    });
+    new CfnOutput(this, 'ConfigureCommand', {
+      description: 'Next step: store the Mimecast credentials in the secret',
+      value: configureCommand(secretArn, keyArn, this.instance, Aws.REGION),
+    });
+  }
+}
+
+/** The exact command that stores the credentials (implemented by bin/'s command-line tool). */
+export function configureCommand(
+  secretArn: string,
+  keyArn: string,
+  instance: string,
+  region: string,
+): string {
+  return `npx mimecast-collector configure --secret-id ${secretArn} --kms-key-id ${keyArn} --instance ${instance} --region ${region}`;
+}

@@ -1,0 +1,122 @@
+/**
+ * Defaults of the collector stack, kept apart from the wiring (in the spirit of AWS Solutions
+ * Constructs): every number here is a decision, and the comment says why it was taken.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { STREAM_IDS, type StreamId } from '../lambda/core/streams';
+
+/** Context key that names the collector instance (`npx cdk deploy -c instance=acme`). */
+export const INSTANCE_CONTEXT_KEY = 'instance';
+export const DEFAULT_INSTANCE = 'default';
+
+/**
+ * An instance id ends up in the stack name, KMS alias, alarm and dashboard names, metric
+ * dimensions and the KMS encryption context: lowercase letters, digits and inner hyphens keep it
+ * valid in every one of those places. 32 characters keep the longest derived name well inside
+ * the CloudFormation, KMS and CloudWatch limits.
+ */
+export const INSTANCE_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+
+export function stackNameFor(instance: string): string {
+  return `MimecastCollector-${instance}`;
+}
+
+/** Throws one error that lists what is wrong with an instance id. */
+export function validateInstance(instance: unknown): string {
+  if (typeof instance !== 'string' || !INSTANCE_PATTERN.test(instance)) {
+    throw new Error(
+      `Invalid collector instance ${JSON.stringify(instance)}: use 1 to 32 lowercase letters, digits and ` +
+        `inner hyphens (e.g. -c ${INSTANCE_CONTEXT_KEY}=acme).`,
+    );
+  }
+  return instance;
+}
+
+/** KMS alias of the credentials key, one per instance (aliases must be unique per account and region). */
+export function keyAliasFor(instance: string): string {
+  return `alias/mimecast-collector/${instance}`;
+}
+
+/** KMS alias of the key that encrypts the alarm topic. */
+export function alarmKeyAliasFor(instance: string): string {
+  return `alias/mimecast-collector/${instance}/alarms`;
+}
+
+/**
+ * Prefix of every alarm name of an instance. A `/` cannot occur in an instance id, so the prefix
+ * of `acme` never matches the alarms of `acme-eu` (it is also the `aws:SourceArn` pattern that
+ * lets CloudWatch publish to this instance's topic and use its key).
+ */
+export function alarmNamePrefix(instance: string): string {
+  return `mimecast-collector/${instance}/`;
+}
+
+export const FUNCTION_DEFAULTS = {
+  /**
+   * 1024 MB. The work is mostly waiting on HTTPS, but not only: a SIEM zip/gzip file is decoded,
+   * every event is canonicalised and hashed for its stable id, and each batch is gzipped into a
+   * bounded Buffer before it is sent. Lambda hands out CPU in proportion to memory (about 0.58 vCPU
+   * here), which is what sets the catch-up speed after a backfill or an outage; the memory also
+   * leaves room for one decoded file plus the batch in flight. On arm64 a 60 s tick every
+   * 5 minutes costs about USD 7 a month at this size, less when caught up.
+   */
+  memorySizeMb: 1024,
+  /**
+   * 4 min 30 s. The schedule is a stack parameter whose smallest allowed value is 5 minutes, so the
+   * timeout must stay under 5 minutes: a tick then always ends before the next one is due, and with
+   * reserved concurrency 1 ticks never queue behind each other. The handler watches its remaining
+   * time and stops cleanly with checkpoints saved; the 30 s margin covers the lease release, the
+   * metric flush and a cold start. For the longer intervals this only means a tick collects for at
+   * most 4.5 minutes; the checkpoint carries the rest to the next tick.
+   */
+  timeout: Duration.seconds(270),
+  /** Exactly one tick at a time per instance; the DynamoDB lease stays the real guard. */
+  reservedConcurrency: 1,
+  /**
+   * A scheduled event that cannot start within 2 minutes (only possible if a manual invocation
+   * overlaps) is dropped to the failure queue rather than held for up to 6 hours: the next tick
+   * is at most one interval away and resumes from the checkpoint.
+   */
+  maxEventAge: Duration.minutes(2),
+  /** No automatic retry: the next scheduled tick is the retry, and it resumes from the checkpoint. */
+  retryAttempts: 0,
+  /**
+   * Three months: long enough to investigate a gap noticed at a monthly review, short enough not
+   * to keep operational logs (which never contain event payloads or secrets) for ever.
+   */
+  logRetention: logs.RetentionDays.THREE_MONTHS,
+} as const;
+
+/** Failed-tick records (async on-failure destination and EventBridge DLQ) are kept the SQS maximum. */
+export const FAILURE_QUEUE_RETENTION = Duration.days(14);
+
+/** Allowed schedule intervals in minutes (strings: they are CloudFormation parameter values). */
+export const SCHEDULE_MINUTES = ['5', '10', '15', '30', '60'] as const;
+export const DEFAULT_SCHEDULE_MINUTES = '5';
+
+export const ALARM_DEFAULTS = {
+  /**
+   * "No successful tick" fires after this many schedule periods in a row without a tick in which
+   * every stream was healthy (missing data counts as breaching: a collector that stopped running
+   * emits nothing). Three periods ride out one transient failure and one late tick.
+   */
+  missedTickPeriods: 3,
+  /** Lag must stay above its threshold for this many schedule periods before the alarm fires. */
+  lagEvaluationPeriods: 2,
+  /** Period of the alarms on AWS-emitted metrics (Lambda errors, queue depth). */
+  servicePeriod: Duration.minutes(5),
+} as const;
+
+/**
+ * Collection lag (now minus the newest event time delivered) above which a stream alarms.
+ * Mimecast publishes SIEM files about every 30 minutes, so two hours means the collector is
+ * behind, not Mimecast. The other streams only have events when something happens (a click, a
+ * DLP hit, a held message released, an archive search): a quiet tenant can go hours without
+ * one, so their thresholds are a day to avoid paging on silence. A stream that is stuck rather
+ * than quiet is caught by the "no successful tick" alarm. Override per stream with the stack's
+ * `lagAlarmThresholds` prop.
+ */
+export const LAG_ALARM_THRESHOLDS: Record<StreamId, Duration> = Object.fromEntries(
+  STREAM_IDS.map((stream) => [stream, stream === 'siem' ? Duration.hours(2) : Duration.hours(24)]),
+) as Record<StreamId, Duration>;

@@ -1,0 +1,181 @@
+/**
+ * The stack's CloudFormation parameters, each validated by CloudFormation itself before anything
+ * is created (allowedPattern / allowedValues), plus the rules and conditions built on them.
+ * The Lambda parses every value again (lambda/config.ts): a parameter is only a token at synth time.
+ */
+import { CfnCondition, CfnParameter, CfnRule, Fn, type Stack } from 'aws-cdk-lib';
+import { SINK_FORMATS } from '../lambda/config';
+import { STREAM_IDS } from '../lambda/core/streams';
+import { MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS } from '../lambda/mimecast/hosts';
+import { DEFAULT_SCHEDULE_MINUTES, SCHEDULE_MINUTES } from './defaults';
+
+/** API 1.0 (HMAC-signed) regional hosts, as the function's config validation knows them. */
+export const MIMECAST_V1_BASE_URLS: readonly string[] = MIMECAST_V1_HOSTS.map((h) => h.baseUrl);
+
+/** API 2.0 (OAuth2) hosts: the global one with failover, and the two pinned ones. */
+export const MIMECAST_V2_BASE_URLS: readonly string[] = MIMECAST_V2_HOSTS.map((h) => h.baseUrl);
+
+export const MIMECAST_API_VERSIONS = ['1', '2'] as const;
+/** The sink formats the function implements. */
+export { SINK_FORMATS };
+
+/** `YYYY-MM-DDThh:mm:ssZ` (UTC, whole seconds, calendar-plausible), or empty for "now". */
+export const COLLECTION_START_PATTERN =
+  '^$|^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$';
+
+const STREAM_ALTERNATIVES = `(${STREAM_IDS.join('|')})`;
+/** One or more known stream ids, comma-separated, no spaces. */
+export const STREAMS_PATTERN = `^${STREAM_ALTERNATIVES}(,${STREAM_ALTERNATIVES})*$`;
+
+/**
+ * `https://host[:port][/path][?query]`. No user-info part: credentials in a URL would end up in a
+ * plain environment variable; the sink token belongs in the secret.
+ */
+export const INGESTION_URL_PATTERN =
+  '^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?([/?][^\\s#]*)?$';
+
+/** Empty (no subscription) or one plausible e-mail address. */
+export const ALARM_EMAIL_PATTERN = '^$|^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$';
+
+export interface CollectorParameters {
+  collectionStart: CfnParameter;
+  apiVersion: CfnParameter;
+  mimecastBaseUrl: CfnParameter;
+  streams: CfnParameter;
+  ingestionUrl: CfnParameter;
+  sinkFormat: CfnParameter;
+  scheduleMinutes: CfnParameter;
+  alarmEmail: CfnParameter;
+  /** True when AlarmEmail is not empty. */
+  hasAlarmEmail: CfnCondition;
+}
+
+/**
+ * Declares the parameters directly on the stack, so their logical ids are exactly the names
+ * people pass to `cdk deploy --parameters Name=value`.
+ */
+export function defineParameters(stack: Stack): CollectorParameters {
+  const collectionStart = new CfnParameter(stack, 'CollectionStartTs', {
+    type: 'String',
+    default: '',
+    allowedPattern: COLLECTION_START_PATTERN,
+    constraintDescription: 'must be empty or an ISO-8601 UTC time like 2026-01-01T00:00:00Z',
+    description:
+      'Where a stream starts the first time it is collected: ISO-8601 UTC, e.g. 2026-01-01T00:00:00Z; ' +
+      'empty = now. Mimecast keeps SIEM logs for 7 days only. ' +
+      'Changing it later never rewinds a stream that already has a checkpoint.',
+  });
+  const apiVersion = new CfnParameter(stack, 'MimecastApiVersion', {
+    type: 'String',
+    default: '2',
+    allowedValues: [...MIMECAST_API_VERSIONS],
+    description:
+      'Mimecast API generation: 2 (OAuth2 client credentials, recommended) or 1 (HMAC keys, end of life).',
+  });
+  const mimecastBaseUrl = new CfnParameter(stack, 'MimecastBaseUrl', {
+    type: 'String',
+    default: MIMECAST_V2_BASE_URLS[0],
+    allowedValues: [...MIMECAST_V2_BASE_URLS, ...MIMECAST_V1_BASE_URLS],
+    description:
+      'Mimecast API host. API 2.0: https://api.services.mimecast.com (global) or the pinned uk-/us- hosts. ' +
+      'API 1.0: the regional host of your account grid (eu-, de-, us-, usb-, ca-, za-, au-, je-api.mimecast.com).',
+  });
+  const streams = new CfnParameter(stack, 'Streams', {
+    type: 'String',
+    default: STREAM_IDS.join(','),
+    allowedPattern: STREAMS_PATTERN,
+    constraintDescription: `must be a comma-separated list (no spaces) of: ${STREAM_IDS.join(', ')}`,
+    description: `Log streams to collect, comma-separated without spaces. Known: ${STREAM_IDS.join(',')}.`,
+  });
+  const ingestionUrl = new CfnParameter(stack, 'IngestionUrl', {
+    type: 'String',
+    minLength: 9,
+    maxLength: 2048,
+    allowedPattern: INGESTION_URL_PATTERN,
+    constraintDescription:
+      'must be an https:// URL without user:password@ (put the sink token in the secret)',
+    description:
+      'HTTPS ingestion endpoint the events are forwarded to (e.g. a Splunk HEC /services/collector/raw URL, ' +
+      'an Elastic _bulk URL, a log pipeline). Its token goes in the secret, never here.',
+  });
+  const sinkFormat = new CfnParameter(stack, 'SinkFormat', {
+    type: 'String',
+    default: 'ndjson',
+    allowedValues: [...SINK_FORMATS],
+    description:
+      'Body format for the ingestion endpoint: ndjson (one envelope per line), splunk-hec, elastic-bulk.',
+  });
+  const scheduleMinutes = new CfnParameter(stack, 'ScheduleMinutes', {
+    type: 'String',
+    default: DEFAULT_SCHEDULE_MINUTES,
+    allowedValues: [...SCHEDULE_MINUTES],
+    description:
+      'Minutes between collection ticks. Every tick collects for at most 4.5 minutes, so shorter ' +
+      'intervals catch up faster after a backfill or an outage.',
+  });
+  const alarmEmail = new CfnParameter(stack, 'AlarmEmail', {
+    type: 'String',
+    default: '',
+    allowedPattern: ALARM_EMAIL_PATTERN,
+    constraintDescription: 'must be empty or an e-mail address',
+    description:
+      'E-mail address subscribed to the alarm topic (confirm the subscription mail). Empty = no subscription; ' +
+      'subscribe anything else to the AlarmTopicArn output.',
+  });
+
+  const hasAlarmEmail = new CfnCondition(stack, 'HasAlarmEmail', {
+    expression: Fn.conditionNot(Fn.conditionEquals(alarmEmail.valueAsString, '')),
+  });
+
+  // The host list allows both generations; these rules refuse a host of the other generation
+  // at deploy time, before anything is created.
+  new CfnRule(stack, 'ApiV2NeedsApiV2Host', {
+    ruleCondition: Fn.conditionEquals(apiVersion.valueAsString, '2'),
+    assertions: [
+      {
+        assert: Fn.conditionContains([...MIMECAST_V2_BASE_URLS], mimecastBaseUrl.valueAsString),
+        assertDescription: `With MimecastApiVersion 2, MimecastBaseUrl must be one of ${MIMECAST_V2_BASE_URLS.join(', ')}`,
+      },
+    ],
+  });
+  new CfnRule(stack, 'ApiV1NeedsRegionalHost', {
+    ruleCondition: Fn.conditionEquals(apiVersion.valueAsString, '1'),
+    assertions: [
+      {
+        assert: Fn.conditionContains([...MIMECAST_V1_BASE_URLS], mimecastBaseUrl.valueAsString),
+        assertDescription: `With MimecastApiVersion 1, MimecastBaseUrl must be a regional API 1.0 host (${MIMECAST_V1_BASE_URLS.join(', ')})`,
+      },
+    ],
+  });
+
+  stack.templateOptions.metadata = {
+    ...stack.templateOptions.metadata,
+    'AWS::CloudFormation::Interface': {
+      ParameterGroups: [
+        {
+          Label: { default: 'Mimecast' },
+          Parameters: [
+            apiVersion.logicalId,
+            mimecastBaseUrl.logicalId,
+            streams.logicalId,
+            collectionStart.logicalId,
+          ],
+        },
+        { Label: { default: 'Destination' }, Parameters: [ingestionUrl.logicalId, sinkFormat.logicalId] },
+        { Label: { default: 'Operations' }, Parameters: [scheduleMinutes.logicalId, alarmEmail.logicalId] },
+      ],
+    },
+  };
+
+  return {
+    collectionStart,
+    apiVersion,
+    mimecastBaseUrl,
+    streams,
+    ingestionUrl,
+    sinkFormat,
+    scheduleMinutes,
+    alarmEmail,
+    hasAlarmEmail,
+  };
+}
