@@ -1,0 +1,57 @@
+/**
+ * Credentials for local runs come from environment variables (design.md, "Configuration"), never
+ * from flags: a flag's value ends up in shell history and process listings.
+ */
+
+import { ConfigError } from '../../lambda/errors';
+import type { CollectorCredentials } from '../../lambda/secrets/credentials';
+import { type CredentialField, validateCredentialsDocument } from '../../lambda/secrets/document';
+
+export const CREDENTIAL_ENV: Record<CredentialField, string> = {
+  appId: 'MIMECAST_APP_ID',
+  appKey: 'MIMECAST_APP_KEY',
+  accessKey: 'MIMECAST_ACCESS_KEY',
+  secretKey: 'MIMECAST_SECRET_KEY',
+  clientId: 'MIMECAST_CLIENT_ID',
+  clientSecret: 'MIMECAST_CLIENT_SECRET',
+  sinkToken: 'SINK_TOKEN',
+};
+
+const V1_FIELDS: CredentialField[] = ['appId', 'appKey', 'accessKey', 'secretKey'];
+const V2_FIELDS: CredentialField[] = ['clientId', 'clientSecret'];
+
+/** API 2.0 when any of its variables is set, else API 1.0 when any of its variables is set. */
+export function apiVersionFromEnv(env: Record<string, string | undefined>): 1 | 2 | undefined {
+  if (V2_FIELDS.some((f) => env[CREDENTIAL_ENV[f]])) return 2;
+  if (V1_FIELDS.some((f) => env[CREDENTIAL_ENV[f]])) return 1;
+  return undefined;
+}
+
+export function credentialsFromEnv(env: Record<string, string | undefined>): CollectorCredentials {
+  const apiVersion = apiVersionFromEnv(env);
+  if (apiVersion === undefined) {
+    throw new ConfigError('credentials', [
+      {
+        field: 'environment',
+        problem: `no Mimecast credentials: set ${V2_FIELDS.map((f) => CREDENTIAL_ENV[f]).join(' and ')} (API 2.0), or ${V1_FIELDS.map((f) => CREDENTIAL_ENV[f]).join(', ')} (API 1.0)`,
+      },
+    ]);
+  }
+  const fields = [...(apiVersion === 2 ? V2_FIELDS : V1_FIELDS), 'sinkToken' as const];
+  const document: Record<string, unknown> = { apiVersion };
+  for (const field of fields) {
+    const value = env[CREDENTIAL_ENV[field]];
+    if (value !== undefined && value !== '') document[field] = value;
+  }
+  const checked = validateCredentialsDocument(document);
+  if (!checked.ok) {
+    throw new ConfigError(
+      'credentials',
+      checked.problems.map((p) => ({
+        field: CREDENTIAL_ENV[p.field as CredentialField] ?? p.field,
+        problem: p.problem,
+      })),
+    );
+  }
+  return checked.value;
+}

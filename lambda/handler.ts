@@ -1,0 +1,76 @@
+/**
+ * The Lambda entry point: one scheduled tick.
+ *
+ * Everything that can live across warm invocations is built once per container, here at module
+ * scope: SDK clients, the HTTP agent, the credentials cache, the checkpoint store. Configuration is
+ * parsed once; a bad configuration fails every invocation with the same clear error.
+ */
+import { randomUUID } from 'node:crypto';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
+import { Agent } from 'undici';
+import { type LambdaConfig, parseLambdaConfig } from './config';
+import { createCredentialsProvider } from './secrets/provider';
+import { createDynamoDbCheckpointStore } from './state/dynamodb-store';
+import { createLogger, createMetrics } from './telemetry';
+import { collectTick, operatorFailure, type TickOutcome } from './tick';
+
+/** The EventBridge scheduled event; an optional `streams` list narrows the tick. */
+export interface TickEvent {
+  streams?: string[];
+  [key: string]: unknown;
+}
+
+interface Container {
+  config: LambdaConfig;
+  build: Parameters<typeof collectTick>[0]['adapters'];
+}
+
+let container: Container | undefined;
+
+function containerFor(): Container {
+  if (container) return container;
+  const config = parseLambdaConfig(process.env);
+  const log = createLogger({ instance: config.instance });
+  const secretsManager = new SecretsManagerClient({});
+  const kms = new KMSClient({});
+  container = {
+    config,
+    build: {
+      log,
+      metrics: createMetrics(),
+      credentials: createCredentialsProvider({
+        secretId: config.secretArn,
+        instance: config.instance,
+        secretsManager,
+        kms,
+        log,
+      }),
+      // The store builds its own client with request timeouts, so a hung write cannot eat the safety margin.
+      store: createDynamoDbCheckpointStore({ tableName: config.checkpointTable }),
+      registerSecrets: (values) => log.registerSecrets(values),
+      // One keep-alive agent for Mimecast and the sink alike; sockets survive warm invocations.
+      dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: 16 }),
+    },
+  };
+  return container;
+}
+
+export async function handler(
+  event: TickEvent,
+  context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>,
+): Promise<TickOutcome> {
+  const { config, build } = containerFor();
+  const deadline = Date.now() + context.getRemainingTimeInMillis();
+  const { result, outcome } = await collectTick({
+    config,
+    adapters: build,
+    requestedStreams: event?.streams,
+    owner: context.awsRequestId ?? randomUUID(),
+    deadline,
+  });
+  const failure = operatorFailure(result);
+  if (failure) throw failure;
+  return outcome;
+}

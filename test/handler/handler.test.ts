@@ -1,0 +1,180 @@
+/**
+ * The Lambda handler as Lambda runs it: a scheduled event in, with the stack's environment pointed
+ * at loopback parts — events at the receiver, checkpoints in dynalite, EMF metrics on stdout.
+ */
+import { eventId } from '../../lambda/core/envelope';
+import type { StreamId } from '../../lambda/core/streams';
+import { INSTANCE_METRICS, METRICS_NAMESPACE, STREAM_METRICS } from '../../lambda/telemetry/metric-names';
+import type { TickOutcome } from '../../lambda/tick';
+import { type CapturedOutput, captureOutput } from '../support/capture-output';
+import { startWorld, WORLD_INSTANCE, type World } from '../support/world';
+
+type Handler = (event: unknown, context: unknown) => Promise<TickOutcome>;
+
+const STREAMS: StreamId[] = ['audit', 'siem', 'ttp-url'];
+
+const scheduledEvent = {
+  version: '0',
+  id: 'c5a4f5ea-0b42-4b6e-9a0b-1f8e0b6a2d11',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  time: new Date().toISOString(),
+  region: 'eu-west-1',
+  resources: ['arn:aws:events:eu-west-1:123456789012:rule/mimecast-collector-test'],
+  detail: {},
+};
+
+function lambdaContext(remainingMs = 60_000) {
+  const end = Date.now() + remainingMs;
+  return { awsRequestId: `req-${Math.random()}`, getRemainingTimeInMillis: () => end - Date.now() };
+}
+
+/** A fresh container: module-scope state (config, caches, clients) starts empty, as after a cold start. */
+function coldStart(env: Record<string, string>): Handler {
+  Object.assign(process.env, env);
+  let handler: Handler | undefined;
+  jest.isolateModules(() => {
+    handler = require('../../lambda/handler').handler;
+  });
+  return handler!;
+}
+
+interface EmfLine {
+  _aws: {
+    CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string }> }>;
+  };
+  [key: string]: unknown;
+}
+
+/** Invokes with stdout captured: what the Lambda runtime would ship to CloudWatch Logs. */
+async function invoke(
+  handler: Handler,
+  event: unknown,
+): Promise<{ outcome?: TickOutcome; failure?: unknown; output: CapturedOutput }> {
+  const output = captureOutput();
+  try {
+    return { outcome: await handler(event, lambdaContext()), output };
+  } catch (failure) {
+    return { failure, output };
+  } finally {
+    output.restore();
+  }
+}
+
+function emfLines(output: CapturedOutput): EmfLine[] {
+  return output.json().filter((l): l is EmfLine => typeof l._aws === 'object') as EmfLine[];
+}
+
+function metricValue(lines: EmfLine[], name: string, dimensions: Record<string, string>): unknown[] {
+  return lines
+    .filter((l) =>
+      l._aws.CloudWatchMetrics.some(
+        (m) =>
+          m.Metrics.some((x) => x.Name === name) &&
+          m.Namespace === METRICS_NAMESPACE &&
+          m.Dimensions.some(
+            (set) =>
+              set.length === Object.keys(dimensions).length && set.every((d) => l[d] === dimensions[d]),
+          ),
+      ),
+    )
+    .map((l) => l[name]);
+}
+
+describe('handler', () => {
+  let world: World;
+  const savedEnv = { ...process.env };
+
+  beforeEach(async () => {
+    world = await startWorld({
+      streams: STREAMS,
+      simulator: { seed: 11, events: { audit: 30, siem: 40, 'ttp-url': 25 } },
+    });
+  });
+
+  afterEach(async () => {
+    process.env = { ...savedEnv };
+    await world.stop();
+  });
+
+  it('collects every configured stream on a scheduled tick, checkpoints it, and emits health metrics', async () => {
+    await world.storeCredentials({ wrap: true });
+    const handler = coldStart(world.env());
+    const { outcome, output } = await invoke(handler, scheduledEvent);
+
+    expect(outcome?.ok).toBe(true);
+    const expected = STREAMS.flatMap((s) => world.simulator.groundTruth(s, 2).map((e) => eventId(s, e)));
+    expect(new Set(world.receiver.ids())).toEqual(new Set(expected));
+    expect(world.receiver.ids()).toHaveLength(expected.length);
+
+    const checkpoints = await world.dynamo.store.list(WORLD_INSTANCE);
+    expect(checkpoints.map((c) => c.stream).sort()).toEqual([...STREAMS].sort());
+    for (const c of checkpoints) {
+      expect(c.lease).toBeUndefined();
+      expect(c.totals.events).toBe(world.simulator.groundTruth(c.stream, 2).length);
+    }
+
+    const emf = emfLines(output);
+    for (const stream of STREAMS) {
+      const dims = { service: 'mimecast-collector', Instance: WORLD_INSTANCE, Stream: stream };
+      expect(metricValue(emf, STREAM_METRICS.eventsForwarded, dims)).toEqual([
+        world.simulator.groundTruth(stream, 2).length,
+      ]);
+      expect(metricValue(emf, STREAM_METRICS.healthy, dims)).toEqual([1]);
+    }
+    expect(
+      metricValue(emf, INSTANCE_METRICS.tickSucceeded, {
+        service: 'mimecast-collector',
+        Instance: WORLD_INSTANCE,
+      }),
+    ).toEqual([1]);
+
+    // A second tick finds nothing new and forwards nothing twice.
+    const again = (await invoke(handler, scheduledEvent)).outcome!;
+    expect(again.streams.every((s) => s.outcome === 'caught-up' && s.events === 0)).toBe(true);
+    expect(world.receiver.ids()).toHaveLength(expected.length);
+  });
+
+  it('narrows the tick to the streams the event names', async () => {
+    await world.storeCredentials();
+    const handler = coldStart(world.env());
+    const { outcome } = await invoke(handler, { ...scheduledEvent, streams: ['audit'] });
+    expect(outcome?.streams.map((s) => s.stream)).toEqual(['audit']);
+    expect(await world.dynamo.store.list(WORLD_INSTANCE)).toHaveLength(1);
+  });
+
+  it('fails the invocation and emits an authentication-failure metric when the key is wrong', async () => {
+    await world.storeCredentials({
+      mutate: (doc) => {
+        doc.clientSecret = 'not-the-right-secret';
+      },
+    });
+    const handler = coldStart(world.env());
+    const { failure, output } = await invoke(handler, scheduledEvent);
+    expect(failure).toBeInstanceOf(AggregateError);
+    expect((failure as Error).message).toMatch(/need an operator/);
+    expect(
+      metricValue(emfLines(output), INSTANCE_METRICS.authenticationFailures, {
+        service: 'mimecast-collector',
+        Instance: WORLD_INSTANCE,
+      }),
+    ).toEqual([STREAMS.length]);
+    expect(world.receiver.ids()).toHaveLength(0);
+    expect(output.text()).not.toContain('not-the-right-secret');
+  });
+
+  it('reports every bad environment variable at once before any call', async () => {
+    const handler = coldStart(
+      world.env({
+        MIMECAST_API_VERSION: '3',
+        SINK_URL: 'http://siem.example.com/ingest',
+        COLLECTOR_STREAMS: 'nope',
+      }),
+    );
+    const { failure } = await invoke(handler, scheduledEvent);
+    expect(String((failure as Error).message)).toMatch(
+      /MIMECAST_API_VERSION.*SINK_URL.*COLLECTOR_STREAMS|MIMECAST_API_VERSION.*COLLECTOR_STREAMS.*SINK_URL/s,
+    );
+    expect(world.aws.calls()).toHaveLength(0);
+  });
+});
