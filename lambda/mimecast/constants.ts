@@ -1,0 +1,84 @@
+/**
+ * Named limits and defaults of the Mimecast client, in one place. Every value is overridable
+ * through `MimecastClientOptions`; these are what the Lambda runs with.
+ */
+
+/** Records per page on the post-REST JSON endpoints (audit, TTP, DLP, release, archive). 500 is what XSOAR and Sentinel send; no documented maximum. */
+export const DEFAULT_JSON_PAGE_SIZE = 500;
+/** Batch files per page on the API 2.0 SIEM listing (`/siem/v1/batch/events/cg`), as SEKOIA and Gravwell use. */
+export const DEFAULT_SIEM_BATCH_PAGE_SIZE = 100;
+
+/** A window's end stays this far behind now, so events Mimecast indexes late still fall inside a later window. */
+export const DEFAULT_LATENESS_MARGIN_SECONDS = 300;
+/**
+ * A finished window reports "caught up" only when the next window would cover less than this much
+ * new time; otherwise the engine asks again at once (a checkpoint from an earlier tick is behind).
+ */
+export const DEFAULT_CATCH_UP_SLACK_SECONDS = 60;
+
+export interface RetryPolicy {
+  /** Attempts per call for 5xx, timeouts, resets and retryable `fail[]` (the first one included). */
+  maxAttempts: number;
+  /** Full-jitter exponential backoff: attempt n waits random(0, min(maxDelayMs, baseDelayMs * 2^(n-1))). */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 250, maxDelayMs: 4000 };
+
+export interface Timeouts {
+  /** TCP + TLS connect. */
+  connectMs: number;
+  /** From request sent to response headers received. */
+  headersMs: number;
+  /** Longest silence between two body chunks. */
+  bodyMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 10_000, headersMs: 30_000, bodyMs: 60_000 };
+
+/** Idle keep-alive sockets are closed after this; Lambda freezes make long-idle sockets unreliable anyway. */
+export const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+
+/** When the 429 answer carries no usable reset hint. */
+export const DEFAULT_THROTTLE_BACKOFF_MS = 60_000;
+/** A reset hint beyond this is treated as this (a misread epoch must not park a stream for days). */
+export const MAX_THROTTLE_BACKOFF_MS = 60 * 60_000;
+
+/** Largest JSON answer read whole (JSON pages, threat-feed bundles). Files are streamed instead. */
+export const DEFAULT_MAX_JSON_BYTES = 32 * 1024 * 1024;
+/** Largest single record (NDJSON line, key_value record, element of a JSON `data` array). */
+export const DEFAULT_MAX_RECORD_CHARS = 8 * 1024 * 1024;
+/** How much of an error answer is read to find Mimecast's codes. */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** Excerpts of unexpected bodies in ProtocolError. */
+export const EXCERPT_CHARS = 200;
+
+/** Boundary event ids kept in a window cursor; beyond this, repeats are forwarded (their ids make them harmless). */
+export const MAX_BOUNDARY_IDS = 1000;
+
+/** API 2.0 SIEM: an expired batch-file URL is re-listed at most this many times per page before giving up. */
+export const DEFAULT_FILE_URL_RELIST_ATTEMPTS = 3;
+
+/** API 2.0 token: refreshed this long before `expires_in` runs out. */
+export const TOKEN_REFRESH_MARGIN_MS = 60_000;
+/** When the token answer has no `expires_in` (XSOAR assumes the same). */
+export const DEFAULT_TOKEN_LIFETIME_SECONDS = 1800;
+
+/** Look-back limits Mimecast enforces. */
+export const AUDIT_MAX_LOOKBACK_DAYS = 60;
+export const SIEM_V2_MAX_LOOKBACK_DAYS = 7;
+
+/** API 2.0 Cloud Gateway SIEM event types (reference D.6); one listing per type, as every known client does. */
+export const SIEM_V2_EVENT_TYPES = [
+  'receipt',
+  'process',
+  'delivery',
+  'av',
+  'spam',
+  'internal email protect',
+  'impersonation protect',
+  'url protect',
+  'attachment protect',
+  'journal',
+] as const;

@@ -1,0 +1,132 @@
+/**
+ * Per-endpoint facts for the time-window streams (reference B.2–B.9): paths, request field names,
+ * where the records are, which field holds the time, the look-back limit, and the permission needed.
+ */
+import type { Json } from '../core/json';
+import type { StreamId } from '../core/streams';
+import { AUDIT_MAX_LOOKBACK_DAYS } from './constants';
+
+export type WindowStreamId = Exclude<StreamId, 'siem' | 'malware-customer' | 'malware-grid'>;
+
+export interface Permission {
+  /** API 1.0: the service user's role permission. */
+  v1: string;
+  /** API 2.0: the product the API application must include. */
+  v2: string;
+}
+
+export interface JsonEndpoint {
+  stream: WindowStreamId;
+  /** Tried in order; a 404 moves to the next one, and the one that worked is remembered. */
+  paths: readonly string[];
+  startField: string;
+  endField: string;
+  /** Fixed filters sent with every request. */
+  extra: Record<string, Json>;
+  /** `null`: the records are `data[]` itself; otherwise `data[0].<key>`. */
+  recordsKey: string | null;
+  /** Candidate time fields, first valid one wins. */
+  timeFields: readonly string[];
+  /** Log type of a record. */
+  logType: (record: Record<string, unknown>) => string;
+  maxLookbackDays?: number;
+  permission: Permission;
+}
+
+const CG_PRODUCT = 'Threats, Security Events and Data for CG';
+
+export const JSON_ENDPOINTS: Record<WindowStreamId, JsonEndpoint> = {
+  audit: {
+    stream: 'audit',
+    paths: ['/api/audit/get-audit-events'],
+    startField: 'startDateTime',
+    endField: 'endDateTime',
+    extra: {},
+    recordsKey: null,
+    timeFields: ['eventTime'],
+    logType: (record) =>
+      typeof record.category === 'string' && record.category !== '' ? record.category : 'audit',
+    maxLookbackDays: AUDIT_MAX_LOOKBACK_DAYS,
+    permission: { v1: 'Account | Logs | Read', v2: 'Audit Events' },
+  },
+  'ttp-url': {
+    stream: 'ttp-url',
+    paths: ['/api/ttp/url/get-logs'],
+    startField: 'from',
+    endField: 'to',
+    extra: { route: 'all', scanResult: 'all', oldestFirst: false },
+    recordsKey: 'clickLogs',
+    timeFields: ['date'],
+    logType: () => 'url protect',
+    permission: { v1: 'Monitoring | URL Protection | Read', v2: CG_PRODUCT },
+  },
+  'ttp-attachment': {
+    stream: 'ttp-attachment',
+    paths: ['/api/ttp/attachment/get-logs'],
+    startField: 'from',
+    endField: 'to',
+    extra: { route: 'all', result: 'all', oldestFirst: false },
+    recordsKey: 'attachmentLogs',
+    timeFields: ['date'],
+    logType: () => 'attachment protect',
+    permission: { v1: 'Monitoring | Attachment Protection | Read', v2: CG_PRODUCT },
+  },
+  'ttp-impersonation': {
+    stream: 'ttp-impersonation',
+    paths: ['/api/ttp/impersonation/get-logs'],
+    startField: 'from',
+    endField: 'to',
+    extra: { oldestFirst: false },
+    recordsKey: 'impersonationLogs',
+    timeFields: ['eventTime'],
+    logType: () => 'impersonation protect',
+    permission: { v1: 'Monitoring | Impersonation Protection | Read', v2: CG_PRODUCT },
+  },
+  dlp: {
+    stream: 'dlp',
+    paths: ['/api/dlp/get-logs'],
+    startField: 'from',
+    endField: 'to',
+    extra: { oldestFirst: false },
+    recordsKey: 'dlpLogs',
+    timeFields: ['eventTime'],
+    logType: () => 'dlp',
+    permission: { v1: 'Monitoring | Data Leak Prevention | Read', v2: CG_PRODUCT },
+  },
+  'held-release': {
+    stream: 'held-release',
+    paths: ['/api/gateway/get-held-release-logs'],
+    startField: 'start',
+    endField: 'end',
+    extra: {},
+    recordsKey: 'heldReleaseLogs',
+    timeFields: ['released'],
+    logType: () => 'held release',
+    permission: { v1: 'Monitoring | Held | Read', v2: CG_PRODUCT },
+  },
+  'archive-search': {
+    stream: 'archive-search',
+    // Which path is live is UNCERTAIN (reference B.8): Elastic calls the first, the docs show the second.
+    paths: ['/api/archive/get-archive-search-logs', '/api/archive/get-search-logs'],
+    startField: 'start',
+    endField: 'end',
+    extra: {},
+    recordsKey: 'logs',
+    timeFields: ['createTime'],
+    logType: () => 'archive search',
+    permission: { v1: 'Archive | Search Logs | Read', v2: 'Archive' },
+  },
+};
+
+export const SIEM_V1_PATH = '/api/audit/get-siem-logs';
+export const SIEM_V2_BATCH_PATH = '/siem/v1/batch/events/cg';
+export const THREAT_FEED_PATH = '/api/ttp/threat-intel/get-feed';
+
+export const SIEM_PERMISSION: Permission = {
+  v1: 'Gateway | Tracking | Read (and Enhanced Logging enabled for each log type)',
+  v2: CG_PRODUCT,
+};
+export const THREAT_FEED_PERMISSION: Permission = {
+  v1: 'Services | Gateway | Tracking | Read (and the threat intelligence feed enabled)',
+  v2: CG_PRODUCT,
+};

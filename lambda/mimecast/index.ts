@@ -1,0 +1,219 @@
+/**
+ * The Mimecast API client: the only code that knows the wire protocol. Other modules call
+ * `createMimecastClient(options).source(stream)` and drive the StreamSource it returns.
+ *
+ * Cursor shapes (opaque to the engine, stored in checkpoints):
+ * - window streams and threat feeds: see streams/window-cursor.ts
+ * - `siem` on API 1.0: see streams/siem-v1.ts; on API 2.0: see streams/siem-v2.ts
+ */
+import type { Dispatcher } from 'undici';
+import type { Clock, Log } from '../core/ports';
+import { systemClock } from '../core/ports';
+import type { StreamId } from '../core/streams';
+import { ConfigError, type ConfigProblem } from '../errors';
+import type { MimecastCredentials } from '../secrets/credentials';
+import { TokenProvider, V1Signer } from './auth';
+import {
+  DEFAULT_CATCH_UP_SLACK_SECONDS,
+  DEFAULT_FILE_URL_RELIST_ATTEMPTS,
+  DEFAULT_JSON_PAGE_SIZE,
+  DEFAULT_LATENESS_MARGIN_SECONDS,
+  DEFAULT_MAX_JSON_BYTES,
+  DEFAULT_MAX_RECORD_CHARS,
+  DEFAULT_RETRY,
+  DEFAULT_SIEM_BATCH_PAGE_SIZE,
+  DEFAULT_TIMEOUTS,
+  MAX_BOUNDARY_IDS,
+  type RetryPolicy,
+  SIEM_V2_EVENT_TYPES,
+  type Timeouts,
+} from './constants';
+import { JSON_ENDPOINTS } from './endpoints';
+import { parseBaseUrl } from './hosts';
+import { HttpTransport, sharedAgent } from './http';
+import type { SourceDeps, StreamSettings } from './streams/common';
+import { SiemV1Source } from './streams/siem-v1';
+import { SiemV2Source } from './streams/siem-v2';
+import { JsonEndpointApi, ThreatFeedApi, WindowSource } from './streams/window';
+import type { MimecastStreamSource } from './types';
+
+export type { CallContext } from './classify';
+export { excerpt, retryAfterMs } from './classify';
+export * from './constants';
+export type { JsonEndpoint, Permission, WindowStreamId } from './endpoints';
+export { JSON_ENDPOINTS, SIEM_PERMISSION, THREAT_FEED_PERMISSION } from './endpoints';
+export type { MimecastHost } from './hosts';
+export {
+  baseUrlProblems,
+  isKnownMimecastHost,
+  isLoopbackHost,
+  MIMECAST_V1_HOSTS,
+  MIMECAST_V2_HOSTS,
+  parseBaseUrl,
+} from './hosts';
+export { authorizationHeader, mcDate, v1AuthHeaders } from './signing';
+export type { MimecastStreamSource } from './types';
+
+const noopLog: Log = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+export interface MimecastClientOptions {
+  /** API 1.0 regional host or API 2.0 host; HTTPS only, plain http allowed for loopback hosts (the simulator). */
+  baseUrl: string;
+  /** `apiVersion` 1 or 2 decides the protocol. */
+  credentials: MimecastCredentials;
+  /** undici dispatcher; default: one module-level keep-alive Agent per container. */
+  dispatcher?: Dispatcher;
+  log?: Log;
+  /** Data time (windows, token expiry). Signatures and deadlines always use the wall clock. */
+  clock?: Clock;
+  /** A window's end stays this far behind now (default 300). */
+  latenessMarginSeconds?: number;
+  /** A finished window reports caught up only if the next one would add less than this (default 60). */
+  catchUpSlackSeconds?: number;
+  pageSizes?: {
+    /** Records per page on the post-REST JSON endpoints (default 500). */
+    json?: number;
+    /** Batch files per API 2.0 SIEM listing page (default 100). */
+    siemBatch?: number;
+  };
+  /** Retries of 5xx, timeouts, resets, retryable fail[] within one call (defaults: 4 attempts, 250 ms base, 4 s cap, full jitter). */
+  retry?: Partial<RetryPolicy>;
+  /** Applied per request, and to the default Agent (defaults: connect 10 s, headers 30 s, body idle 60 s). */
+  timeouts?: Partial<Timeouts>;
+  /** API 1.0 SIEM file format to ask for (default `json`; both are decoded either way). */
+  siemFileFormat?: 'json' | 'key_value';
+  /** API 2.0 SIEM event types to list (default: all ten Cloud Gateway types). */
+  siemTypes?: readonly string[];
+  /** Limits: JSON answers read whole, one record, boundary ids per cursor, re-listings of expired file URLs. */
+  limits?: {
+    maxJsonBytes?: number;
+    maxRecordChars?: number;
+    maxBoundaryIds?: number;
+    fileUrlRelistAttempts?: number;
+  };
+}
+
+export interface MimecastClient {
+  /** The same instance for a stream every time (it remembers e.g. which archive-search path works). */
+  source(stream: StreamId): MimecastStreamSource;
+}
+
+export function createMimecastClient(options: MimecastClientOptions): MimecastClient {
+  const base = parseBaseUrl(options.baseUrl);
+  const settings = resolveSettings(options);
+  const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
+  const log = options.log ?? noopLog;
+  const clock = options.clock ?? systemClock;
+  const transport = new HttpTransport({
+    dispatcher: options.dispatcher ?? sharedAgent(timeouts),
+    timeouts,
+    retry,
+    log,
+  });
+  const credentials = options.credentials;
+  transport.setAuthenticator(
+    credentials.apiVersion === 1
+      ? new V1Signer(credentials)
+      : new TokenProvider(transport, base, credentials, clock),
+  );
+  const deps: SourceDeps = { transport, base, apiVersion: credentials.apiVersion, clock, log, settings };
+
+  const sources = new Map<StreamId, MimecastStreamSource>();
+  return {
+    source(stream: StreamId): MimecastStreamSource {
+      let source = sources.get(stream);
+      if (!source) {
+        source = createSource(deps, stream);
+        sources.set(stream, source);
+      }
+      return source;
+    },
+  };
+}
+
+function createSource(deps: SourceDeps, stream: StreamId): MimecastStreamSource {
+  switch (stream) {
+    case 'siem':
+      return deps.apiVersion === 1 ? new SiemV1Source(deps) : new SiemV2Source(deps);
+    case 'malware-customer':
+    case 'malware-grid':
+      return new WindowSource(deps, new ThreatFeedApi(deps, stream));
+    default: {
+      const endpoint = JSON_ENDPOINTS[stream];
+      if (!endpoint) {
+        throw new ConfigError('stream list', [
+          { field: 'stream', problem: `unknown stream "${String(stream)}"` },
+        ]);
+      }
+      return new WindowSource(deps, new JsonEndpointApi(deps, endpoint));
+    }
+  }
+}
+
+function resolveSettings(options: MimecastClientOptions): StreamSettings {
+  const problems: ConfigProblem[] = [];
+  const positive = (
+    field: string,
+    value: number | undefined,
+    fallback: number,
+    allowZero = false,
+  ): number => {
+    if (value === undefined) {
+      return fallback;
+    }
+    if (!Number.isFinite(value) || value < (allowZero ? 0 : 1) || !Number.isInteger(value)) {
+      problems.push({ field, problem: `must be a ${allowZero ? 'non-negative' : 'positive'} integer` });
+    }
+    return value;
+  };
+  const settings: StreamSettings = {
+    latenessMarginMs:
+      positive(
+        'latenessMarginSeconds',
+        options.latenessMarginSeconds,
+        DEFAULT_LATENESS_MARGIN_SECONDS,
+        true,
+      ) * 1000,
+    catchUpSlackMs:
+      positive('catchUpSlackSeconds', options.catchUpSlackSeconds, DEFAULT_CATCH_UP_SLACK_SECONDS, true) *
+      1000,
+    jsonPageSize: positive('pageSizes.json', options.pageSizes?.json, DEFAULT_JSON_PAGE_SIZE),
+    siemBatchPageSize: positive(
+      'pageSizes.siemBatch',
+      options.pageSizes?.siemBatch,
+      DEFAULT_SIEM_BATCH_PAGE_SIZE,
+    ),
+    maxJsonBytes: positive('limits.maxJsonBytes', options.limits?.maxJsonBytes, DEFAULT_MAX_JSON_BYTES),
+    maxRecordChars: positive(
+      'limits.maxRecordChars',
+      options.limits?.maxRecordChars,
+      DEFAULT_MAX_RECORD_CHARS,
+    ),
+    maxBoundaryIds: positive('limits.maxBoundaryIds', options.limits?.maxBoundaryIds, MAX_BOUNDARY_IDS),
+    fileUrlRelistAttempts: positive(
+      'limits.fileUrlRelistAttempts',
+      options.limits?.fileUrlRelistAttempts,
+      DEFAULT_FILE_URL_RELIST_ATTEMPTS,
+      true,
+    ),
+    siemFileFormat: options.siemFileFormat ?? 'json',
+    siemTypes: options.siemTypes ?? SIEM_V2_EVENT_TYPES,
+  };
+  if (settings.siemTypes.length === 0) {
+    problems.push({ field: 'siemTypes', problem: 'must list at least one event type' });
+  }
+  const retry = options.retry ?? {};
+  if (retry.maxAttempts !== undefined) {
+    positive('retry.maxAttempts', retry.maxAttempts, 1);
+  }
+  if (problems.length > 0) {
+    throw new ConfigError('Mimecast client options', problems);
+  }
+  return settings;
+}

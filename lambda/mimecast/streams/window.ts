@@ -1,0 +1,330 @@
+/**
+ * Time-window streams: the post-REST JSON endpoints (audit, TTP, DLP, held-release, archive-search)
+ * and the threat feeds. Cursor rules live in window-cursor.ts; this module asks Mimecast and applies them.
+ */
+import { z } from 'zod';
+import { eventId } from '../../core/envelope';
+import type { CallBudget, Cursor, Page, SourceRecord } from '../../core/ports';
+import type { StreamId } from '../../core/streams';
+import { RequestError } from '../../errors';
+import { type CallContext, headerValue, isObject, protocolError } from '../classify';
+import { type JsonEndpoint, THREAT_FEED_PATH, THREAT_FEED_PERMISSION } from '../endpoints';
+import { formatMimecastTime, parseMimecastTime, toIsoUtc } from '../time';
+import type { MimecastStreamSource } from '../types';
+import { callContext, parseCursor, postJson, recordExcerpt, type SourceDeps, staticPage } from './common';
+import {
+  afterPage,
+  seedWindow,
+  type WindowCursor,
+  WindowCursorSchema,
+  type WindowSettings,
+  windowRequest,
+} from './window-cursor';
+
+const DAY_MS = 86_400_000;
+
+/** One page of a window, as the endpoint returned it. */
+export interface WindowAnswer {
+  records: Record<string, unknown>[];
+  nextToken: string | null;
+}
+
+/** What differs between window endpoints: how to ask, and how to read a record. */
+export interface WindowApi {
+  readonly stream: StreamId;
+  readonly maxLookbackMs?: number;
+  /** For messages: the field(s) the time comes from. */
+  readonly timeFieldNames: string;
+  context(): CallContext;
+  fetch(
+    request: { from: number; to: number; pageToken: string | null },
+    pageSize: number,
+    budget: CallBudget,
+  ): Promise<WindowAnswer>;
+  timeOf(record: Record<string, unknown>): number | undefined;
+  logTypeOf(record: Record<string, unknown>): string;
+}
+
+export class WindowSource implements MimecastStreamSource {
+  readonly stream: StreamId;
+
+  constructor(
+    private readonly deps: SourceDeps,
+    private readonly api: WindowApi,
+  ) {
+    this.stream = api.stream;
+  }
+
+  private settings(): WindowSettings {
+    const s = this.deps.settings;
+    return {
+      latenessMarginMs: s.latenessMarginMs,
+      catchUpSlackMs: s.catchUpSlackMs,
+      maxBoundaryIds: s.maxBoundaryIds,
+      maxLookbackMs: this.api.maxLookbackMs,
+    };
+  }
+
+  seed(start: Date, now: Date): Cursor {
+    const seeded = seedWindow(start.getTime(), now.getTime(), this.settings());
+    if (seeded.clampedFrom !== undefined) {
+      this.warnClamp(start.getTime(), seeded.clampedFrom);
+    }
+    return seeded.cursor;
+  }
+
+  async fetchPage(cursor: Cursor, budget: CallBudget): Promise<Page> {
+    const current: WindowCursor = parseCursor(this.stream, WindowCursorSchema, cursor, 'time-window');
+    const now = this.deps.clock.now();
+    const settings = this.settings();
+    const request = windowRequest(current, now, settings);
+    if (request.clampedFrom !== undefined) {
+      this.warnClamp(Date.parse(current.from), request.clampedFrom);
+    }
+    // An empty window (start at or after its end) needs no call.
+    const answer: WindowAnswer =
+      request.pageToken === null && request.to <= request.from
+        ? { records: [], nextToken: null }
+        : await this.api.fetch(request, this.deps.settings.jsonPageSize, budget);
+
+    const items = answer.records.map((record) => {
+      const timeMs = this.api.timeOf(record);
+      if (timeMs === undefined) {
+        throw protocolError(
+          this.api.context(),
+          `Record without a valid ${this.api.timeFieldNames}`,
+          recordExcerpt(record),
+        );
+      }
+      return { record, timeMs, id: eventId(this.stream, record) };
+    });
+    const outcome = afterPage(current, request, items, answer.nextToken, now, settings);
+    if (outcome.boundaryOverflow) {
+      this.deps.log.warn(
+        'More events in one second than the cursor keeps ids for; repeats may be forwarded',
+        {
+          stream: this.stream,
+          maxBoundaryIds: settings.maxBoundaryIds,
+        },
+      );
+    }
+    const records: SourceRecord[] = [];
+    items.forEach((item, index) => {
+      if (outcome.keep[index]) {
+        records.push({
+          logType: this.api.logTypeOf(item.record),
+          time: toIsoUtc(item.timeMs),
+          event: item.record,
+        });
+      }
+    });
+    return staticPage(records, outcome.next, outcome.caughtUp);
+  }
+
+  async probe(budget: CallBudget): Promise<void> {
+    const now = this.deps.clock.now();
+    const to = now - this.deps.settings.latenessMarginMs;
+    await this.api.fetch({ from: to - 3_600_000, to, pageToken: null }, 1, budget);
+  }
+
+  private warnClamp(requestedMs: number, clampedMs: number): void {
+    this.deps.log.warn(
+      'Start is older than Mimecast keeps this log; starting at the look-back limit instead',
+      {
+        stream: this.stream,
+        requestedStart: toIsoUtc(requestedMs),
+        start: toIsoUtc(clampedMs),
+        maxLookbackDays: this.api.maxLookbackMs === undefined ? undefined : this.api.maxLookbackMs / DAY_MS,
+      },
+    );
+  }
+}
+
+const Envelope = z.looseObject({
+  meta: z.looseObject({ pagination: z.looseObject({ next: z.string().nullish() }).optional() }).optional(),
+  data: z.array(z.unknown()),
+});
+
+/** The post-REST endpoints with `meta.pagination` page tokens. */
+export class JsonEndpointApi implements WindowApi {
+  readonly stream: StreamId;
+  readonly maxLookbackMs?: number;
+  readonly timeFieldNames: string;
+  /** Index into `endpoint.paths` known to work (archive-search may live at either path). */
+  private pathIndex = 0;
+
+  constructor(
+    private readonly deps: SourceDeps,
+    private readonly endpoint: JsonEndpoint,
+  ) {
+    this.stream = endpoint.stream;
+    this.maxLookbackMs =
+      endpoint.maxLookbackDays === undefined ? undefined : endpoint.maxLookbackDays * DAY_MS;
+    this.timeFieldNames = endpoint.timeFields.join(' or ');
+  }
+
+  context(path = this.endpoint.paths[this.pathIndex]): CallContext {
+    const permission = this.deps.apiVersion === 1 ? this.endpoint.permission.v1 : this.endpoint.permission.v2;
+    return callContext(this.deps, this.stream, 'POST', path, permission);
+  }
+
+  async fetch(
+    request: { from: number; to: number; pageToken: string | null },
+    pageSize: number,
+    budget: CallBudget,
+  ): Promise<WindowAnswer> {
+    const body = {
+      meta: {
+        pagination: { pageSize, ...(request.pageToken === null ? {} : { pageToken: request.pageToken }) },
+      },
+      // Re-sent with the token too (XSOAR, Elastic v2 do); the token is authoritative.
+      data: [
+        {
+          [this.endpoint.startField]: formatMimecastTime(request.from),
+          [this.endpoint.endField]: formatMimecastTime(request.to),
+          ...this.endpoint.extra,
+        },
+      ],
+    };
+    for (;;) {
+      const path = this.endpoint.paths[this.pathIndex];
+      const ctx = this.context(path);
+      let json: unknown;
+      try {
+        json = await postJson(this.deps, ctx, path, body, budget);
+      } catch (err) {
+        if (
+          err instanceof RequestError &&
+          err.status === 404 &&
+          this.pathIndex + 1 < this.endpoint.paths.length
+        ) {
+          this.deps.log.info('Endpoint not found; trying its alternative path', {
+            stream: this.stream,
+            endpoint: ctx.endpoint,
+            next: this.endpoint.paths[this.pathIndex + 1],
+          });
+          this.pathIndex += 1;
+          continue;
+        }
+        throw err;
+      }
+      return this.read(ctx, json);
+    }
+  }
+
+  private read(ctx: CallContext, json: unknown): WindowAnswer {
+    const parsed = Envelope.safeParse(json);
+    if (!parsed.success) {
+      throw protocolError(ctx, 'Answer without a data array', recordExcerpt(json));
+    }
+    const { data, meta } = parsed.data;
+    let records: unknown[];
+    const key = this.endpoint.recordsKey;
+    if (key === null) {
+      records = data;
+    } else {
+      records = [];
+      for (const item of data) {
+        const list = isObject(item) ? item[key] : undefined;
+        if (!Array.isArray(list)) {
+          throw protocolError(ctx, `Answer without data[].${key}`, recordExcerpt(json));
+        }
+        records.push(...list);
+      }
+    }
+    for (const record of records) {
+      if (!isObject(record)) {
+        throw protocolError(ctx, 'A record is not a JSON object', recordExcerpt(record));
+      }
+    }
+    const next = meta?.pagination?.next;
+    return {
+      records: records as Record<string, unknown>[],
+      nextToken: typeof next === 'string' && next !== '' ? next : null,
+    };
+  }
+
+  timeOf(record: Record<string, unknown>): number | undefined {
+    for (const field of this.endpoint.timeFields) {
+      const ms = parseMimecastTime(record[field]);
+      if (ms !== undefined) {
+        return ms;
+      }
+    }
+    return undefined;
+  }
+
+  logTypeOf(record: Record<string, unknown>): string {
+    return this.endpoint.logType(record);
+  }
+}
+
+const Bundle = z.looseObject({ type: z.literal('bundle'), objects: z.array(z.unknown()).optional() });
+const EmptyEnvelope = z.looseObject({ data: z.array(z.unknown()).length(0) });
+
+/**
+ * `malware-customer` / `malware-grid`: STIX bundles from get-feed. The `x-mc-threat-feed-next-token`
+ * header is the page token (Elastic keeps calling while it is present, sending only the token);
+ * without one, the next window starts at the newest `modified` time, as Elastic's does.
+ */
+export class ThreatFeedApi implements WindowApi {
+  readonly timeFieldNames = 'modified or created';
+
+  constructor(
+    private readonly deps: SourceDeps,
+    readonly stream: 'malware-customer' | 'malware-grid',
+  ) {}
+
+  context(): CallContext {
+    const permission = this.deps.apiVersion === 1 ? THREAT_FEED_PERMISSION.v1 : THREAT_FEED_PERMISSION.v2;
+    return callContext(this.deps, this.stream, 'POST', THREAT_FEED_PATH, permission);
+  }
+
+  async fetch(
+    request: { from: number; to: number; pageToken: string | null },
+    _pageSize: number,
+    budget: CallBudget,
+  ): Promise<WindowAnswer> {
+    const ctx = this.context();
+    const item = {
+      feedType: this.stream === 'malware-customer' ? 'malware_customer' : 'malware_grid',
+      fileType: 'stix',
+      compress: false,
+      ...(request.pageToken === null
+        ? { start: formatMimecastTime(request.from), end: formatMimecastTime(request.to) }
+        : { token: request.pageToken }),
+    };
+    let nextToken: string | null = null;
+    const json = await postJson(this.deps, ctx, THREAT_FEED_PATH, { data: [item] }, budget, (res) => {
+      const header = headerValue(res.headers, 'x-mc-threat-feed-next-token')?.trim();
+      nextToken = header ? header : null;
+    });
+    const bundle = Bundle.safeParse(json);
+    let objects: unknown[];
+    if (bundle.success) {
+      objects = bundle.data.objects ?? [];
+    } else if (EmptyEnvelope.safeParse(json).success) {
+      objects = []; // Mimecast's plain "nothing" envelope, fail[] already checked
+    } else {
+      throw protocolError(
+        ctx,
+        'Answer is neither a STIX bundle nor an empty Mimecast envelope',
+        recordExcerpt(json),
+      );
+    }
+    for (const object of objects) {
+      if (!isObject(object)) {
+        throw protocolError(ctx, 'A STIX object is not a JSON object', recordExcerpt(object));
+      }
+    }
+    return { records: objects as Record<string, unknown>[], nextToken };
+  }
+
+  timeOf(record: Record<string, unknown>): number | undefined {
+    return parseMimecastTime(record.modified) ?? parseMimecastTime(record.created);
+  }
+
+  logTypeOf(record: Record<string, unknown>): string {
+    return typeof record.type === 'string' && record.type !== '' ? record.type : 'stix';
+  }
+}

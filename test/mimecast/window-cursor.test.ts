@@ -1,0 +1,221 @@
+import fc from 'fast-check';
+import { eventId } from '../../lambda/core/envelope';
+import {
+  afterPage,
+  LOOKBACK_SAFETY_MS,
+  seedWindow,
+  type WindowCursor,
+  type WindowSettings,
+  windowRequest,
+} from '../../lambda/mimecast/streams/window-cursor';
+
+const T0 = Date.UTC(2024, 5, 1, 0, 0, 0);
+const settings: WindowSettings = { latenessMarginMs: 300_000, catchUpSlackMs: 60_000, maxBoundaryIds: 1000 };
+const iso = (ms: number) => new Date(ms).toISOString();
+
+describe('seedWindow', () => {
+  it('starts at the start and ends the lateness margin behind now', () => {
+    const { cursor } = seedWindow(T0, T0 + 3_600_000, settings);
+    expect(cursor).toEqual({
+      from: iso(T0),
+      to: iso(T0 + 3_600_000 - 300_000),
+      pageToken: null,
+      skipIds: [],
+      newest: iso(T0),
+      newestIds: [],
+    });
+  });
+
+  it('never ends before it starts (start within the margin)', () => {
+    const { cursor } = seedWindow(T0, T0 + 10_000, settings);
+    expect(cursor.to).toBe(cursor.from);
+  });
+
+  it('clamps the start to the look-back limit and says so', () => {
+    const now = T0 + 100 * 86_400_000;
+    const seeded = seedWindow(T0, now, { ...settings, maxLookbackMs: 60 * 86_400_000 });
+    expect(seeded.clampedFrom).toBe(now - 60 * 86_400_000 + LOOKBACK_SAFETY_MS);
+    expect(seeded.cursor.from).toBe(iso(now - 60 * 86_400_000 + LOOKBACK_SAFETY_MS));
+  });
+});
+
+describe('windowRequest', () => {
+  const cursor = seedWindow(T0, T0 + 3_600_000, settings).cursor;
+
+  it('asks exactly what the cursor says', () => {
+    expect(windowRequest(cursor, T0 + 99 * 3_600_000, settings)).toEqual({
+      from: T0,
+      to: T0 + 3_300_000,
+      pageToken: null,
+    });
+  });
+
+  it('clamps a window whose start fell out of the look-back, but never mid-window', () => {
+    const limit = { ...settings, maxLookbackMs: 86_400_000 };
+    const now = T0 + 3 * 86_400_000;
+    expect(windowRequest(cursor, now, limit).clampedFrom).toBe(now - 86_400_000 + LOOKBACK_SAFETY_MS);
+    expect(windowRequest({ ...cursor, pageToken: 'p2' }, now, limit)).toEqual({
+      from: T0,
+      to: T0 + 3_300_000,
+      pageToken: 'p2',
+    });
+  });
+});
+
+describe('afterPage', () => {
+  const cursor: WindowCursor = {
+    from: iso(T0),
+    to: iso(T0 + 600_000),
+    pageToken: null,
+    skipIds: ['old-1'],
+    newest: iso(T0),
+    newestIds: ['old-1'],
+  };
+  const request = { from: T0, to: T0 + 600_000, pageToken: null };
+
+  it('follows the page token with the window frozen', () => {
+    const outcome = afterPage(
+      cursor,
+      request,
+      [{ id: 'a', timeMs: T0 + 5000 }],
+      'next-1',
+      T0 + 2_000_000,
+      settings,
+    );
+    expect(outcome.caughtUp).toBe(false);
+    expect(outcome.next).toEqual({
+      from: iso(T0),
+      to: iso(T0 + 600_000),
+      pageToken: 'next-1',
+      skipIds: ['old-1'],
+      newest: iso(T0 + 5000),
+      newestIds: ['a'],
+    });
+  });
+
+  it('drops boundary repeats from the previous window and starts the next one at the newest event', () => {
+    const items = [
+      { id: 'old-1', timeMs: T0 },
+      { id: 'b', timeMs: T0 + 9000 },
+      { id: 'c', timeMs: T0 + 9500 },
+      { id: 'a', timeMs: T0 + 1000 },
+    ];
+    const now = T0 + 600_000 + 300_000 + 10_000;
+    const outcome = afterPage(cursor, request, items, null, now, settings);
+    expect(outcome.keep).toEqual([false, true, true, true]);
+    expect(outcome.next).toEqual({
+      from: iso(T0 + 9000),
+      to: iso(now - 300_000),
+      pageToken: null,
+      skipIds: ['b', 'c'],
+      newest: iso(T0 + 9000),
+      newestIds: ['b', 'c'],
+    });
+    expect(outcome.caughtUp).toBe(true);
+  });
+
+  it('stops on an empty page even if Mimecast still sends a next token', () => {
+    const outcome = afterPage(cursor, request, [], 'String', T0 + 900_000, settings);
+    expect(outcome.next.pageToken).toBeNull();
+    expect(outcome.next.from).toBe(iso(T0));
+    expect(outcome.next.skipIds).toEqual(['old-1']);
+  });
+
+  it('is not caught up when the next window reaches well past this one', () => {
+    const outcome = afterPage(cursor, request, [], null, T0 + 600_000 + 300_000 + 3_600_000, settings);
+    expect(outcome.caughtUp).toBe(false);
+    expect(outcome.next.to).toBe(iso(T0 + 600_000 + 3_600_000));
+  });
+
+  it('keeps older events it is given (late data is never dropped by time)', () => {
+    const outcome = afterPage(
+      cursor,
+      request,
+      [{ id: 'z', timeMs: T0 - 50_000 }],
+      null,
+      T0 + 900_000,
+      settings,
+    );
+    expect(outcome.keep).toEqual([true]);
+    expect(outcome.next.from).toBe(iso(T0));
+  });
+
+  it('caps the boundary ids and reports the overflow', () => {
+    const items = ['a', 'b', 'c'].map((id) => ({ id, timeMs: T0 + 7000 }));
+    const outcome = afterPage(cursor, request, items, null, T0 + 900_000, { ...settings, maxBoundaryIds: 2 });
+    expect(outcome.next.skipIds).toEqual(['a', 'b']);
+    expect(outcome.boundaryOverflow).toBe(true);
+  });
+});
+
+/**
+ * A model of a Mimecast window endpoint: events become visible (indexed) up to `margin` after their
+ * time; a query returns visible events in [from, to] (whole seconds, inclusive), newest first, paged by offset.
+ */
+function modelApi(events: { id: string; time: number; visibleAt: number }[], pageSize: number) {
+  return (req: { from: number; to: number; pageToken: string | null }, now: number) => {
+    const matching = events
+      .filter(
+        (e) => e.visibleAt <= now && Math.floor(e.time / 1000) * 1000 >= req.from && e.time < req.to + 1000,
+      )
+      .sort((a, b) => b.time - a.time || a.id.localeCompare(b.id));
+    const offset = req.pageToken === null ? 0 : Number(req.pageToken);
+    const page = matching.slice(offset, offset + pageSize);
+    return { page, next: offset + pageSize < matching.length ? String(offset + pageSize) : null };
+  };
+}
+
+describe('window cursor over a model of Mimecast (property)', () => {
+  it('delivers every event exactly once when lateness stays within the margin', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            offsetSec: fc.integer({ min: 0, max: 3600 }),
+            ms: fc.integer({ min: 0, max: 999 }),
+            lateSec: fc.integer({ min: 0, max: 300 }),
+            payload: fc.integer(),
+          }),
+          { maxLength: 60 },
+        ),
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 30, max: 900 }),
+        (specs, pageSize, tickSec) => {
+          const events = specs.map((s, i) => {
+            const time = T0 + s.offsetSec * 1000 + s.ms;
+            const event = { n: i, payload: s.payload, t: time };
+            return { id: eventId('audit', event), time, visibleAt: time + s.lateSec * 1000 };
+          });
+          const api = modelApi(events, pageSize);
+          let now = T0;
+          let cursor = seedWindow(T0, now, settings).cursor;
+          const delivered: string[] = [];
+          for (let call = 0; call < 2000 && now < T0 + 3600_000 + 2 * 300_000 + tickSec * 2000; call += 1) {
+            const request = windowRequest(cursor, now, settings);
+            const { page, next } =
+              request.pageToken === null && request.to <= request.from
+                ? { page: [], next: null }
+                : api(request, now);
+            const outcome = afterPage(
+              cursor,
+              request,
+              page.map((e) => ({ id: e.id, timeMs: e.time })),
+              next,
+              now,
+              settings,
+            );
+            page.forEach((e, i) => {
+              if (outcome.keep[i]) delivered.push(e.id);
+            });
+            cursor = outcome.next;
+            if (outcome.caughtUp) {
+              now += tickSec * 1000;
+            }
+          }
+          expect([...delivered].sort()).toEqual(events.map((e) => e.id).sort());
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
