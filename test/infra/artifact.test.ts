@@ -112,7 +112,12 @@ test('the bundled handler collects into the receiver and writes checkpoints', as
       .map((name) => [name, resolved[name] ?? '']),
   );
   const endpoints = Object.fromEntries(Object.entries(resolved).filter(([name]) => name.startsWith('AWS_')));
-  const env = { PATH: process.env.PATH ?? '', ...literal, ...deployTime, ...endpoints };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    ...literal,
+    ...deployTime,
+    ...endpoints,
+  };
   expect(env[ENV.instance]).toBe(INSTANCE);
 
   const run = await invokeBundle(env);
