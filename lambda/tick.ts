@@ -191,12 +191,6 @@ export async function collectTick(request: TickRequest): Promise<TickReport> {
 
   if (adapters.metrics) publishTickMetrics(adapters.metrics, config.instance, result, Date.now());
 
-  for (const stream of result.streams) {
-    const line = logSafe(stream);
-    if (stream.outcome === 'failed') adapters.log.error(`Stream ${stream.stream} failed`, line);
-    else adapters.log.info(`Stream ${stream.stream}: ${stream.outcome}`, line);
-  }
-
   return {
     result,
     outcome: {

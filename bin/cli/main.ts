@@ -10,6 +10,8 @@ interface CommandEntry {
 }
 
 // Commands load on demand, so `run` never pays for the SDK clients `configure` needs, and vice versa.
+// require(), not import(): bin/mimecast-collector.js registers tsx for require only, and a dynamic
+// import() goes to Node's ESM loader, which cannot find the .ts files.
 const COMMANDS: Record<string, CommandEntry> = {
   run: {
     summary: 'collect Mimecast logs into an HTTP endpoint from this machine',
@@ -17,19 +19,19 @@ const COMMANDS: Record<string, CommandEntry> = {
   },
   configure: {
     summary: "store Mimecast credentials in the stack's secret (KMS-wrapped)",
-    load: async () => (await import('./configure')).configureCommand,
+    load: async () => (require('./configure') as typeof import('./configure')).configureCommand,
   },
   verify: {
     summary: 'check each stream with one real call, and that the sink answers',
-    load: async () => (await import('./verify')).verifyCommand,
+    load: async () => (require('./verify') as typeof import('./verify')).verifyCommand,
   },
   status: {
     summary: 'show where each stream stands: cursor, newest event, lag, errors, lease',
-    load: async () => (await import('./status')).statusCommand,
+    load: async () => (require('./status') as typeof import('./status')).statusCommand,
   },
   reset: {
     summary: "forget one stream's checkpoint so it starts again from --start",
-    load: async () => (await import('./reset')).resetCommand,
+    load: async () => (require('./reset') as typeof import('./reset')).resetCommand,
   },
 };
 

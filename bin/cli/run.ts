@@ -108,7 +108,10 @@ function seconds(flag: string, text: string | undefined, fallback: number, max: 
   return value;
 }
 
-/** The engine's log on stderr: warnings and errors always, the rest with --verbose; secrets redacted. */
+/**
+ * The engine's log on stderr, secrets redacted: warnings always; the rest with --verbose (a failed
+ * stream is reported once, by the summary line after the tick).
+ */
 function terminalLog(io: CliIO, verbose: boolean, redactor: SecretRedactor): Log {
   const write = (level: string, message: string, attributes?: Record<string, unknown>) => {
     const stream = typeof attributes?.stream === 'string' ? `[${attributes.stream}] ` : '';
@@ -119,7 +122,7 @@ function terminalLog(io: CliIO, verbose: boolean, redactor: SecretRedactor): Log
     debug: (m, a) => verbose && write('debug', m, a),
     info: (m, a) => verbose && write('info', m, a),
     warn: (m, a) => write('warn', m, a),
-    error: (m, a) => write('error', m, a),
+    error: (m, a) => verbose && write('error', m, a),
   };
 }
 

@@ -1,0 +1,570 @@
+/**
+ * `mimecast-collector configure`: stores the Mimecast credentials (and an optional sink token) in the
+ * stack's secret, each field KMS-encrypted under the encryption context {"collector": <instance>}.
+ *
+ * Values come from environment variables or hidden prompts, never from flags: a flag's value ends up
+ * in shell history and process listings. Nothing is stored until Mimecast has accepted the keys.
+ */
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Agent } from 'undici';
+import {
+  type ApiVersion,
+  KNOWN_MIMECAST_HOSTS,
+  parseApiVersion,
+  validateInstanceId,
+  validateMimecastBaseUrl,
+  validateSecretId,
+} from '../../lambda/config';
+import { isStreamId, STREAM_IDS, type StreamId } from '../../lambda/core/streams';
+import {
+  AuthenticationError,
+  CollectorError,
+  ConfigError,
+  type ConfigProblem,
+  PermissionError,
+  SecretError,
+  ThrottledError,
+  TransientError,
+} from '../../lambda/errors';
+import { createMimecastClient } from '../../lambda/mimecast';
+import type { CollectorCredentials } from '../../lambda/secrets/credentials';
+import { type CredentialField, validateCredentialsDocument } from '../../lambda/secrets/document';
+import { encryptionContextFor, wrapSecretFields } from '../../lambda/secrets/kms-fields';
+import { readCredentials, writeSecret } from '../../lambda/secrets/provider';
+import { SecretRedactor } from '../../lambda/telemetry/redact';
+import { apiVersionFromEnv, CREDENTIAL_ENV } from './credentials';
+import { type CliIO, EXIT_FAILED, EXIT_OK, parseFlags, reportError } from './io';
+
+export const V2_GLOBAL_HOST = 'https://api.services.mimecast.com';
+const DEFAULT_CHECK_STREAM: StreamId = 'audit';
+/** One probe call, retries included. */
+const CHECK_BUDGET_MS = 30_000;
+
+const FIELDS_BY_VERSION: Record<ApiVersion, CredentialField[]> = {
+  1: ['appId', 'appKey', 'accessKey', 'secretKey'],
+  2: ['clientId', 'clientSecret'],
+};
+
+const FIELD_LABELS: Record<CredentialField, string> = {
+  appId: 'API 1.0 application id',
+  appKey: 'API 1.0 application key',
+  accessKey: 'API 1.0 access key',
+  secretKey: 'API 1.0 secret key (base64)',
+  clientId: 'API 2.0 client id',
+  clientSecret: 'API 2.0 client secret',
+  sinkToken: 'sink token',
+};
+
+export const CONFIGURE_HELP = `Usage: mimecast-collector configure --secret-id ARN --kms-key-id ARN --instance ID [options]
+
+Stores the Mimecast credentials (and the sink's token, if the receiver needs one) in the stack's
+secret. Each field is encrypted with the stack's KMS key under the encryption context
+{"collector": "<instance>"}, so only this collector instance can read it. Before anything is stored,
+the credentials are tried against Mimecast with one cheap call; keys Mimecast refuses are not saved.
+
+Values are never taken from flags (they would end up in shell history). Each one comes from its
+environment variable or, when that is not set, from a hidden prompt:
+  API 2.0: ${CREDENTIAL_ENV.clientId}, ${CREDENTIAL_ENV.clientSecret}
+  API 1.0: ${CREDENTIAL_ENV.appId}, ${CREDENTIAL_ENV.appKey}, ${CREDENTIAL_ENV.accessKey}, ${CREDENTIAL_ENV.secretKey}
+  sink:    ${CREDENTIAL_ENV.sinkToken} (optional: Splunk HEC token, Elasticsearch encoded API key, bearer token).
+           When neither given nor typed, the token already in the secret is kept.
+
+Options:
+  --secret-id ARN         the stack's credentials secret (stack output SecretArn)                 [required]
+                          e.g. arn:aws:secretsmanager:eu-west-1:123456789012:secret:CredentialsSecret-AbC123
+  --kms-key-id ARN        the stack's KMS key (stack output KeyArn), a key id or an alias         [required]
+                          e.g. arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+  --instance ID           collector instance, as deployed (cdk deploy -c instance=ID), e.g. prod  [required]
+  --region REGION         AWS region, e.g. eu-west-1                  [the secret ARN's region, else AWS_REGION]
+  --api-version 1|2       Mimecast API version, e.g. 2        [from the credential variables set, else 2]
+  --mimecast-url URL      Mimecast API host used for the check, e.g. https://eu-api.mimecast.com
+                          (API 1.0: your grid's host, required)                    [API 2.0: ${V2_GLOBAL_HOST}]
+  --check-stream ID       stream the check reads from, e.g. siem; one of ${STREAM_IDS.join(', ')}  [${DEFAULT_CHECK_STREAM}]
+  --skip-check            store without asking Mimecast first, e.g. when this machine cannot reach it;
+                          run \`verify\` from where it can
+  --no-sink-token         store no sink token, even if the secret holds one
+  -h, --help              this text
+
+AWS credentials and endpoints come from the usual AWS environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...;
+AWS_ENDPOINT_URL_SECRETS_MANAGER and AWS_ENDPOINT_URL_KMS override the endpoints). Your identity needs
+secretsmanager:PutSecretValue on the secret and kms:Encrypt on the key.
+
+Exit code: 0 when stored, 1 when Mimecast refused the credentials or AWS refused the write, 2 for bad input.
+
+Example:
+  export ${CREDENTIAL_ENV.clientId}=... ${CREDENTIAL_ENV.clientSecret}=...
+  npx mimecast-collector configure --instance prod --region eu-west-1 \\
+    --secret-id arn:aws:secretsmanager:eu-west-1:123456789012:secret:CredentialsSecret-AbC123 \\
+    --kms-key-id arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+`;
+
+const FLAGS = {
+  'secret-id': { type: 'string' },
+  'kms-key-id': { type: 'string' },
+  instance: { type: 'string' },
+  region: { type: 'string' },
+  'api-version': { type: 'string' },
+  'mimecast-url': { type: 'string' },
+  'check-stream': { type: 'string' },
+  'skip-check': { type: 'boolean' },
+  'no-sink-token': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Shared with `verify`: flags that must never carry a value, AWS clients configured from io.env.
+
+/**
+ * parseFlags, with two changes for commands that handle secrets: a stray argument is not quoted back
+ * (it may be a pasted key), and the remedy says where credentials go instead.
+ */
+export function parseSecretSafeFlags<T extends Parameters<typeof parseFlags>[1]>(
+  argv: string[],
+  options: T,
+  command: string,
+): ReturnType<typeof parseFlags<T>> {
+  try {
+    return parseFlags(argv, options);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const problems = error.problems.map((p) =>
+      p.problem.startsWith('Unexpected argument')
+        ? { ...p, problem: 'an argument without a flag (not repeated here, in case it is a secret)' }
+        : p,
+    );
+    throw new ConfigError(
+      'command line',
+      problems,
+      `See \`mimecast-collector ${command} --help\`. Credentials are never passed as arguments: export ${CREDENTIAL_ENV.clientId} and ${CREDENTIAL_ENV.clientSecret} (API 2.0), or the API 1.0 variables, or answer the prompts.`,
+    );
+  }
+}
+
+const ARN_REGION = /^arn:aws[a-z-]*:(?:secretsmanager|kms):([a-z0-9-]+):/;
+const REGION_PATTERN = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
+
+/** The AWS region: the flag, else the region inside the ARNs, else the environment. */
+export function resolveRegion(
+  flag: string | undefined,
+  arns: Array<string | undefined>,
+  env: Record<string, string | undefined>,
+  problems: ConfigProblem[],
+): string | undefined {
+  const fromArns = [
+    ...new Set(arns.map((arn) => (arn ? ARN_REGION.exec(arn)?.[1] : undefined)).filter(Boolean)),
+  ];
+  if (flag !== undefined) {
+    if (!REGION_PATTERN.test(flag)) {
+      problems.push({
+        field: '--region',
+        problem: `"${flag.slice(0, 30)}" is not an AWS region such as eu-west-1`,
+      });
+      return undefined;
+    }
+    const other = fromArns.find((r) => r !== flag);
+    if (other !== undefined) {
+      problems.push({
+        field: '--region',
+        problem: `is ${flag}, but the ARNs given are in ${other}; leave --region out or make them agree`,
+      });
+    }
+    return flag;
+  }
+  if (fromArns.length > 1) {
+    problems.push({
+      field: '--region',
+      problem: `the ARNs given are in different regions (${fromArns.join(', ')}); the secret and the key must be in one region`,
+    });
+    return undefined;
+  }
+  const region = fromArns[0] ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (region === undefined || region === '') {
+    problems.push({
+      field: '--region',
+      problem:
+        'is not set and cannot be read from the secret ARN; pass --region (e.g. eu-west-1) or set AWS_REGION',
+    });
+    return undefined;
+  }
+  return region;
+}
+
+/**
+ * SDK client settings from the command's environment (io.env, which is process.env in real use and a
+ * test's own map in tests): the SDK itself only ever looks at process.env.
+ */
+export function awsClientConfig(
+  env: Record<string, string | undefined>,
+  service: 'secretsManager' | 'kms',
+  region: string,
+): {
+  region: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  maxAttempts: number;
+} {
+  const endpoint =
+    (service === 'kms' ? env.AWS_ENDPOINT_URL_KMS : env.AWS_ENDPOINT_URL_SECRETS_MANAGER) ||
+    env.AWS_ENDPOINT_URL;
+  const {
+    AWS_ACCESS_KEY_ID: accessKeyId,
+    AWS_SECRET_ACCESS_KEY: secretAccessKey,
+    AWS_SESSION_TOKEN: sessionToken,
+  } = env;
+  return {
+    region,
+    maxAttempts: 3,
+    ...(endpoint ? { endpoint } : {}),
+    // Without static keys the SDK's own chain (profile, SSO, instance role) applies.
+    ...(accessKeyId && secretAccessKey
+      ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } }
+      : {}),
+  };
+}
+
+/** The Mimecast host: the flag, or the API 2.0 global host; checked against the API version. */
+export function resolveMimecastUrl(
+  flag: string | undefined,
+  apiVersion: ApiVersion | undefined,
+  problems: ConfigProblem[],
+): string | undefined {
+  if (flag === undefined && apiVersion === 1) {
+    problems.push({
+      field: '--mimecast-url',
+      problem: `is required for API 1.0: your grid's host, one of ${KNOWN_MIMECAST_HOSTS.filter(
+        (h) => h.apiVersion === 1,
+      )
+        .map((h) => `https://${h.host}`)
+        .slice(0, 4)
+        .join(', ')}, ...`,
+    });
+    return undefined;
+  }
+  const checked = validateMimecastBaseUrl(flag ?? V2_GLOBAL_HOST, apiVersion);
+  if (!checked.ok) {
+    problems.push({ field: '--mimecast-url', problem: checked.problem });
+    return undefined;
+  }
+  return checked.value;
+}
+
+const KMS_KEY_PATTERN =
+  /^(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]+)|alias\/[A-Za-z0-9/_-]+|(?:mrk-)?[0-9a-f-]{32,40})$/;
+
+function validateKmsKeyId(text: string | undefined, problems: ConfigProblem[]): string | undefined {
+  const value = (text ?? '').trim();
+  if (value === '') {
+    problems.push({
+      field: '--kms-key-id',
+      problem: "is required: the stack's KMS key ARN (stack output KeyArn)",
+    });
+    return undefined;
+  }
+  if (!KMS_KEY_PATTERN.test(value)) {
+    problems.push({
+      field: '--kms-key-id',
+      problem: `"${value.slice(0, 60)}" is not a KMS key ARN, key id or alias (arn:aws:kms:<region>:<account>:key/<id>, alias/<name>)`,
+    });
+    return undefined;
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Inputs {
+  secretId: string;
+  keyId: string;
+  instance: string;
+  region: string;
+  apiVersion: ApiVersion;
+  mimecastUrl: string;
+  checkStream: StreamId;
+}
+
+function parseInputs(flags: ReturnType<typeof parseFlags<typeof FLAGS>>, env: CliIO['env']): Inputs {
+  const problems: ConfigProblem[] = [];
+  const secret = validateSecretId(flags['secret-id']);
+  if (!secret.ok) problems.push({ field: '--secret-id', problem: secret.problem });
+  const keyId = validateKmsKeyId(flags['kms-key-id'], problems);
+  const instance = validateInstanceId(flags.instance);
+  if (!instance.ok) problems.push({ field: '--instance', problem: instance.problem });
+  const region = resolveRegion(flags.region, [flags['secret-id'], flags['kms-key-id']], env, problems);
+  let apiVersion: ApiVersion | undefined = apiVersionFromEnv(env) ?? 2;
+  if (flags['api-version'] !== undefined) {
+    const parsed = parseApiVersion(flags['api-version']);
+    apiVersion = parsed.ok ? parsed.value : undefined;
+    if (!parsed.ok) problems.push({ field: '--api-version', problem: parsed.problem });
+  }
+  const mimecastUrl = resolveMimecastUrl(flags['mimecast-url'], apiVersion, problems);
+  const checkStream = flags['check-stream'] ?? DEFAULT_CHECK_STREAM;
+  if (!isStreamId(checkStream)) {
+    problems.push({ field: '--check-stream', problem: `must be one of ${STREAM_IDS.join(', ')}` });
+  }
+  if (
+    problems.length > 0 ||
+    !secret.ok ||
+    !instance.ok ||
+    keyId === undefined ||
+    region === undefined ||
+    apiVersion === undefined ||
+    mimecastUrl === undefined ||
+    !isStreamId(checkStream)
+  ) {
+    throw new ConfigError(
+      'command line',
+      problems,
+      'Fix the listed flags; see `mimecast-collector configure --help`.',
+    );
+  }
+  return {
+    secretId: secret.value,
+    keyId,
+    instance: instance.value,
+    region,
+    apiVersion,
+    mimecastUrl,
+    checkStream,
+  };
+}
+
+/** Each field from its environment variable, else a hidden prompt. Problems name the variable, never a value. */
+async function gatherCredentials(
+  io: CliIO,
+  apiVersion: ApiVersion,
+  askSinkToken: boolean,
+): Promise<{ credentials: CollectorCredentials; sources: Map<CredentialField, 'environment' | 'prompt'> }> {
+  const document: Record<string, unknown> = { apiVersion };
+  const sources = new Map<CredentialField, 'environment' | 'prompt'>();
+  const missing: ConfigProblem[] = [];
+  const fields = [...FIELDS_BY_VERSION[apiVersion], ...(askSinkToken ? (['sinkToken'] as const) : [])];
+  for (const field of fields) {
+    const name = CREDENTIAL_ENV[field];
+    const fromEnv = io.env[name];
+    if (fromEnv !== undefined && fromEnv.trim() !== '') {
+      document[field] = fromEnv;
+      sources.set(field, 'environment');
+      continue;
+    }
+    const optional = field === 'sinkToken';
+    const answer = await io.promptHidden?.(
+      optional
+        ? `Sink token for the receiver (${name}; Enter to keep the secret's current one, if any): `
+        : `Mimecast ${FIELD_LABELS[field]} (${name}): `,
+    );
+    if (answer !== undefined && answer.trim() !== '') {
+      document[field] = answer;
+      sources.set(field, 'prompt');
+    } else if (!optional) {
+      missing.push({
+        field: name,
+        problem:
+          answer === undefined
+            ? 'is not set, and there is no terminal to ask on; export it before running configure'
+            : 'was left empty',
+      });
+    }
+  }
+  if (missing.length > 0) {
+    throw new ConfigError(
+      'credentials',
+      missing,
+      `Set the listed environment variables (or run configure in a terminal and answer the prompts); API ${apiVersion}.0 needs ${FIELDS_BY_VERSION[apiVersion].map((f) => CREDENTIAL_ENV[f]).join(', ')}.`,
+    );
+  }
+  const checked = validateCredentialsDocument(document);
+  if (!checked.ok) {
+    throw new ConfigError(
+      'credentials',
+      checked.problems.map((p) => ({
+        field: CREDENTIAL_ENV[p.field as CredentialField] ?? p.field,
+        problem: p.problem,
+      })),
+      'Correct the listed values (copy each one whole from the Mimecast admin console) and run configure again.',
+    );
+  }
+  return { credentials: checked.value, sources };
+}
+
+type CheckResult =
+  | { ok: true; note?: string }
+  | { ok: false; error: CollectorError | Error; rejected: boolean };
+
+/** One probe of one stream: proves the keys authenticate. A permission refusal proves it too. */
+async function checkWithMimecast(
+  inputs: Inputs,
+  credentials: CollectorCredentials,
+  signal?: AbortSignal,
+): Promise<CheckResult> {
+  const dispatcher = new Agent({ connect: { timeout: 10_000 } });
+  try {
+    const client = createMimecastClient({
+      baseUrl: inputs.mimecastUrl,
+      credentials: credentials.mimecast,
+      dispatcher,
+      retry: { maxAttempts: 2 },
+    });
+    const deadline = Date.now() + CHECK_BUDGET_MS;
+    const timeout = AbortSignal.timeout(CHECK_BUDGET_MS);
+    await client
+      .source(inputs.checkStream)
+      .probe({ signal: signal ? AbortSignal.any([signal, timeout]) : timeout, deadline });
+    return { ok: true };
+  } catch (error) {
+    if (error instanceof PermissionError) {
+      return {
+        ok: true,
+        note: `they may not read stream ${inputs.checkStream}${error.requiredPermission ? ` (needs "${error.requiredPermission}")` : ''}, but a permission refusal proves they authenticate. Grant it before collecting that stream (\`verify\` lists every stream).`,
+      };
+    }
+    return { ok: false, error: error as Error, rejected: error instanceof AuthenticationError };
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+/** What to do when the check failed, said for someone running configure (not for the next tick). */
+function checkRemedy(error: Error, inputs: Inputs): string {
+  if (error instanceof AuthenticationError) {
+    if (inputs.apiVersion === 2) {
+      return 'Check the client id and client secret (Mimecast admin console, Services > API and Platform Integrations; a secret is shown once), set them again and run configure again.';
+    }
+    return error.status === 418 || error.codes.some((code) => /binding_expired/.test(code))
+      ? 'The access key binding expired: create new access and secret keys for the service user (Authentication Cache TTL "Never expire"), set them again and run configure again.'
+      : "Check the application id and key and the access and secret keys (and this machine's clock), set them again and run configure again.";
+  }
+  const network =
+    error instanceof TransientError || error instanceof ThrottledError
+      ? `Check --mimecast-url (${inputs.mimecastUrl}) and this machine's network access to it, then run configure again.`
+      : error instanceof CollectorError
+        ? error.remedy
+        : 'Run configure again; if it persists, report it.';
+  return `${network} --skip-check stores without the check; then run verify from where Mimecast is reachable.`;
+}
+
+/** The sink token already in the secret, to keep it when configure runs again for new Mimecast keys. */
+async function currentSinkToken(
+  sm: SecretsManagerClient,
+  kms: KMSClient,
+  inputs: Inputs,
+): Promise<{ token?: string; problem?: string }> {
+  try {
+    const current = await readCredentials({
+      secretsManager: sm,
+      kms,
+      secretId: inputs.secretId,
+      instance: inputs.instance,
+    });
+    return { token: current.sinkToken };
+  } catch (error) {
+    // The stack's placeholder (first configure) holds nothing to keep: not worth a note.
+    if (error instanceof SecretError && /placeholder/.test(error.message)) return {};
+    return { problem: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+export async function configureCommand(argv: string[], io: CliIO): Promise<number> {
+  let flags: ReturnType<typeof parseFlags<typeof FLAGS>>;
+  let inputs: Inputs;
+  try {
+    flags = parseSecretSafeFlags(argv, FLAGS, 'configure');
+    if (flags.help) {
+      io.out(CONFIGURE_HELP);
+      return EXIT_OK;
+    }
+    inputs = parseInputs(flags, io.env);
+  } catch (error) {
+    return reportError(io, error);
+  }
+
+  // Defence in depth: should any message ever quote a value, it is masked before it is printed.
+  const redactor = new SecretRedactor();
+  const safe: CliIO = {
+    ...io,
+    out: (line) => io.out(redactor.redactText(line)),
+    err: (line) => io.err(redactor.redactText(line)),
+  };
+  const sm = new SecretsManagerClient(awsClientConfig(io.env, 'secretsManager', inputs.region));
+  const kms = new KMSClient(awsClientConfig(io.env, 'kms', inputs.region));
+  try {
+    const { credentials, sources } = await gatherCredentials(
+      io,
+      inputs.apiVersion,
+      flags['no-sink-token'] !== true,
+    );
+    redactor.register(
+      [...Object.values(credentials.mimecast), credentials.sinkToken].filter(
+        (v): v is string => typeof v === 'string',
+      ),
+    );
+
+    if (flags['skip-check']) {
+      safe.out('Not checking the credentials with Mimecast (--skip-check).');
+    } else {
+      safe.out(
+        `Checking the credentials with Mimecast (API ${inputs.apiVersion}.0, ${inputs.mimecastUrl}, one call to stream ${inputs.checkStream})...`,
+      );
+      const check = await checkWithMimecast(inputs, credentials, io.signal);
+      if (!check.ok) {
+        const error = check.error;
+        safe.err(
+          check.rejected
+            ? 'Mimecast refused these credentials; nothing was stored.'
+            : 'Could not check the credentials with Mimecast; nothing was stored.',
+        );
+        safe.err(`error: ${error.message}`);
+        safe.err(`what to do: ${checkRemedy(error, inputs)}`);
+        return EXIT_FAILED;
+      }
+      safe.out(`Mimecast accepted the credentials${check.note ? `; ${check.note}` : '.'}`);
+    }
+
+    let toStore = credentials;
+    let sinkNote = flags['no-sink-token'] ? 'none (--no-sink-token)' : undefined;
+    if (credentials.sinkToken === undefined && !flags['no-sink-token']) {
+      const current = await currentSinkToken(sm, kms, inputs);
+      if (current.token !== undefined) {
+        toStore = { ...credentials, sinkToken: current.token };
+        redactor.register([current.token]);
+      } else {
+        sinkNote = `none (${CREDENTIAL_ENV.sinkToken} not set, and the secret held none to keep)`;
+        if (current.problem !== undefined) {
+          safe.err(
+            `note: the current secret could not be read to keep its sink token (${current.problem}); set ${CREDENTIAL_ENV.sinkToken} and run configure again if the receiver needs one.`,
+          );
+        }
+      }
+    }
+
+    const document = await wrapSecretFields(toStore, { kms, keyId: inputs.keyId, instance: inputs.instance });
+    const written = await writeSecret(sm, inputs.secretId, document);
+
+    safe.out(`Stored in ${written.arn}${written.versionId ? ` (version ${written.versionId})` : ''}:`);
+    safe.out(`  apiVersion   ${inputs.apiVersion}`);
+    for (const field of Object.keys(document).filter((f) => f !== 'apiVersion')) {
+      const from = sources.get(field as CredentialField);
+      safe.out(
+        `  ${field.padEnd(12)} KMS-encrypted${from ? ` (from the ${from})` : field === 'sinkToken' ? ' (kept from the current secret)' : ''}`,
+      );
+    }
+    if (!('sinkToken' in document)) safe.out(`  sinkToken    ${sinkNote ?? 'none'}`);
+    safe.out(
+      `Each field is encrypted with KMS key ${inputs.keyId} under encryption context ${JSON.stringify(encryptionContextFor(inputs.instance))}.`,
+    );
+    safe.out(
+      'The function reads the new values within 5 minutes, or at once after an authentication failure.',
+    );
+    safe.out('');
+    safe.out('Next, check every stream and the receiver with the stored credentials:');
+    safe.out(
+      `  npx mimecast-collector verify --secret-id ${inputs.secretId} --instance ${inputs.instance} --region ${inputs.region} --mimecast-url ${inputs.mimecastUrl} --sink-url <your ingestion URL> --sink-format <ndjson|splunk-hec|elastic-bulk>`,
+    );
+    return EXIT_OK;
+  } catch (error) {
+    return reportError(safe, error);
+  } finally {
+    sm.destroy();
+    kms.destroy();
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * `mimecast-collector status`: where each stream of one collector instance stands, read from the
+ * checkpoints (the embedded store of `run`, or the stack's DynamoDB table).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { validateInstanceId, validateTableName } from '../../lambda/config';
+import type { Checkpoint } from '../../lambda/core/checkpoint';
+import { ConfigError, type ConfigProblem } from '../../lambda/errors';
+import { type CliIO, EXIT_FAILED, EXIT_OK, parseFlags, reportError, table } from './io';
+import { DEFAULT_STATE_DIR, type OpenedStore, openStore } from './store';
+
+export const STATUS_HELP = `Usage: mimecast-collector status [options]
+
+Shows where each stream of one collector instance stands, from its checkpoints: cursor position,
+newest event delivered and lag, last success, last error and failures in a row, the lease (which run
+is collecting it right now) and running totals. Read-only.
+
+Options:
+  --state-dir DIR    folder of the embedded checkpoint store of \`run\`, e.g. ./.state       [${DEFAULT_STATE_DIR}]
+  --table NAME       the stack's DynamoDB table instead (stack output TableName), e.g.
+                     mimecast-collector-prod-CheckpointTable-1A2B3C (AWS credentials from the environment)
+  --region REGION    AWS region of --table, e.g. eu-west-1                          [AWS_REGION]
+  --instance ID      collector instance, e.g. prod                                  [local]
+  --json             machine-readable output: one JSON document
+  -h, --help         this text
+
+Exit code: 0 when no stream is failing, 1 when a stream's last attempt failed (or the store cannot be
+read), 2 for bad input.
+
+Examples:
+  npx mimecast-collector status                       # after \`run\` on this machine
+  npx mimecast-collector status --table mimecast-collector-prod-CheckpointTable-1A2B3C --region eu-west-1 --instance prod --json
+`;
+
+const FLAGS = {
+  'state-dir': { type: 'string' },
+  table: { type: 'string' },
+  region: { type: 'string' },
+  instance: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Shared with `reset`: where the checkpoints are.
+
+export interface StoreFlags {
+  'state-dir'?: string;
+  table?: string;
+  region?: string;
+  instance?: string;
+}
+
+export interface StoreChoice {
+  instance: string;
+  table?: string;
+  region?: string;
+  stateDir?: string;
+}
+
+/** Checks the store and instance flags, collecting problems into `problems`. */
+export function storeChoice(flags: StoreFlags, problems: ConfigProblem[]): StoreChoice | undefined {
+  const instance = validateInstanceId(flags.instance ?? 'local');
+  if (!instance.ok) problems.push({ field: '--instance', problem: instance.problem });
+  if (flags.table !== undefined && flags['state-dir'] !== undefined) {
+    problems.push({ field: '--table', problem: 'use either --table or --state-dir, not both' });
+  }
+  if (flags.table !== undefined) {
+    const table = validateTableName(flags.table);
+    if (!table.ok) problems.push({ field: '--table', problem: table.problem });
+  } else if (flags.region !== undefined) {
+    problems.push({ field: '--region', problem: 'is only used with --table' });
+  }
+  if (!instance.ok) return undefined;
+  return flags.table !== undefined
+    ? { instance: instance.value, table: flags.table, ...(flags.region ? { region: flags.region } : {}) }
+    : { instance: instance.value, stateDir: flags['state-dir'] ?? DEFAULT_STATE_DIR };
+}
+
+/**
+ * Opens the store. A state folder that does not exist is reported, not created: these commands only
+ * look at what `run` left behind.
+ */
+export async function openChosenStore(choice: StoreChoice): Promise<OpenedStore> {
+  if (choice.stateDir !== undefined) {
+    const dir = path.resolve(choice.stateDir);
+    if (!existsSync(path.join(dir, 'dynamodb'))) {
+      throw new ConfigError(
+        'command line',
+        [
+          {
+            field: '--state-dir',
+            problem: `${dir} holds no checkpoint store: nothing has run with this folder`,
+          },
+        ],
+        'Pass the --state-dir that `run` used, or --table with --region for the deployed stack.',
+      );
+    }
+    return openStore({ stateDir: dir });
+  }
+  return openStore({ table: choice.table, region: choice.region });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+/** Seconds as a short duration: 45s, 12m, 3.5h, 2.1d. */
+export function duration(seconds: number): string {
+  const s = Math.abs(seconds);
+  if (s < 120) return `${Math.round(s)}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172_800) return `${(s / 3600).toFixed(1)}h`;
+  return `${(s / 86_400).toFixed(1)}d`;
+}
+
+function ago(iso: string | undefined, now: number): string {
+  if (iso === undefined) return 'never';
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  return `${iso} (${duration((now - at) / 1000)} ago)`;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * The cursor in a few words. Cursors are opaque to the engine; these are the shapes the Mimecast
+ * client writes (lambda/mimecast/streams/*), and anything else is shown as short JSON.
+ */
+export function cursorSummary(checkpoint: Pick<Checkpoint, 'cursor' | 'offset'>): string {
+  const c = checkpoint.cursor;
+  if (c === undefined) return 'not seeded yet';
+  const inPage = checkpoint.offset > 0 ? `; ${checkpoint.offset} events of the current page delivered` : '';
+  // Time-window streams and threat feeds.
+  if (str(c.from) && str(c.to) && 'pageToken' in c) {
+    const page = c.pageToken ? 'following page tokens' : 'first page';
+    return `window ${c.from} → ${c.to}, ${page}${inPage}`;
+  }
+  // siem on API 1.0.
+  if ('token' in c && str(c.since)) {
+    return `${c.token ? 'SIEM file token held' : 'no SIEM file token yet (starts at the oldest file Mimecast keeps)'}, events from ${c.since}${inPage}`;
+  }
+  // siem on API 2.0.
+  if (str(c.since) && c.pages !== null && typeof c.pages === 'object' && Array.isArray(c.pending)) {
+    const types = Object.keys(c.pages).length;
+    return `batch listings since ${c.since}: ${types} event type${types === 1 ? '' : 's'} with a page token, ${c.pending.length} pending${inPage}`;
+  }
+  const json = JSON.stringify(c);
+  return `${json.length > 80 ? `${json.slice(0, 77)}...` : json}${inPage}`;
+}
+
+function leaseText(checkpoint: Checkpoint, now: number): string {
+  const lease = checkpoint.lease;
+  if (lease === undefined) return 'free';
+  const when = new Date(lease.expiresAt).toISOString();
+  return lease.expiresAt > now
+    ? `held by ${lease.owner} until ${when} (${duration((lease.expiresAt - now) / 1000)} left)`
+    : `free (left by ${lease.owner}, expired ${when})`;
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+function lagSeconds(checkpoint: Checkpoint, now: number): number | undefined {
+  const newest =
+    checkpoint.newestEventTime === undefined ? Number.NaN : Date.parse(checkpoint.newestEventTime);
+  return Number.isNaN(newest) ? undefined : Math.max(0, (now - newest) / 1000);
+}
+
+/** The machine form (--json): the checkpoint plus the derived values the text shows. */
+export function statusJson(checkpoint: Checkpoint, now: number): Record<string, unknown> {
+  const lag = lagSeconds(checkpoint, now);
+  return {
+    stream: checkpoint.stream,
+    version: checkpoint.version,
+    cursor: checkpoint.cursor ?? null,
+    cursorSummary: cursorSummary(checkpoint),
+    offset: checkpoint.offset,
+    newestEventTime: checkpoint.newestEventTime ?? null,
+    lagSeconds: lag === undefined ? null : Math.round(lag),
+    lastSuccessAt: checkpoint.lastSuccessAt ?? null,
+    lastError: checkpoint.lastError ?? null,
+    consecutiveFailures: checkpoint.consecutiveFailures,
+    lease:
+      checkpoint.lease === undefined
+        ? null
+        : {
+            owner: checkpoint.lease.owner,
+            expiresAt: new Date(checkpoint.lease.expiresAt).toISOString(),
+            active: checkpoint.lease.expiresAt > now,
+          },
+    throttledUntil:
+      checkpoint.notBefore !== undefined && checkpoint.notBefore > now
+        ? new Date(checkpoint.notBefore).toISOString()
+        : null,
+    totals: checkpoint.totals,
+    createdAt: checkpoint.createdAt,
+    updatedAt: checkpoint.updatedAt,
+  };
+}
+
+function printText(io: CliIO, checkpoints: Checkpoint[], now: number): void {
+  for (const line of table(
+    ['stream', 'lag', 'last success', 'failures', 'lease', 'events'],
+    checkpoints.map((c) => {
+      const lag = lagSeconds(c, now);
+      const success = c.lastSuccessAt === undefined ? Number.NaN : Date.parse(c.lastSuccessAt);
+      return [
+        c.stream,
+        lag === undefined ? '-' : duration(lag),
+        Number.isNaN(success) ? 'never' : `${duration((now - success) / 1000)} ago`,
+        String(c.consecutiveFailures),
+        c.lease !== undefined && c.lease.expiresAt > now ? 'held' : 'free',
+        String(c.totals.events),
+      ];
+    }),
+  )) {
+    io.out(line);
+  }
+  for (const c of checkpoints) {
+    const lag = lagSeconds(c, now);
+    io.out('');
+    io.out(`${c.stream}`);
+    io.out(`  cursor          ${cursorSummary(c)}`);
+    io.out(
+      `  newest event    ${c.newestEventTime === undefined ? 'none delivered yet' : `${c.newestEventTime}${lag === undefined ? '' : ` (lag ${duration(lag)})`}`}`,
+    );
+    io.out(`  last success    ${ago(c.lastSuccessAt, now)}`);
+    if (c.lastError === undefined) {
+      io.out('  last error      none');
+    } else {
+      io.out(`  last error      ${c.lastError.kind} at ${ago(c.lastError.at, now)}: ${c.lastError.message}`);
+      if (c.lastError.remedy && c.consecutiveFailures > 0) io.out(`  what to do      ${c.lastError.remedy}`);
+    }
+    io.out(`  failures        ${c.consecutiveFailures} in a row`);
+    io.out(`  lease           ${leaseText(c, now)}`);
+    if (c.notBefore !== undefined && c.notBefore > now) {
+      io.out(`  throttled       no Mimecast call before ${new Date(c.notBefore).toISOString()}`);
+    }
+    io.out(
+      `  totals          ${c.totals.events} events, ${c.totals.pages} pages, ${bytes(c.totals.bytes)} sent`,
+    );
+  }
+}
+
+export async function statusCommand(argv: string[], io: CliIO): Promise<number> {
+  let flags: ReturnType<typeof parseFlags<typeof FLAGS>>;
+  let choice: StoreChoice;
+  try {
+    flags = parseFlags(argv, FLAGS);
+    if (flags.help) {
+      io.out(STATUS_HELP);
+      return EXIT_OK;
+    }
+    const problems: ConfigProblem[] = [];
+    const chosen = storeChoice(flags, problems);
+    if (problems.length > 0 || chosen === undefined) {
+      throw new ConfigError(
+        'command line',
+        problems,
+        'Fix the listed flags; see `mimecast-collector status --help`.',
+      );
+    }
+    choice = chosen;
+  } catch (error) {
+    return reportError(io, error);
+  }
+
+  let opened: OpenedStore;
+  try {
+    opened = await openChosenStore(choice);
+  } catch (error) {
+    return reportError(io, error);
+  }
+  try {
+    const checkpoints = await opened.store.list(choice.instance);
+    const now = Date.now();
+    const failing = checkpoints.filter((c) => c.consecutiveFailures > 0);
+    if (flags.json) {
+      io.out(
+        JSON.stringify(
+          {
+            instance: choice.instance,
+            store: opened.description,
+            now: new Date(now).toISOString(),
+            streams: checkpoints.map((c) => statusJson(c, now)),
+          },
+          null,
+          2,
+        ),
+      );
+    } else if (checkpoints.length === 0) {
+      io.out(
+        `No checkpoints for instance "${choice.instance}" in ${opened.description}: no stream has been collected yet (or another --instance was used).`,
+      );
+    } else {
+      io.out(`Instance "${choice.instance}", ${opened.description}, at ${new Date(now).toISOString()}:`);
+      io.out('');
+      printText(io, checkpoints, now);
+      io.out('');
+      io.out(
+        failing.length === 0
+          ? 'No stream is failing.'
+          : `${failing.length} stream${failing.length === 1 ? ' is' : 's are'} failing: ${failing.map((c) => c.stream).join(', ')}.`,
+      );
+    }
+    return failing.length === 0 ? EXIT_OK : EXIT_FAILED;
+  } catch (error) {
+    return reportError(io, error);
+  } finally {
+    await opened.close();
+  }
+}

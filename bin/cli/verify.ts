@@ -1,0 +1,604 @@
+/**
+ * `mimecast-collector verify`: one real, read-only call per stream with the configured credentials,
+ * and one harmless request to the receiver, so a deployment's problems show up as one table instead
+ * of as a failing tick.
+ *
+ * The receiver check never sends an event:
+ * - splunk-hec: `GET <prefix>/services/collector/health` (is HEC up), then an empty POST to the event
+ *   URL with the token: HEC answers code 5 "No data" when the token is accepted, 2/3/4/1 when not.
+ * - elastic-bulk: `GET /` with the API key: 200 or 403 (the key authenticated but may not read cluster
+ *   info, which indexing does not need) pass, 401 means the key was refused.
+ * - ndjson: an empty POST to the URL with the bearer token (HEAD is not answered by most ingest
+ *   endpoints). 2xx passes; so do 400/422, the usual answer to "no events" once the token was accepted.
+ */
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Agent, type Dispatcher, request } from 'undici';
+import {
+  type ApiVersion,
+  parseApiVersion,
+  parseSinkFormat,
+  parseStreamList,
+  type SinkFormat,
+  validateInstanceId,
+  validateSecretId,
+  validateSinkUrl,
+} from '../../lambda/config';
+import { STREAM_IDS, type StreamId } from '../../lambda/core/streams';
+import {
+  AuthenticationError,
+  CollectorError,
+  ConfigError,
+  type ConfigProblem,
+  PermissionError,
+  ProtocolError,
+  RequestError,
+  ThrottledError,
+  TransientError,
+} from '../../lambda/errors';
+import { createMimecastClient } from '../../lambda/mimecast';
+import type { CollectorCredentials } from '../../lambda/secrets/credentials';
+import { secretValuesOf } from '../../lambda/secrets/document';
+import { readCredentials } from '../../lambda/secrets/provider';
+import { createHttpSink } from '../../lambda/sinks';
+import { resolveBulkUrl } from '../../lambda/sinks/elastic-bulk';
+import { resolveHecUrl } from '../../lambda/sinks/splunk-hec';
+import { SecretRedactor } from '../../lambda/telemetry/redact';
+import {
+  awsClientConfig,
+  parseSecretSafeFlags,
+  resolveMimecastUrl,
+  resolveRegion,
+  V2_GLOBAL_HOST,
+} from './configure';
+import { CREDENTIAL_ENV, credentialsFromEnv } from './credentials';
+import { type CliIO, EXIT_FAILED, EXIT_OK, type parseFlags, reportError, table } from './io';
+
+/** One probe, retries included. */
+const PROBE_BUDGET_MS = 20_000;
+/** One request to the receiver. */
+const SINK_TIMEOUT_MS = 10_000;
+/** Streams probed at once after the first (which alone fetches the API 2.0 token). */
+const PROBE_CONCURRENCY = 4;
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+export const VERIFY_HELP = `Usage: mimecast-collector verify [options]
+
+Checks a configuration before (or after) it runs: for each stream, one real read-only call to
+Mimecast with the configured credentials, and one harmless request to the receiver (no event is
+ever sent). Prints one row per stream: OK, missing permission (and which), product not enabled,
+bad credentials, unreachable, throttled, refused.
+
+Credentials: with --secret-id (and --instance), those stored by \`configure\` (read the way the function
+reads them); otherwise from the environment, as \`run\` takes them:
+  API 2.0: ${CREDENTIAL_ENV.clientId}, ${CREDENTIAL_ENV.clientSecret}
+  API 1.0: ${CREDENTIAL_ENV.appId}, ${CREDENTIAL_ENV.appKey}, ${CREDENTIAL_ENV.accessKey}, ${CREDENTIAL_ENV.secretKey}
+  sink:    ${CREDENTIAL_ENV.sinkToken} (optional)
+
+Options:
+  --secret-id ARN         read the credentials from the stack's secret (stack output SecretArn), e.g.
+                          arn:aws:secretsmanager:eu-west-1:123456789012:secret:CredentialsSecret-AbC123
+  --instance ID           collector instance the secret belongs to, e.g. prod     [required with --secret-id]
+  --region REGION         AWS region of the secret, e.g. eu-west-1     [the ARN's region, else AWS_REGION]
+  --mimecast-url URL      Mimecast API host, e.g. https://eu-api.mimecast.com
+                          (API 1.0: your grid's host, required)                  [API 2.0: ${V2_GLOBAL_HOST}]
+  --api-version 1|2       expected API version, e.g. 2; must match the credentials   [the credentials' own]
+  --streams LIST          comma list, e.g. siem,audit; of ${STREAM_IDS.join(', ')}   [all]
+  --sink-url URL          receiver to check, e.g. https://splunk.example.com:8088/services/collector/event
+                          (HTTPS; http only for 127.0.0.1, ::1, localhost)          [receiver not checked]
+  --sink-format FORMAT    ndjson | splunk-hec | elastic-bulk, e.g. splunk-hec                          [ndjson]
+  -h, --help              this text
+
+What the receiver check sends:
+  splunk-hec    GET /services/collector/health, then an empty POST with the token (HEC answers
+                "No data" when it accepts the token; nothing is indexed)
+  elastic-bulk  GET / with the API key (a 403 still proves the key authenticates)
+  ndjson        an empty POST with the bearer token (a 400 "no events" answer counts as OK)
+
+Exit code: 0 when every row is OK, 1 when any is not, 2 for bad input.
+
+Example:
+  npx mimecast-collector verify --secret-id arn:aws:secretsmanager:eu-west-1:123456789012:secret:CredentialsSecret-AbC123 \\
+    --instance prod --streams siem,audit --sink-url https://splunk.example.com:8088 --sink-format splunk-hec
+`;
+
+const FLAGS = {
+  'secret-id': { type: 'string' },
+  instance: { type: 'string' },
+  region: { type: 'string' },
+  'mimecast-url': { type: 'string' },
+  'api-version': { type: 'string' },
+  streams: { type: 'string' },
+  'sink-url': { type: 'string' },
+  'sink-format': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = ReturnType<typeof parseFlags<typeof FLAGS>>;
+
+export interface CheckRow {
+  name: string;
+  ok: boolean;
+  result: string;
+  /** Why, and what to do (printed under the table). */
+  detail?: { message: string; remedy?: string };
+}
+
+interface Plan {
+  streams: StreamId[];
+  secret?: { secretId: string; instance: string; region: string };
+  sink?: { url: string; format: SinkFormat };
+  apiVersion?: ApiVersion;
+}
+
+function plan(flags: Flags, env: CliIO['env']): Plan {
+  const problems: ConfigProblem[] = [];
+  const streams = parseStreamList(flags.streams);
+  if (!streams.ok) problems.push({ field: '--streams', problem: streams.problem });
+  let secret: Plan['secret'];
+  if (flags['secret-id'] !== undefined) {
+    const secretId = validateSecretId(flags['secret-id']);
+    if (!secretId.ok) problems.push({ field: '--secret-id', problem: secretId.problem });
+    const instance = validateInstanceId(flags.instance);
+    if (!instance.ok) {
+      problems.push({
+        field: '--instance',
+        problem: `${instance.problem}; with --secret-id it is required (the fields are encrypted for one instance)`,
+      });
+    }
+    const region = resolveRegion(flags.region, [flags['secret-id']], env, problems);
+    if (secretId.ok && instance.ok && region !== undefined) {
+      secret = { secretId: secretId.value, instance: instance.value, region };
+    }
+  } else if (flags.instance !== undefined || flags.region !== undefined) {
+    problems.push({
+      field: flags.instance !== undefined ? '--instance' : '--region',
+      problem: 'is only used with --secret-id; without it the credentials come from the environment',
+    });
+  }
+  let sink: Plan['sink'];
+  if (flags['sink-url'] !== undefined) {
+    const url = validateSinkUrl(flags['sink-url']);
+    if (!url.ok) problems.push({ field: '--sink-url', problem: url.problem });
+    const format = parseSinkFormat(flags['sink-format'] ?? 'ndjson');
+    if (!format.ok) problems.push({ field: '--sink-format', problem: format.problem });
+    if (url.ok && format.ok) sink = { url: url.value, format: format.value };
+  } else if (flags['sink-format'] !== undefined) {
+    problems.push({ field: '--sink-format', problem: 'needs --sink-url (the receiver to check)' });
+  }
+  let apiVersion: ApiVersion | undefined;
+  if (flags['api-version'] !== undefined) {
+    const parsed = parseApiVersion(flags['api-version']);
+    if (parsed.ok) apiVersion = parsed.value;
+    else problems.push({ field: '--api-version', problem: parsed.problem });
+  }
+  if (problems.length > 0 || !streams.ok) {
+    throw new ConfigError(
+      'command line',
+      problems,
+      'Fix the listed flags; see `mimecast-collector verify --help`.',
+    );
+  }
+  return { streams: streams.value, ...(secret ? { secret } : {}), ...(sink ? { sink } : {}), apiVersion };
+}
+
+async function loadCredentials(plan: Plan, env: CliIO['env']): Promise<CollectorCredentials> {
+  if (plan.secret === undefined) return credentialsFromEnv(env);
+  const { secretId, instance, region } = plan.secret;
+  const secretsManager = new SecretsManagerClient(awsClientConfig(env, 'secretsManager', region));
+  const kms = new KMSClient(awsClientConfig(env, 'kms', region));
+  try {
+    return await readCredentials({ secretsManager, kms, secretId, instance });
+  } finally {
+    secretsManager.destroy();
+    kms.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mimecast
+
+const LICENCE_CODE = /licen[cs]|not_enabled|not_licensed|entitle|product/i;
+
+/** A probe's error as a table cell. */
+export function describeProbeError(error: unknown): Omit<CheckRow, 'name'> {
+  const detail =
+    error instanceof CollectorError
+      ? { message: error.message, remedy: error.remedy }
+      : { message: error instanceof Error ? error.message : String(error) };
+  if (error instanceof PermissionError) {
+    const licence = error.codes.some((code) => LICENCE_CODE.test(code));
+    const what = error.requiredPermission ?? 'see below';
+    return {
+      ok: false,
+      result: licence ? `product not enabled (${what})` : `missing permission: ${what}`,
+      detail,
+    };
+  }
+  if (error instanceof AuthenticationError) return { ok: false, result: 'bad credentials', detail };
+  if (error instanceof ThrottledError) {
+    return { ok: false, result: `throttled (try again in ${Math.ceil(error.retryAfterMs / 1000)}s)`, detail };
+  }
+  if (error instanceof TransientError) {
+    return {
+      ok: false,
+      result: error.status === undefined ? 'unreachable' : `unreachable (HTTP ${error.status})`,
+      detail,
+    };
+  }
+  if (error instanceof RequestError) return { ok: false, result: 'refused (see below)', detail };
+  if (error instanceof ProtocolError) return { ok: false, result: 'unexpected answer', detail };
+  return { ok: false, result: 'failed', detail };
+}
+
+async function probeStreams(
+  credentials: CollectorCredentials,
+  baseUrl: string,
+  streams: StreamId[],
+  dispatcher: Dispatcher,
+  signal: AbortSignal | undefined,
+): Promise<CheckRow[]> {
+  // Two attempts, not the collector's four: an answer in seconds matters more here.
+  const client = createMimecastClient({
+    baseUrl,
+    credentials: credentials.mimecast,
+    dispatcher,
+    retry: { maxAttempts: 2 },
+    timeouts: { connectMs: 5_000, headersMs: 15_000 },
+  });
+  const probe = async (stream: StreamId): Promise<CheckRow> => {
+    const timeout = AbortSignal.timeout(PROBE_BUDGET_MS);
+    try {
+      await client.source(stream).probe({
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        deadline: Date.now() + PROBE_BUDGET_MS,
+      });
+      return { name: stream, ok: true, result: 'OK' };
+    } catch (error) {
+      return { name: stream, ...describeProbeError(error) };
+    }
+  };
+  const [first, ...rest] = streams;
+  const rows: CheckRow[] = [await probe(first)];
+  const firstRow = rows[0];
+  // The host did not answer at all: every other stream would wait out the same timeouts.
+  if (firstRow.result === 'unreachable' || firstRow.result === 'bad credentials') {
+    for (const stream of rest) {
+      rows.push({ name: stream, ok: false, result: `${firstRow.result} (not tried: see ${first})` });
+    }
+    return rows;
+  }
+  for (let i = 0; i < rest.length; i += PROBE_CONCURRENCY) {
+    if (signal?.aborted) break;
+    rows.push(...(await Promise.all(rest.slice(i, i + PROBE_CONCURRENCY).map(probe))));
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The receiver
+
+interface Reply {
+  status: number;
+  text: string;
+}
+
+async function send(
+  dispatcher: Dispatcher,
+  url: URL,
+  method: 'GET' | 'POST',
+  headers: Record<string, string>,
+  signal: AbortSignal | undefined,
+): Promise<Reply> {
+  const timeout = AbortSignal.timeout(SINK_TIMEOUT_MS);
+  const res = await request(url, {
+    method,
+    dispatcher,
+    headers: {
+      'user-agent': 'mimecast-collector verify',
+      ...headers,
+      ...(method === 'POST' ? { 'content-length': '0' } : {}),
+    },
+    ...(method === 'POST' ? { body: '' } : {}),
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+  });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size >= MAX_ANSWER_BYTES) {
+      res.body.destroy();
+      break;
+    }
+  }
+  return { status: res.statusCode, text: Buffer.concat(chunks).toString('utf8').slice(0, MAX_ANSWER_BYTES) };
+}
+
+function networkProblem(error: unknown): string {
+  const e = error as { name?: string; code?: string; cause?: { code?: string } };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError')
+    return `no answer within ${SINK_TIMEOUT_MS / 1000}s`;
+  const code = e?.code ?? e?.cause?.code;
+  return code ?? (error instanceof Error ? error.message : String(error));
+}
+
+function jsonOf(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const TOKEN_REMEDY = `Store the receiver's token with \`mimecast-collector configure\` (${CREDENTIAL_ENV.sinkToken}), or for env credentials export ${CREDENTIAL_ENV.sinkToken}.`;
+
+function fail(result: string, message: string, remedy?: string): Omit<CheckRow, 'name'> {
+  return { ok: false, result, detail: { message, ...(remedy ? { remedy } : {}) } };
+}
+
+function httpFailure(where: string, reply: Reply, hasToken: boolean): Omit<CheckRow, 'name'> {
+  const excerpt = reply.text.replace(/\s+/g, ' ').slice(0, 200);
+  if (reply.status === 401 || reply.status === 403) {
+    return fail(
+      hasToken ? 'token refused' : 'no token stored',
+      `${where} answered HTTP ${reply.status}${excerpt ? `: ${excerpt}` : ''}`,
+      TOKEN_REMEDY,
+    );
+  }
+  if (reply.status >= 300 && reply.status < 400) {
+    return fail(
+      `redirect (HTTP ${reply.status})`,
+      `${where} answered with a redirect, which the collector never follows (the token must not go elsewhere).`,
+      'Use the final URL as --sink-url (and as the stack parameter IngestionUrl).',
+    );
+  }
+  if (reply.status === 404 || reply.status === 405) {
+    return fail(
+      `wrong URL (HTTP ${reply.status})`,
+      `${where} answered HTTP ${reply.status}${excerpt ? `: ${excerpt}` : ''}`,
+      'Check the URL path and --sink-format.',
+    );
+  }
+  if (reply.status === 429 || reply.status >= 500) {
+    return fail(
+      `receiver busy or failing (HTTP ${reply.status})`,
+      `${where} answered HTTP ${reply.status}${excerpt ? `: ${excerpt}` : ''}`,
+      'Check the receiver’s health; the collector retries such answers, but a receiver that keeps failing delays delivery.',
+    );
+  }
+  return fail(
+    `answered HTTP ${reply.status}`,
+    `${where} answered HTTP ${reply.status}${excerpt ? `: ${excerpt}` : ''}`,
+    'Check the URL and --sink-format.',
+  );
+}
+
+/** The receiver URL as shown: origin and path, never the query (Splunk accepts ?token=). */
+function shown(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+async function checkSink(
+  sinkUrl: string,
+  format: SinkFormat,
+  token: string | undefined,
+  dispatcher: Dispatcher,
+  signal: AbortSignal | undefined,
+): Promise<Omit<CheckRow, 'name'>> {
+  // The same checks the collector makes before sending anything (URL shape per format, token form).
+  try {
+    createHttpSink({ url: sinkUrl, format, ...(token === undefined ? {} : { token }) });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      const message = error.problems
+        .map(
+          (p) =>
+            `${p.field === 'url' ? '--sink-url' : p.field === 'token' ? 'sink token' : p.field}: ${p.problem}`,
+        )
+        .join('; ');
+      return fail('not usable', message, 'Fix the sink URL, format or token, then run verify again.');
+    }
+    throw error;
+  }
+  const problems: ConfigProblem[] = [];
+  const given = new URL(sinkUrl);
+  try {
+    if (format === 'splunk-hec') {
+      const eventUrl = resolveHecUrl(given, problems) ?? given;
+      const at = eventUrl.pathname.indexOf('/services/collector');
+      const healthUrl = new URL(
+        `${at >= 0 ? eventUrl.pathname.slice(0, at) : ''}/services/collector/health`,
+        eventUrl.origin,
+      );
+      const health = await send(dispatcher, healthUrl, 'GET', {}, signal);
+      const healthCode = jsonOf(health.text)?.code;
+      if (health.status !== 200) {
+        return health.status === 503
+          ? fail(
+              'HEC unhealthy',
+              `${shown(healthUrl)} answered HTTP 503 (HEC code ${String(healthCode)}): ${health.text.slice(0, 200)}`,
+              'Check the Splunk indexers and HEC queues.',
+            )
+          : httpFailure(`GET ${shown(healthUrl)}`, health, token !== undefined);
+      }
+      const probe = await send(
+        dispatcher,
+        eventUrl,
+        'POST',
+        { 'content-type': 'application/json', ...(token ? { authorization: `Splunk ${token}` } : {}) },
+        signal,
+      );
+      const answer = jsonOf(probe.text);
+      const code = typeof answer?.code === 'number' ? answer.code : undefined;
+      const text = typeof answer?.text === 'string' ? answer.text : '';
+      if (code === 5 || code === 0) return { ok: true, result: 'OK (HEC healthy, token accepted)' };
+      if (code !== undefined && [1, 2, 3, 4].includes(code)) {
+        return fail(
+          code === 2 ? 'no token stored' : 'token refused',
+          `${shown(eventUrl)} answered HEC code ${code} (${text})`,
+          code === 1
+            ? 'Enable the HEC token in Splunk (Settings > Data inputs > HTTP Event Collector).'
+            : TOKEN_REMEDY,
+        );
+      }
+      if (code === 10 || code === 11 || code === 14) {
+        return fail(
+          'indexer acknowledgement on',
+          `${shown(eventUrl)} answered HEC code ${code} (${text})`,
+          'Turn indexer acknowledgement off for this HEC token: the collector confirms delivery from the HEC answer itself.',
+        );
+      }
+      return httpFailure(`POST ${shown(eventUrl)}`, probe, token !== undefined);
+    }
+    if (format === 'elastic-bulk') {
+      const bulkUrl = resolveBulkUrl(given, undefined, problems) ?? given;
+      // `/prefix/<index>/_bulk` → `/prefix/`: the cluster root.
+      const rootPath = bulkUrl.pathname.replace(/\/_bulk\/?$/, '').replace(/\/[^/]*$/, '');
+      const rootUrl = new URL(`${rootPath}/`, bulkUrl.origin);
+      const reply = await send(
+        dispatcher,
+        rootUrl,
+        'GET',
+        token ? { authorization: `ApiKey ${token}` } : {},
+        signal,
+      );
+      if (reply.status === 200) {
+        const version = (jsonOf(reply.text)?.version as { number?: unknown } | undefined)?.number;
+        return {
+          ok: true,
+          result: `OK (Elasticsearch${typeof version === 'string' ? ` ${version}` : ''} answered)`,
+        };
+      }
+      // 403 in Elasticsearch means authenticated but not authorised for this action.
+      if (reply.status === 403 && token !== undefined) {
+        return {
+          ok: true,
+          result: 'OK (API key authenticated; it may not read cluster info, which indexing does not need)',
+        };
+      }
+      return httpFailure(`GET ${shown(rootUrl)}`, reply, token !== undefined);
+    }
+    const reply = await send(
+      dispatcher,
+      given,
+      'POST',
+      { 'content-type': 'application/x-ndjson', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      signal,
+    );
+    if (reply.status >= 200 && reply.status < 300) return { ok: true, result: 'OK (accepted an empty body)' };
+    if (reply.status === 400 || reply.status === 422) {
+      return { ok: true, result: `OK (answered ${reply.status} to an empty body, as expected)` };
+    }
+    return httpFailure(`POST ${shown(given)}`, reply, token !== undefined);
+  } catch (error) {
+    const problem = networkProblem(error);
+    return fail(
+      'unreachable',
+      `${shown(given)} did not answer: ${problem}`,
+      'Check the URL, that the receiver runs, and this machine’s network access to it (firewall, proxy, TLS certificate).',
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function verifyCommand(argv: string[], io: CliIO): Promise<number> {
+  let flags: Flags;
+  let checks: Plan;
+  try {
+    flags = parseSecretSafeFlags(argv, FLAGS, 'verify');
+    if (flags.help) {
+      io.out(VERIFY_HELP);
+      return EXIT_OK;
+    }
+    checks = plan(flags, io.env);
+  } catch (error) {
+    return reportError(io, error);
+  }
+
+  const redactor = new SecretRedactor();
+  const safe: CliIO = {
+    ...io,
+    out: (line) => io.out(redactor.redactText(line)),
+    err: (line) => io.err(redactor.redactText(line)),
+  };
+  let credentials: CollectorCredentials;
+  let mimecastUrl: string;
+  try {
+    credentials = await loadCredentials(checks, io.env);
+    redactor.register(secretValuesOf(credentials));
+    const apiVersion = credentials.mimecast.apiVersion;
+    const problems: ConfigProblem[] = [];
+    if (checks.apiVersion !== undefined && checks.apiVersion !== apiVersion) {
+      problems.push({
+        field: '--api-version',
+        problem: `is ${checks.apiVersion}, but the ${checks.secret ? 'secret' : 'environment'} holds API ${apiVersion}.0 credentials`,
+      });
+    }
+    const url = resolveMimecastUrl(flags['mimecast-url'], apiVersion, problems);
+    if (problems.length > 0 || url === undefined) {
+      throw new ConfigError(
+        'command line',
+        problems,
+        'Fix the listed flags; see `mimecast-collector verify --help`.',
+      );
+    }
+    mimecastUrl = url;
+  } catch (error) {
+    return reportError(safe, error);
+  }
+
+  const source = checks.secret
+    ? `secret ${checks.secret.secretId} (instance ${checks.secret.instance})`
+    : 'the environment';
+  safe.out(
+    `Checking ${checks.streams.length} stream${checks.streams.length === 1 ? '' : 's'} at ${mimecastUrl} (API ${credentials.mimecast.apiVersion}.0, credentials from ${source})${checks.sink ? ` and the ${checks.sink.format} receiver at ${shown(new URL(checks.sink.url))}` : ''}...`,
+  );
+  const dispatcher = new Agent({ connect: { timeout: 5_000 } });
+  let rows: CheckRow[];
+  try {
+    rows = await probeStreams(credentials, mimecastUrl, checks.streams, dispatcher, io.signal);
+    if (checks.sink) {
+      rows.push({
+        name: 'sink',
+        ...(await checkSink(
+          checks.sink.url,
+          checks.sink.format,
+          credentials.sinkToken,
+          dispatcher,
+          io.signal,
+        )),
+      });
+    }
+  } catch (error) {
+    return reportError(safe, error);
+  } finally {
+    await dispatcher.close();
+  }
+
+  safe.out('');
+  for (const line of table(
+    ['stream', 'result'],
+    rows.map((r) => [r.name, r.result]),
+  )) {
+    safe.out(line);
+  }
+  const failed = rows.filter((r) => !r.ok);
+  for (const row of failed.filter((r) => r.detail)) {
+    safe.err('');
+    safe.err(`${row.name}: ${row.detail?.message}`);
+    if (row.detail?.remedy) safe.err(`  what to do: ${row.detail.remedy}`);
+  }
+  safe.out('');
+  if (!checks.sink) safe.out('The receiver was not checked (no --sink-url).');
+  safe.out(
+    failed.length === 0
+      ? 'All checks passed.'
+      : `${failed.length} of ${rows.length} check${rows.length === 1 ? '' : 's'} failed.`,
+  );
+  return failed.length === 0 ? EXIT_OK : EXIT_FAILED;
+}
