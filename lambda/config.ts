@@ -10,10 +10,12 @@ import { z } from 'zod';
 import { STREAM_IDS, type StreamId } from './core/streams';
 import { ENV } from './env-names';
 import { ConfigError, type ConfigProblem } from './errors';
+import { MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS } from './mimecast/hosts';
+import { SINK_FORMATS, type SinkFormat } from './sinks/format';
+import { isLoopbackHost, isSecureOrLoopback, LOOPBACK_HOSTS } from './url-rules';
 
+export { SINK_FORMATS, type SinkFormat };
 export type ApiVersion = 1 | 2;
-export const SINK_FORMATS = ['ndjson', 'splunk-hec', 'elastic-bulk'] as const;
-export type SinkFormat = (typeof SINK_FORMATS)[number];
 
 /** What one tick needs, wherever it runs (the Lambda, or the command line with its flags). */
 export interface CollectorSettings {
@@ -75,23 +77,20 @@ export interface KnownMimecastHost {
 }
 
 /**
- * Mimecast API hosts the collector may call (reference/mimecast-api.md A.5 and D.1).
- * `api.mimecast.com` is left out on purpose: it only answers discover-authentication.
+ * Mimecast API hosts the collector may call: the one list in mimecast/hosts.ts, by host name.
+ * `api.mimecast.com` is not among them on purpose: it only answers discover-authentication.
  */
 export const KNOWN_MIMECAST_HOSTS: readonly KnownMimecastHost[] = [
-  { host: 'eu-api.mimecast.com', apiVersion: 1, region: 'Europe (excluding Germany)' },
-  { host: 'de-api.mimecast.com', apiVersion: 1, region: 'Germany' },
-  { host: 'us-api.mimecast.com', apiVersion: 1, region: 'USA' },
-  { host: 'usb-api.mimecast.com', apiVersion: 1, region: 'USA B grid' },
-  { host: 'ca-api.mimecast.com', apiVersion: 1, region: 'Canada' },
-  { host: 'za-api.mimecast.com', apiVersion: 1, region: 'South Africa' },
-  { host: 'au-api.mimecast.com', apiVersion: 1, region: 'Australia' },
-  { host: 'je-api.mimecast.com', apiVersion: 1, region: 'Offshore (Jersey)' },
-  // Seen in one sample only (the reference marks it UNCERTAIN); kept so US public-sector tenants can run.
-  { host: 'uspcom-api.mimecast-pscom-us.com', apiVersion: 1, region: 'US public sector' },
-  { host: 'api.services.mimecast.com', apiVersion: 2, region: 'global (failover)' },
-  { host: 'uk-api.services.mimecast.com', apiVersion: 2, region: 'UK (pinned)' },
-  { host: 'us-api.services.mimecast.com', apiVersion: 2, region: 'US (pinned)' },
+  ...MIMECAST_V1_HOSTS.map((h) => ({
+    host: new URL(h.baseUrl).hostname,
+    apiVersion: 1 as const,
+    region: h.description,
+  })),
+  ...MIMECAST_V2_HOSTS.map((h) => ({
+    host: new URL(h.baseUrl).hostname,
+    apiVersion: 2 as const,
+    region: h.description,
+  })),
 ];
 
 export const MIMECAST_V1_HOSTNAMES: readonly string[] = KNOWN_MIMECAST_HOSTS.filter(
@@ -102,19 +101,17 @@ export const MIMECAST_V2_HOSTNAMES: readonly string[] = KNOWN_MIMECAST_HOSTS.fil
 ).map((h) => h.host);
 const DISCOVERY_HOST = 'api.mimecast.com';
 
-/** Where plain HTTP is allowed: the simulator and test receivers (design.md, Configuration). */
-export const LOOPBACK_HOSTS: readonly string[] = ['127.0.0.1', '::1', 'localhost'];
-
-export function isLoopbackHost(hostname: string): boolean {
-  const bare = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
-  return LOOPBACK_HOSTS.includes(bare.toLowerCase());
-}
-
 // ---------------------------------------------------------------------------------------------
 // Validators (shared with the command-line tool)
 
-const INSTANCE_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
-export const INSTANCE_MAX_LENGTH = 40;
+/**
+ * An instance id ends up in the stack name, KMS alias, alarm and dashboard names, metric dimensions
+ * and the KMS encryption context: lower-case letters, digits and inner hyphens are valid in all of
+ * them, and 32 characters keep the longest derived name inside the CloudFormation, KMS and
+ * CloudWatch limits.
+ */
+export const INSTANCE_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+export const INSTANCE_MAX_LENGTH = 32;
 
 export function validateInstanceId(text: string | undefined): Check<string> {
   const value = (text ?? '').trim();
@@ -425,8 +422,7 @@ function parseUrl(text: string | undefined, what: string): Check<URL> {
       'must not contain a user name or password; credentials belong in the secret (run `npx mimecast-collector configure`)',
     );
   }
-  const loopback = isLoopbackHost(url.hostname);
-  if (url.protocol !== 'https:' && !(loopback && url.protocol === 'http:')) {
+  if (!isSecureOrLoopback(url)) {
     return fail(
       `uses ${url.protocol.replace(/:$/, '')}; only https is allowed (plain http only on ${LOOPBACK_HOSTS.join(', ')})`,
     );

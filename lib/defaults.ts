@@ -4,33 +4,30 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { validateInstanceId } from '../lambda/config';
 import { STREAM_IDS, type StreamId } from '../lambda/core/streams';
+import { ConfigError } from '../lambda/errors';
 
 /** Context key that names the collector instance (`npx cdk deploy -c instance=acme`). */
 export const INSTANCE_CONTEXT_KEY = 'instance';
 export const DEFAULT_INSTANCE = 'default';
 
-/**
- * An instance id ends up in the stack name, KMS alias, alarm and dashboard names, metric
- * dimensions and the KMS encryption context: lowercase letters, digits and inner hyphens keep it
- * valid in every one of those places. 32 characters keep the longest derived name well inside
- * the CloudFormation, KMS and CloudWatch limits.
- */
-export const INSTANCE_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
-
 export function stackNameFor(instance: string): string {
   return `MimecastCollector-${instance}`;
 }
 
-/** Throws one error that lists what is wrong with an instance id. */
+/** The instance id, checked by the same rule the function applies to COLLECTOR_INSTANCE. */
 export function validateInstance(instance: unknown): string {
-  if (typeof instance !== 'string' || !INSTANCE_PATTERN.test(instance)) {
-    throw new Error(
-      `Invalid collector instance ${JSON.stringify(instance)}: use 1 to 32 lowercase letters, digits and ` +
-        `inner hyphens (e.g. -c ${INSTANCE_CONTEXT_KEY}=acme).`,
-    );
+  const checked = validateInstanceId(typeof instance === 'string' ? instance : undefined);
+  if (!checked.ok || checked.value !== instance) {
+    throw new ConfigError('collector instance', [
+      {
+        field: `-c ${INSTANCE_CONTEXT_KEY}`,
+        problem: `${checked.ok ? 'must not have surrounding spaces' : checked.problem} (e.g. -c ${INSTANCE_CONTEXT_KEY}=acme)`,
+      },
+    ]);
   }
-  return instance;
+  return instance as string;
 }
 
 /** KMS alias of the credentials key, one per instance (aliases must be unique per account and region). */

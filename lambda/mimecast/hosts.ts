@@ -3,6 +3,7 @@
  * validation reuse these, so the list lives here, once.
  */
 import { ConfigError, type ConfigProblem } from '../errors';
+import { isSecureOrLoopback } from '../url-rules';
 
 export interface MimecastHost {
   /** Short id used in docs and config (`eu`, `us`, `global`...). */
@@ -36,13 +37,6 @@ export const MIMECAST_V2_HOSTS: readonly MimecastHost[] = [
   { region: 'us', description: 'US, pinned (no failover)', baseUrl: 'https://us-api.services.mimecast.com' },
 ];
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
-
-/** Loopback hosts are the only ones allowed over plain HTTP (the simulator, test receivers). */
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname.toLowerCase());
-}
-
 /** Whether `url` is one of the known hosts for that API version (config validation warns when not). */
 export function isKnownMimecastHost(url: string, apiVersion: 1 | 2): boolean {
   const hosts = apiVersion === 1 ? MIMECAST_V1_HOSTS : MIMECAST_V2_HOSTS;
@@ -63,7 +57,7 @@ export function baseUrlProblems(raw: string, field = 'baseUrl'): ConfigProblem[]
     return [{ field, problem: 'is not a valid absolute URL (expected e.g. https://eu-api.mimecast.com)' }];
   }
   const problems: ConfigProblem[] = [];
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+  if (!isSecureOrLoopback(url)) {
     problems.push({
       field,
       problem: 'must use https:// (plain http is allowed only for 127.0.0.1, ::1, localhost)',

@@ -46,7 +46,6 @@ export type { MimecastHost } from './hosts';
 export {
   baseUrlProblems,
   isKnownMimecastHost,
-  isLoopbackHost,
   MIMECAST_V1_HOSTS,
   MIMECAST_V2_HOSTS,
   parseBaseUrl,

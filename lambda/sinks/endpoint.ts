@@ -1,12 +1,6 @@
 /** Sink URL rules: HTTPS except loopback, no embedded credentials, and a log-safe form for errors. */
 import type { ConfigProblem } from '../errors';
-
-/** Hosts allowed over plain HTTP: how the test receivers and the demo run. */
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname.toLowerCase());
-}
+import { isSecureOrLoopback } from '../url-rules';
 
 /**
  * Parses and checks a sink URL, pushing every problem found onto `problems`.
@@ -23,7 +17,7 @@ export function parseSinkUrl(raw: string, field: string, problems: ConfigProblem
   const before = problems.length;
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     problems.push({ field, problem: `uses ${url.protocol.replace(/:$/, '')}; only https is supported` });
-  } else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+  } else if (!isSecureOrLoopback(url)) {
     // Plain HTTP would put the token and the mail logs on the network in clear text.
     problems.push({
       field,

@@ -4,6 +4,7 @@
  */
 import {
   type ApiVersion,
+  INSTANCE_PATTERN,
   parseCollectionStart,
   parseLambdaConfig,
   parseStreamList,
@@ -16,7 +17,6 @@ import { STREAM_IDS } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { isPlaceholderSecret } from '../../lambda/secrets/document';
 import { SECRET_PLACEHOLDER } from '../../lib/constructs/credentials-store';
-import { INSTANCE_PATTERN } from '../../lib/defaults';
 import {
   COLLECTION_START_PATTERN,
   INGESTION_URL_PATTERN,

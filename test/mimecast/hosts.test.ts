@@ -3,11 +3,11 @@ import {
   apiUrl,
   baseUrlProblems,
   isKnownMimecastHost,
-  isLoopbackHost,
   MIMECAST_V1_HOSTS,
   MIMECAST_V2_HOSTS,
   parseBaseUrl,
 } from '../../lambda/mimecast/hosts';
+import { isLoopbackHost } from '../../lambda/url-rules';
 
 describe('Mimecast hosts', () => {
   it('lists the regional 1.0 hosts and the 2.0 hosts, all https', () => {

@@ -20,6 +20,7 @@
 import { z } from 'zod';
 import type { CallBudget, Cursor, Page, PageEnd, SourceRecord } from '../../core/ports';
 import { TransientError } from '../../errors';
+import { isSecureOrLoopback } from '../../url-rules';
 import { type CallContext, excerpt, protocolError } from '../classify';
 import { SIEM_V2_MAX_LOOKBACK_DAYS } from '../constants';
 import { DecodeError } from '../decode/errors';
@@ -27,7 +28,7 @@ import { gunzip } from '../decode/gzip';
 import { NdjsonDecoder } from '../decode/lines';
 import { decodeRecords, Queue } from '../decode/pump';
 import { SIEM_PERMISSION, SIEM_V2_BATCH_PATH } from '../endpoints';
-import { apiUrl, isLoopbackHost } from '../hosts';
+import { apiUrl } from '../hosts';
 import { bodyChunks, FileUrlExpiredError, type HttpResponse, readJson } from '../http';
 import { formatDateOnly, parseMimecastTime, toIsoUtc } from '../time';
 import type { MimecastStreamSource } from '../types';
@@ -245,7 +246,7 @@ export class SiemV2Source implements MimecastStreamSource {
         err,
       );
     }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    if (!isSecureOrLoopback(url)) {
       throw protocolError(
         this.ctx,
         'Batch file URL is not https',
