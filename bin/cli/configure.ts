@@ -34,7 +34,7 @@ import { encryptionContextFor, wrapSecretFields } from '../../lambda/secrets/kms
 import { readCredentials, writeSecret } from '../../lambda/secrets/provider';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
 import { apiVersionFromEnv, CREDENTIAL_ENV } from './credentials';
-import { type CliIO, EXIT_FAILED, EXIT_OK, parseFlags, reportError } from './io';
+import { type CliIO, EXIT_FAILED, EXIT_OK, parseFlags, redactingIO, reportError } from './io';
 
 export const V2_GLOBAL_HOST = 'https://api.services.mimecast.com';
 const DEFAULT_CHECK_STREAM: StreamId = 'audit';
@@ -480,11 +480,7 @@ export async function configureCommand(argv: string[], io: CliIO): Promise<numbe
 
   // Defence in depth: should any message ever quote a value, it is masked before it is printed.
   const redactor = new SecretRedactor();
-  const safe: CliIO = {
-    ...io,
-    out: (line) => io.out(redactor.redactText(line)),
-    err: (line) => io.err(redactor.redactText(line)),
-  };
+  const safe = redactingIO(io, redactor);
   const sm = new SecretsManagerClient(awsClientConfig(io.env, 'secretsManager', inputs.region));
   const kms = new KMSClient(awsClientConfig(io.env, 'kms', inputs.region));
   try {

@@ -4,6 +4,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { CollectorError, ConfigError, type ConfigProblem } from '../../lambda/errors';
+import type { SecretRedactor } from '../../lambda/telemetry/redact';
 
 export interface CliIO {
   out(line: string): void;
@@ -34,6 +35,15 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(ar
       'See --help.',
     );
   }
+}
+
+/** `io` with every line passed through `redactor` first: should a message ever quote a value, it is masked. */
+export function redactingIO(io: CliIO, redactor: SecretRedactor): CliIO {
+  return {
+    ...io,
+    out: (line) => io.out(redactor.redactText(line)),
+    err: (line) => io.err(redactor.redactText(line)),
+  };
 }
 
 /** One clear message for a failed command: no stack trace, every problem, and what to do. */

@@ -52,7 +52,7 @@ import {
   V2_GLOBAL_HOST,
 } from './configure';
 import { CREDENTIAL_ENV, credentialsFromEnv } from './credentials';
-import { type CliIO, EXIT_FAILED, EXIT_OK, type parseFlags, reportError, table } from './io';
+import { type CliIO, EXIT_FAILED, EXIT_OK, type parseFlags, redactingIO, reportError, table } from './io';
 
 /** One probe, retries included. */
 const PROBE_BUDGET_MS = 20_000;
@@ -521,11 +521,7 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
   }
 
   const redactor = new SecretRedactor();
-  const safe: CliIO = {
-    ...io,
-    out: (line) => io.out(redactor.redactText(line)),
-    err: (line) => io.err(redactor.redactText(line)),
-  };
+  const safe = redactingIO(io, redactor);
   let credentials: CollectorCredentials;
   let mimecastUrl: string;
   try {
