@@ -133,10 +133,10 @@ export function cursorSummary(checkpoint: Pick<Checkpoint, 'cursor' | 'offset'>)
   const c = checkpoint.cursor;
   if (c === undefined) return 'not seeded yet';
   const inPage = checkpoint.offset > 0 ? `; ${checkpoint.offset} events of the current page delivered` : '';
-  // Time-window streams and threat feeds.
-  if (str(c.from) && str(c.to) && 'pageToken' in c) {
+  // Time-window streams and threat feeds; an open end (null) is fixed at the next fetch.
+  if (str(c.from) && (str(c.to) || c.to === null) && 'pageToken' in c) {
     const page = c.pageToken ? 'following page tokens' : 'first page';
-    return `window ${c.from} → ${c.to}, ${page}${inPage}`;
+    return `window ${c.from} → ${c.to ?? 'now − lateness margin'}, ${page}${inPage}`;
   }
   // siem on API 1.0.
   if ('token' in c && str(c.since)) {

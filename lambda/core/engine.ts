@@ -7,7 +7,8 @@
  * isolated: whatever happens to one becomes that stream's result, never the others'.
  *
  * Batches may span pages: a page whose records are still in the batch is committed with that batch
- * (its end cursor, offset 0), never before the sink acknowledged them.
+ * (its end cursor, offset 0), never before the sink acknowledged them. Progress inside a page is
+ * committed as `{cursor: page.cursor ?? requested cursor, offset}` (ports.ts, `Page.cursor`).
  *
  * Counting: a 429 counts in `throttledCalls` only; other source errors count in `mimecastErrors` by
  * kind (a non-CollectorError from a source as `protocol`: an unexpected body the decoder missed).
@@ -197,7 +198,11 @@ interface TickContext extends Omit<TickInput, 'limits' | 'sleep'> {
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-/** Where the next unacknowledged record is: the page at `cursor`, after its first `offset` records. */
+/**
+ * Where the next unacknowledged record is: the page at `cursor`, after its first `offset` records.
+ * With `offset` > 0 the cursor is always the one the page was fetched with as reported by the source
+ * (`Page.cursor`), never an open cursor that would resolve to a different question later.
+ */
 interface Position {
   cursor: Cursor;
   offset: number;
@@ -354,14 +359,17 @@ class StreamRun {
 
   /** Reads one page from `position`. Returns an outcome when the stream should stop. */
   private async readPage(): Promise<StreamOutcome | undefined> {
-    const { cursor, offset: skip } = this.position;
+    const { cursor: requested, offset: skip } = this.position;
     this.calls += 1;
     let page: Page;
     try {
-      page = await this.source.fetchPage(cursor, this.ctx.fetchBudget);
+      page = await this.source.fetchPage(requested, this.ctx.fetchBudget);
     } catch (error) {
       throw new SourceFailure(error);
     }
+    // In-page positions name the question as actually asked (an open cursor resolved by the source),
+    // so a resume re-asks exactly that question and skips the records it already delivered.
+    const cursor = page.cursor ?? requested;
     const records = page.records[Symbol.asyncIterator]();
     let consumed = 0;
     let exhausted = false;

@@ -40,6 +40,16 @@ export interface PageEnd {
 
 export interface Page {
   /**
+   * The cursor as actually requested. A cursor may leave part of its question open (e.g. a window
+   * ending "now − lateness margin") for the source to resolve at fetch time; this is the resolved,
+   * frozen form, and fetching it again, even ticks later, must ask exactly the same question.
+   * The engine stores this one (falling back to the cursor passed to `fetchPage` when absent) together
+   * with any offset inside the page, so a resume re-asks what this fetch asked and skips the right
+   * records. An open cursor must never be stored with an offset, so a source that resolves anything
+   * must report this; a source whose cursors are always frozen may omit it.
+   */
+  cursor?: Cursor;
+  /**
    * The page's records, in order, already filtered of boundary repeats. Streamed, so a large
    * file is never held in memory whole. Iterating it may throw typed errors from `errors.ts`.
    */
@@ -48,14 +58,23 @@ export interface Page {
   end(): PageEnd;
 }
 
-/** One Mimecast log stream, driven page by page. */
+/**
+ * One Mimecast log stream, driven page by page.
+ *
+ * Cost contract (design.md, "poll once per tick when caught up"): a stream with nothing new costs one
+ * call per tick. So `end().next` of the page that reports `caughtUp` should be a cursor whose next fetch
+ * asks for everything new since, in one call: a cursor whose open parts are resolved at fetch time
+ * (reported as `Page.cursor`), not one frozen at this tick that a later tick must first re-ask.
+ * A source may answer without any call when the question is empty (e.g. a window ending before it starts).
+ */
 export interface StreamSource {
   readonly stream: StreamId;
   /** The cursor for a stream collected for the first time, starting at `start` (never later than `now`). */
   seed(start: Date, now: Date): Cursor;
   /**
-   * Fetches the page at `cursor`. Requesting the same cursor again yields the same records in the same
-   * order (as far as Mimecast allows), which is what lets the engine resume inside a page.
+   * Fetches the page at `cursor`. Requesting the same frozen cursor (`Page.cursor`, or `cursor` itself
+   * when none is reported) again yields the same records in the same order (as far as Mimecast allows),
+   * which is what lets the engine resume inside a page.
    */
   fetchPage(cursor: Cursor, budget: CallBudget): Promise<Page>;
 }

@@ -219,6 +219,33 @@ describe('runTick: failures', () => {
     });
   });
 
+  it('resumes inside a page with the cursor the source resolved, and stores open cursors only at page ends', async () => {
+    const h = harness();
+    const source = new PagedSource('audit', pagesOf('audit', [8]));
+    source.resolving = true;
+    h.sink.failOn.set(2, new SinkRejectedError('Receiver answered 400.', 'Fix the token.', { status: 400 }));
+    await tick(h, [source]);
+    // The open cursor {page: 0} was resolved by fetch 1; the in-page position names that resolution.
+    expect(source.fetches[0]!.cursor).toEqual({ page: 0 });
+    expect(h.store.peek(key('audit'))).toMatchObject({ cursor: { page: 0, rev: 1 }, offset: 3 });
+
+    h.clock.advance(300_000);
+    const second = await tick(h, [source]);
+    expect(only(second.streams, 'audit')).toMatchObject({ outcome: 'caught-up', events: 5 });
+    // The resume re-asked the resolved question (same order), not the open cursor (which would rotate).
+    expect(source.fetches[1]!.cursor).toEqual({ page: 0, rev: 1 });
+    const asked = source.recordsAt({ page: 0, rev: 1 }).map((r) => idOf('audit', r));
+    expect(source.recordsAt({ page: 0, rev: 2 }).map((r) => idOf('audit', r))).not.toEqual(asked);
+    expect(h.sink.ids()).toEqual(asked);
+    // Past the page the next cursor is open again; an idle tick then costs one call.
+    expect(h.store.peek(key('audit'))).toMatchObject({ cursor: { page: 1 }, offset: 0 });
+    expect(h.store.peek(key('audit'))!.cursor).toEqual({ page: 1 });
+    const calls = source.fetches.length;
+    h.clock.advance(300_000);
+    await tick(h, [source]);
+    expect(source.fetches.length - calls).toBe(1);
+  });
+
   it('delivers what was fetched before a source failure, then records the failure', async () => {
     const h = harness();
     const source = new PagedSource('ttp-url', pagesOf('ttp-url', [2, 6]));

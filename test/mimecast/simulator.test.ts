@@ -4,6 +4,7 @@
  * records; probes; and each injected fault mapped to its typed error (or recovered where the design says).
  */
 import { Agent } from 'undici';
+import { runTick } from '../../lambda/core/engine';
 import { eventId } from '../../lambda/core/envelope';
 import type { Cursor } from '../../lambda/core/ports';
 import { STREAM_IDS, type StreamId } from '../../lambda/core/streams';
@@ -18,6 +19,8 @@ import {
   TransientError,
 } from '../../lambda/errors';
 import { createMimecastClient, type MimecastClientOptions } from '../../lambda/mimecast';
+import { RecordingLog, RecordingSink } from '../core/support/fakes';
+import { MemoryCheckpointStore } from '../core/support/memory-checkpoint-store';
 import { type FaultRule, type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 
 const DAY = 86_400_000;
@@ -175,6 +178,76 @@ describe.each([1, 2] as const)('API %i: every stream against the simulator', (ap
   it('asked for one API 2.0 token for every call above', () => {
     expect(h.sim.requests().filter((r) => r.path === '/oauth/token')).toHaveLength(api === 2 ? 1 : 0);
   });
+});
+
+describe.each([1, 2] as const)('API %i: idle window streams through the engine', (api) => {
+  const WINDOW_STREAMS = STREAM_IDS.filter((stream) => stream !== 'siem');
+  let h: Harness;
+  let client: ReturnType<typeof makeClient>;
+  beforeAll(async () => {
+    h = await withSimulator(SMALL);
+    client = makeClient(h, api);
+  });
+  afterAll(() => stopHarness(h));
+
+  it.each(WINDOW_STREAMS)(
+    '%s: one Mimecast call per tick when caught up; late events still delivered, once',
+    async (stream) => {
+      h.offset.ms = 0;
+      const clock = { now: () => Date.now() + h.offset.ms };
+      const store = new MemoryCheckpointStore();
+      const sink = new RecordingSink();
+      const source = client.source(stream);
+      const collectionStart = new Date(Date.now() - 3 * DAY);
+      let ticks = 0;
+      /** One scheduled tick; `calls` counts the requests it sent to Mimecast (token requests aside). */
+      const tick = async () => {
+        h.sim.clearRequests();
+        ticks += 1;
+        const result = await runTick({
+          instance: 'idle',
+          owner: `tick-${ticks}`,
+          sources: [source],
+          store,
+          sink,
+          log: new RecordingLog(),
+          clock,
+          collectionStart,
+          deadline: clock.now() + 60_000,
+        });
+        const calls = h.sim.requests().filter((r) => r.path !== '/oauth/token').length;
+        return { result: result.streams[0]!, calls };
+      };
+
+      const first = await tick();
+      expect(first.result.outcome).toBe('caught-up');
+      const truth = truthIds(h.sim, stream, api);
+      expectExactlyOnce(sink.ids(stream), truth);
+
+      // Idle ticks five minutes apart: one call each, nothing delivered, the window end left open.
+      for (let i = 1; i <= 3; i += 1) {
+        h.offset.ms = i * 5 * 60_000;
+        const idle = await tick();
+        expect(idle).toMatchObject({ calls: 1, result: { outcome: 'caught-up', events: 0, pages: 1 } });
+      }
+      expect(store.peek({ instance: 'idle', stream })?.cursor).toMatchObject({ to: null, pageToken: null });
+
+      // Indexed late: event times two minutes before wall time, inside windows the idle ticks already
+      // asked (they reached wall time + 10 min), but after the newest event delivered.
+      const late = h.sim
+        .publish(stream, 4, { lateBySeconds: 120, api })
+        .map((record) => eventId(stream, record));
+      h.offset.ms = 20 * 60_000;
+      const caught = await tick();
+      expect(caught).toMatchObject({ calls: 1, result: { outcome: 'caught-up', events: late.length } });
+      expectExactlyOnce(sink.ids(stream), [...truth, ...late]);
+
+      h.offset.ms = 25 * 60_000;
+      expect(await tick()).toMatchObject({ calls: 1, result: { outcome: 'caught-up', events: 0 } });
+      expectExactlyOnce(sink.ids(stream), truthIds(h.sim, stream, api));
+      h.offset.ms = 0;
+    },
+  );
 });
 
 describe('simulator variants: every UNCERTAIN switch flipped', () => {

@@ -23,6 +23,7 @@ import {
 } from './support/server';
 
 const NOW = Date.now();
+const iso = (ms: number) => new Date(ms).toISOString();
 const SIEM_V1 = '/api/audit/get-siem-logs';
 const BATCH = '/siem/v1/batch/events/cg';
 
@@ -638,6 +639,96 @@ describe('window endpoints', () => {
     expect(req1.data[0][spec.end]).toMatch(/^2024-06-05T\d{2}:\d{2}:\d{2}\+0000$/);
     expect(req2.meta.pagination).toEqual({ pageSize: 500, pageToken: 'page-2' });
     expect(req2.data).toEqual(req1.data);
+  });
+
+  describe('window ends resolved at fetch time', () => {
+    const mc = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+0000');
+    const fromMc = (text: string) => Date.parse(text.replace('+0000', 'Z'));
+    const at = (text: string) => Date.parse(`2024-06-05T${text}:00Z`);
+
+    /** An audit endpoint over `events`: every event whose time lies in the requested window, newest first. */
+    function auditServer(events: { id: string; time: number }[]) {
+      server.handle((req, res) => {
+        const { startDateTime, endDateTime } = JSON.parse(req.body).data[0];
+        const from = fromMc(startDateTime);
+        const to = fromMc(endDateTime);
+        const data = events
+          .filter((e) => e.time >= from && e.time < to + 1000)
+          .sort((a, b) => b.time - a.time)
+          .map((e) => ({ id: e.id, category: 'authentication_logs', eventTime: mc(e.time) }));
+        json(res, 200, { meta: { status: 200, pagination: { pageSize: 500 } }, data, fail: [] });
+      });
+    }
+
+    /** One tick as the engine runs it: pages until caught up. */
+    async function tick(source: ReturnType<ReturnType<typeof client>['source']>, cursor: Cursor) {
+      const before = server.requests.length;
+      const ids: string[] = [];
+      const asked: Cursor[] = [];
+      let current = cursor;
+      for (let i = 0; i < 10; i += 1) {
+        const page = await source.fetchPage(current, budget());
+        asked.push(page.cursor ?? current);
+        ids.push(...(await collect(page.records)).map((r) => (r.event as { id: string }).id));
+        current = page.end().next;
+        if (page.end().caughtUp) break;
+      }
+      const windows = server.requests
+        .slice(before)
+        .map((r) => JSON.parse(r.body).data[0])
+        .map((d) => [d.startDateTime, d.endDateTime]);
+      return { ids, cursor: current, asked, windows };
+    }
+
+    it('costs one call per idle tick, asks up to now − margin each time, and catches late events', async () => {
+      const events = [{ id: 'e1', time: at('19:30') }];
+      auditServer(events);
+      let now = at('20:00');
+      const source = client({ clock: { now: () => now } }).source('audit');
+      const first = await tick(source, source.seed(new Date(at('19:00')), new Date(now)));
+      expect(first.ids).toEqual(['e1']);
+      expect(first.windows).toEqual([[mc(at('19:00')), mc(at('19:55'))]]);
+      expect(first.cursor).toMatchObject({ from: iso(at('19:30')), to: null, pageToken: null });
+
+      let cursor = first.cursor;
+      for (const clock of ['20:05', '20:10', '20:15']) {
+        now = at(clock);
+        const idle = await tick(source, cursor);
+        expect(idle.ids).toEqual([]); // e1 comes back at the boundary and is dropped
+        expect(idle.windows).toEqual([[mc(at('19:30')), mc(now - 300_000)]]);
+        expect(idle.asked).toEqual([{ ...cursor, to: iso(now - 300_000) }]);
+        cursor = idle.cursor;
+      }
+
+      // Indexed late: its time lies inside windows already asked, but after the newest delivered event.
+      events.push({ id: 'e2', time: at('20:00') });
+      now = at('20:20');
+      const late = await tick(source, cursor);
+      expect(late.ids).toEqual(['e2']);
+      expect(late.windows).toHaveLength(1);
+      expect(late.cursor).toMatchObject({ from: iso(at('20:00')), to: null, skipIds: [expect.any(String)] });
+
+      // The resolved cursor of that page (what the engine stores with an in-page offset), fetched again
+      // much later, asks exactly the same question and gets the same records; a frozen window that far
+      // behind is not caught up, so the engine goes on to the fresh window at once.
+      now = at('21:00');
+      const before = server.requests.length;
+      const again = await source.fetchPage(late.asked[0]!, budget());
+      expect((await collect(again.records)).map((r) => (r.event as { id: string }).id)).toEqual(['e2']);
+      expect(again.end().caughtUp).toBe(false);
+      const body = JSON.parse(server.requests[before]!.body).data[0];
+      expect([body.startDateTime, body.endDateTime]).toEqual(late.windows[0]);
+    });
+
+    it('asks nothing while the window would end before it starts', async () => {
+      auditServer([]);
+      const now = at('20:00');
+      const source = client({ clock: { now: () => now } }).source('audit');
+      const page = await source.fetchPage(source.seed(new Date(now), new Date(now)), budget());
+      expect(await collect(page.records)).toEqual([]);
+      expect(page.end()).toMatchObject({ caughtUp: true, next: { from: iso(now), to: null } });
+      expect(server.requests).toHaveLength(0);
+    });
   });
 
   it('refuses an answer without the record array, and a record without its time', async () => {

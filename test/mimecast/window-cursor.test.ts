@@ -2,9 +2,13 @@ import fc from 'fast-check';
 import { eventId } from '../../lambda/core/envelope';
 import {
   afterPage,
+  isEmptyWindow,
+  LOOKBACK_CLAMP_AT_MS,
   LOOKBACK_SAFETY_MS,
+  resolveWindow,
   seedWindow,
   type WindowCursor,
+  WindowCursorSchema,
   type WindowSettings,
   windowRequest,
 } from '../../lambda/mimecast/streams/window-cursor';
@@ -103,14 +107,16 @@ describe('afterPage', () => {
     const now = T0 + 600_000 + 300_000 + 10_000;
     const outcome = afterPage(cursor, request, items, null, now, settings);
     expect(outcome.keep).toEqual([false, true, true, true]);
+    // The next window's end is left open; fetched now it ends the lateness margin behind now.
     expect(outcome.next).toEqual({
       from: iso(T0 + 9000),
-      to: iso(now - 300_000),
+      to: null,
       pageToken: null,
       skipIds: ['b', 'c'],
       newest: iso(T0 + 9000),
       newestIds: ['b', 'c'],
     });
+    expect(windowRequest(outcome.next, now, settings).to).toBe(now - 300_000);
     expect(outcome.caughtUp).toBe(true);
   });
 
@@ -122,9 +128,11 @@ describe('afterPage', () => {
   });
 
   it('is not caught up when the next window reaches well past this one', () => {
-    const outcome = afterPage(cursor, request, [], null, T0 + 600_000 + 300_000 + 3_600_000, settings);
+    const now = T0 + 600_000 + 300_000 + 3_600_000;
+    const outcome = afterPage(cursor, request, [], null, now, settings);
     expect(outcome.caughtUp).toBe(false);
-    expect(outcome.next.to).toBe(iso(T0 + 600_000 + 3_600_000));
+    expect(outcome.next.to).toBeNull();
+    expect(windowRequest(outcome.next, now, settings).to).toBe(T0 + 600_000 + 3_600_000);
   });
 
   it('keeps older events it is given (late data is never dropped by time)', () => {
@@ -145,6 +153,110 @@ describe('afterPage', () => {
     const outcome = afterPage(cursor, request, items, null, T0 + 900_000, { ...settings, maxBoundaryIds: 2 });
     expect(outcome.next.skipIds).toEqual(['a', 'b']);
     expect(outcome.boundaryOverflow).toBe(true);
+  });
+});
+
+describe('open window ends (one call per tick when caught up)', () => {
+  const open: WindowCursor = {
+    from: iso(T0),
+    to: null,
+    pageToken: null,
+    skipIds: ['old-1'],
+    newest: iso(T0),
+    newestIds: ['old-1'],
+  };
+
+  it('resolves an open end at fetch time to the lateness margin behind now, whole seconds', () => {
+    const now = T0 + 3_600_000 + 750;
+    expect(windowRequest(open, now, settings)).toEqual({ from: T0, to: T0 + 3_300_000, pageToken: null });
+    expect(windowRequest(open, now + 600_000, settings).to).toBe(T0 + 3_900_000);
+  });
+
+  it('reports the resolved cursor, which asks the same question whenever it is fetched again', () => {
+    const now = T0 + 3_600_000;
+    const resolved = resolveWindow(open, now, settings);
+    expect(resolved.cursor).toEqual({ ...open, to: iso(T0 + 3_300_000) });
+    expect(resolved.request).toEqual({ from: T0, to: T0 + 3_300_000, pageToken: null });
+    for (const later of [now, now + 60_000, now + 86_400_000]) {
+      expect(windowRequest(resolved.cursor, later, settings)).toEqual(resolved.request);
+      expect(resolveWindow(resolved.cursor, later, settings).cursor).toEqual(resolved.cursor);
+    }
+  });
+
+  it('never resolves an end before the start; such a window is empty and needs no call', () => {
+    const recent = { ...open, from: iso(T0 + 3_500_000), newest: iso(T0 + 3_500_000) };
+    const { request } = resolveWindow(recent, T0 + 3_600_000, settings);
+    expect(request.to).toBe(request.from);
+    expect(isEmptyWindow(request)).toBe(true);
+    expect(isEmptyWindow(windowRequest(open, T0 + 3_600_000, settings))).toBe(false);
+    expect(isEmptyWindow({ from: T0, to: T0, pageToken: 'p2' })).toBe(false);
+  });
+
+  it('freezes the resolved end while following page tokens', () => {
+    const now = T0 + 3_600_000;
+    const { request } = resolveWindow(open, now, settings);
+    const outcome = afterPage(open, request, [{ id: 'a', timeMs: T0 + 5000 }], 'p2', now, settings);
+    expect(outcome.caughtUp).toBe(false);
+    expect(outcome.next).toMatchObject({ from: iso(T0), to: iso(T0 + 3_300_000), pageToken: 'p2' });
+    // The next page, even in a later tick, continues the same window.
+    expect(windowRequest(outcome.next, now + 3_600_000, settings)).toEqual({
+      from: T0,
+      to: T0 + 3_300_000,
+      pageToken: 'p2',
+    });
+  });
+
+  it('is caught up after finishing an open window, however far behind the previous one was', () => {
+    const now = T0 + 30 * 86_400_000;
+    const { request } = resolveWindow(open, now, settings);
+    const outcome = afterPage(open, request, [{ id: 'a', timeMs: T0 + 5000 }], null, now, settings);
+    expect(outcome.caughtUp).toBe(true);
+    expect(outcome.next).toEqual({
+      from: iso(T0 + 5000),
+      to: null,
+      pageToken: null,
+      skipIds: ['a'],
+      newest: iso(T0 + 5000),
+      newestIds: ['a'],
+    });
+  });
+
+  it('asks again at once after a frozen window from an earlier tick (seed, or a resumed page-token chain)', () => {
+    const frozen = { ...open, to: iso(T0 + 600_000), pageToken: 'p3' };
+    const request = windowRequest(frozen, T0 + 7_200_000, settings);
+    expect(afterPage(frozen, request, [], null, T0 + 7_200_000, settings).caughtUp).toBe(false);
+    expect(afterPage(frozen, request, [], null, T0 + 600_000 + 330_000, settings).caughtUp).toBe(true);
+  });
+
+  it('clamps an open window to the look-back limit and reports the clamped cursor', () => {
+    const limit = { ...settings, maxLookbackMs: 86_400_000 };
+    const now = T0 + 3 * 86_400_000;
+    const { request, cursor } = resolveWindow(open, now, limit);
+    const start = now - 86_400_000 + LOOKBACK_SAFETY_MS;
+    expect(request).toEqual({ from: start, to: now - 300_000, pageToken: null, clampedFrom: start });
+    expect(cursor).toEqual({
+      from: iso(start),
+      to: iso(now - 300_000),
+      pageToken: null,
+      skipIds: [],
+      newest: iso(start),
+      newestIds: [],
+    });
+    // A resume while the clamped start is still clear of the limit asks the same question.
+    expect(windowRequest(cursor, now + LOOKBACK_SAFETY_MS - LOOKBACK_CLAMP_AT_MS - 1000, limit)).toEqual({
+      from: start,
+      to: now - 300_000,
+      pageToken: null,
+    });
+  });
+
+  it('stores open ends, frozen ends (checkpoints written before open ends existed), never a token without an end', () => {
+    expect(WindowCursorSchema.safeParse(open).success).toBe(true);
+    expect(WindowCursorSchema.safeParse({ ...open, to: iso(T0 + 600_000) }).success).toBe(true);
+    expect(WindowCursorSchema.safeParse({ ...open, to: iso(T0 + 600_000), pageToken: 'p2' }).success).toBe(
+      true,
+    );
+    expect(WindowCursorSchema.safeParse({ ...open, pageToken: 'p2' }).success).toBe(false);
   });
 });
 
@@ -190,8 +302,12 @@ describe('window cursor over a model of Mimecast (property)', () => {
           let now = T0;
           let cursor = seedWindow(T0, now, settings).cursor;
           const delivered: string[] = [];
+          // Windows asked (first pages, sent or empty) per tick: one, whatever the tick found.
+          const windowsPerTick: number[] = [];
+          let windows = 0;
           for (let call = 0; call < 2000 && now < T0 + 3600_000 + 2 * 300_000 + tickSec * 2000; call += 1) {
             const request = windowRequest(cursor, now, settings);
+            if (request.pageToken === null) windows += 1;
             const { page, next } =
               request.pageToken === null && request.to <= request.from
                 ? { page: [], next: null }
@@ -209,10 +325,14 @@ describe('window cursor over a model of Mimecast (property)', () => {
             });
             cursor = outcome.next;
             if (outcome.caughtUp) {
+              windowsPerTick.push(windows);
+              windows = 0;
               now += tickSec * 1000;
             }
           }
           expect([...delivered].sort()).toEqual(events.map((e) => e.id).sort());
+          expect(windowsPerTick.length).toBeGreaterThan(0);
+          expect(windowsPerTick.filter((n) => n !== 1)).toEqual([]);
         },
       ),
       { numRuns: 150 },

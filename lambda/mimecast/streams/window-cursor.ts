@@ -6,31 +6,45 @@
  * ```
  * {
  *   "from": ISO,            // window start (inclusive, whole seconds)
- *   "to": ISO,              // window end, frozen while following page tokens
- *   "pageToken": string|null, // next page of this window; null = first page
+ *   "to": ISO | null,       // window end; null = open: "now − latenessMargin" when fetched
+ *   "pageToken": string|null, // next page of this window; null = first page (a token needs a fixed `to`)
  *   "skipIds": [id...],     // eventIds already delivered at the `from` second: dropped if seen again
  *   "newest": ISO,          // newest event time delivered in this window so far (starts at `from`)
  *   "newestIds": [id...]    // eventIds delivered at the `newest` second so far
  * }
  * ```
- * Every cursor names its whole request, so fetching it again asks Mimecast the same question (the
- * engine resumes inside a page by skipping what it already delivered). When a window is done, the next
- * one starts at the newest event time delivered (not at `to`, not at now), so events that Mimecast
- * indexed late are asked for again; the boundary second's ids drop the repeats. The next window ends
- * `latenessMargin` behind now.
+ * An open end is resolved when the window's first page is fetched (`resolveWindow`): the end becomes
+ * `max(from, ⌊now − latenessMargin⌋)` and the source reports the resolved, frozen cursor as
+ * `Page.cursor`. The engine stores that one with any in-page offset, and page tokens keep the end
+ * frozen, so every stored position names its whole request and fetching it again asks Mimecast the
+ * same question (the engine resumes inside a page by skipping what it already delivered).
+ *
+ * When a window is done, the next one starts at the newest event time delivered (not at `to`, not at
+ * now), so events that Mimecast indexed late are asked for again; the boundary second's ids drop the
+ * repeats. The next window's end is left open, so the next tick asks for everything new in one call
+ * (it used to be frozen at this tick's now − margin, which cost an idle stream a second call per tick:
+ * the stale window first, then a fresh one). A window that started open was asked up to now − margin
+ * at this very fetch, so finishing it means caught up; a frozen one (the seed, or a page-token chain
+ * begun in an earlier tick) is caught up only if it ended within `catchUpSlack` of now − margin.
+ * A window that would end at or before its start needs no call at all.
  */
 import { z } from 'zod';
 import { floorToSecond, toIsoUtc } from '../time';
 import { IsoTime } from './common';
 
-export const WindowCursorSchema = z.object({
-  from: IsoTime,
-  to: IsoTime,
-  pageToken: z.string().min(1).nullable(),
-  skipIds: z.array(z.string()),
-  newest: IsoTime,
-  newestIds: z.array(z.string()),
-});
+export const WindowCursorSchema = z
+  .object({
+    from: IsoTime,
+    to: IsoTime.nullable(),
+    pageToken: z.string().min(1).nullable(),
+    skipIds: z.array(z.string()),
+    newest: IsoTime,
+    newestIds: z.array(z.string()),
+  })
+  .refine((cursor) => cursor.pageToken === null || cursor.to !== null, {
+    message: 'a cursor following a page token needs a fixed window end',
+    path: ['to'],
+  });
 
 export type WindowCursor = z.infer<typeof WindowCursorSchema>;
 
@@ -44,6 +58,12 @@ export interface WindowSettings {
 
 /** The clamp lands this far inside the look-back limit, so the request is still valid when it arrives. */
 export const LOOKBACK_SAFETY_MS = 10 * 60_000;
+/**
+ * A start is clamped only once it is closer than this to the look-back limit, so a clamped start stays
+ * valid (is not clamped again) for `LOOKBACK_SAFETY_MS - LOOKBACK_CLAMP_AT_MS`: a resume inside a
+ * clamped page within that time asks the same question.
+ */
+export const LOOKBACK_CLAMP_AT_MS = 5 * 60_000;
 
 export interface WindowRequest {
   from: number;
@@ -53,12 +73,17 @@ export interface WindowRequest {
   clampedFrom?: number;
 }
 
+/** Where an open window ends when fetched at `nowMs`: the lateness margin behind now, never before `fromMs`. */
+export function openWindowEnd(fromMs: number, nowMs: number, settings: WindowSettings): number {
+  return Math.max(fromMs, floorToSecond(nowMs - settings.latenessMarginMs));
+}
+
 function clampFrom(fromMs: number, nowMs: number, settings: WindowSettings): number | undefined {
   if (settings.maxLookbackMs === undefined) {
     return undefined;
   }
-  const earliest = floorToSecond(nowMs - settings.maxLookbackMs + LOOKBACK_SAFETY_MS);
-  return fromMs < earliest ? earliest : undefined;
+  const limit = nowMs - settings.maxLookbackMs;
+  return fromMs < limit + LOOKBACK_CLAMP_AT_MS ? floorToSecond(limit + LOOKBACK_SAFETY_MS) : undefined;
 }
 
 export function seedWindow(
@@ -81,18 +106,57 @@ export function seedWindow(
   return { cursor, from, to, pageToken: null, clampedFrom: clamped };
 }
 
-/** The request a cursor stands for; a window's first page is clamped to the look-back limit. */
+/**
+ * The request a cursor stands for at `nowMs`: an open end resolved to now − margin, a window's first
+ * page clamped to the look-back limit (never mid-window: a page token carries its window).
+ */
 export function windowRequest(cursor: WindowCursor, nowMs: number, settings: WindowSettings): WindowRequest {
   const from = Date.parse(cursor.from);
-  const to = Date.parse(cursor.to);
+  const fixedTo = cursor.to === null ? undefined : Date.parse(cursor.to);
   if (cursor.pageToken !== null) {
-    return { from, to, pageToken: cursor.pageToken };
+    // The schema guarantees a fixed end with a page token; resolving anyway keeps this total.
+    return { from, to: fixedTo ?? openWindowEnd(from, nowMs, settings), pageToken: cursor.pageToken };
   }
   const clamped = clampFrom(from, nowMs, settings);
   if (clamped === undefined) {
-    return { from, to, pageToken: null };
+    return { from, to: fixedTo ?? openWindowEnd(from, nowMs, settings), pageToken: null };
   }
-  return { from: clamped, to: Math.max(to, clamped), pageToken: null, clampedFrom: clamped };
+  const to = fixedTo === undefined ? openWindowEnd(clamped, nowMs, settings) : Math.max(fixedTo, clamped);
+  return { from: clamped, to, pageToken: null, clampedFrom: clamped };
+}
+
+/**
+ * The cursor exactly as `request` asked (reported as `Page.cursor`): fetching it again, even in a later
+ * tick, sends the same request, so the engine can store it with an offset inside the page. A clamped
+ * start becomes the cursor's start (the old boundary and its ids are gone).
+ */
+export function requestedCursor(cursor: WindowCursor, request: WindowRequest): WindowCursor {
+  if (request.clampedFrom !== undefined) {
+    return {
+      from: toIsoUtc(request.from),
+      to: toIsoUtc(request.to),
+      pageToken: null,
+      skipIds: [],
+      newest: toIsoUtc(request.from),
+      newestIds: [],
+    };
+  }
+  return { ...cursor, to: toIsoUtc(request.to) };
+}
+
+/** Resolves a stored cursor at fetch time: the request to send and the frozen cursor it stands for. */
+export function resolveWindow(
+  cursor: WindowCursor,
+  nowMs: number,
+  settings: WindowSettings,
+): { request: WindowRequest; cursor: WindowCursor } {
+  const request = windowRequest(cursor, nowMs, settings);
+  return { request, cursor: requestedCursor(cursor, request) };
+}
+
+/** An empty window (first page, end at or before its start) needs no call: nothing can be in it. */
+export function isEmptyWindow(request: WindowRequest): boolean {
+  return request.pageToken === null && request.to <= request.from;
 }
 
 export interface PageItem {
@@ -110,8 +174,10 @@ export interface WindowOutcome {
 }
 
 /**
- * What a fetched page means for the cursor. `items` are all records Mimecast returned, in order.
- * The window is done when there is no next page token or the page was empty.
+ * What a fetched page means for the cursor. `cursor` is the cursor as stored (its end possibly open),
+ * `request` what `windowRequest` made of it; `items` are all records Mimecast returned, in order.
+ * The window is done when there is no next page token or the page was empty; the next window then
+ * starts at the newest event delivered and leaves its end open.
  */
 export function afterPage(
   cursor: WindowCursor,
@@ -166,20 +232,23 @@ export function afterPage(
   }
 
   const from = floorToSecond(newest);
-  const to = Math.max(from, floorToSecond(nowMs - settings.latenessMarginMs));
   const ids = [...newestIds];
+  // An open window was asked up to now − margin at this fetch: nothing more to ask this tick. A frozen one
+  // (the seed, or a page-token chain begun in an earlier tick) is caught up only if the next window would
+  // add little: otherwise the engine asks again at once.
+  const caughtUp =
+    cursor.to === null || openWindowEnd(from, nowMs, settings) - request.to < settings.catchUpSlackMs;
   return {
     keep,
     next: {
       from: toIsoUtc(from),
-      to: toIsoUtc(to),
+      to: null,
       pageToken: null,
       skipIds: ids,
       newest: toIsoUtc(from),
       newestIds: ids,
     },
-    // Caught up unless the next window reaches well past this one (a checkpoint from an earlier tick).
-    caughtUp: to - request.to < settings.catchUpSlackMs,
+    caughtUp,
     boundaryOverflow,
   };
 }

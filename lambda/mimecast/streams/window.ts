@@ -14,11 +14,12 @@ import type { MimecastStreamSource } from '../types';
 import { callContext, parseCursor, postJson, recordExcerpt, type SourceDeps, staticPage } from './common';
 import {
   afterPage,
+  isEmptyWindow,
+  resolveWindow,
   seedWindow,
   type WindowCursor,
   WindowCursorSchema,
   type WindowSettings,
-  windowRequest,
 } from './window-cursor';
 
 const DAY_MS = 86_400_000;
@@ -77,15 +78,15 @@ export class WindowSource implements MimecastStreamSource {
     const current: WindowCursor = parseCursor(this.stream, WindowCursorSchema, cursor, 'time-window');
     const now = this.deps.clock.now();
     const settings = this.settings();
-    const request = windowRequest(current, now, settings);
+    // An open window end is resolved now; `asked` is the frozen cursor for this very request.
+    const { request, cursor: asked } = resolveWindow(current, now, settings);
     if (request.clampedFrom !== undefined) {
       this.warnClamp(Date.parse(current.from), request.clampedFrom);
     }
     // An empty window (start at or after its end) needs no call.
-    const answer: WindowAnswer =
-      request.pageToken === null && request.to <= request.from
-        ? { records: [], nextToken: null }
-        : await this.api.fetch(request, this.deps.settings.jsonPageSize, budget);
+    const answer: WindowAnswer = isEmptyWindow(request)
+      ? { records: [], nextToken: null }
+      : await this.api.fetch(request, this.deps.settings.jsonPageSize, budget);
 
     const items = answer.records.map((record) => {
       const timeMs = this.api.timeOf(record);
@@ -118,7 +119,9 @@ export class WindowSource implements MimecastStreamSource {
         });
       }
     });
-    return staticPage(records, outcome.next, outcome.caughtUp);
+    // The engine stores `asked` with any offset inside this page, so a resume re-asks this request.
+    const page: Page = { ...staticPage(records, outcome.next, outcome.caughtUp), cursor: asked };
+    return page;
   }
 
   async probe(budget: CallBudget): Promise<void> {

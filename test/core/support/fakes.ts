@@ -84,11 +84,18 @@ export interface FetchScript {
 /**
  * A token-cursor source over a list of pages: cursor `{page: n}`. Past the last page it answers an
  * empty, caught-up page at the same cursor, so pages appended later (late data) are found next tick.
+ *
+ * With `resolving` set it models a source with open cursors (like a time window ending "now − margin"):
+ * `{page: n}` is open and each fetch resolves it to `{page: n, rev}` (rev = that fetch's call number),
+ * reports it as `Page.cursor`, and answers the page's records rotated by `rev`, so every resolution
+ * orders the page differently. `{page: n, rev}` is frozen: the same order every time. An engine that
+ * stored an open cursor with an in-page offset would skip the wrong records on resume.
  */
 export class PagedSource implements StreamSource {
   readonly fetches: Array<{ cursor: Cursor; budget: CallBudget }> = [];
   readonly seeds: Array<{ start: Date; now: Date }> = [];
   script: FetchScript[] = [];
+  resolving = false;
   /** Runs at each fetch before it answers: advance a clock, delay, throw. */
   onFetch?: (pageIndex: number, call: number) => void | Promise<void>;
   /** Runs before each record is yielded (crash injection). */
@@ -113,7 +120,8 @@ export class PagedSource implements StreamSource {
     const scripted = this.script.find((entry) => entry.call === call);
     if (scripted !== undefined && scripted.afterRecords === undefined) throw scripted.error;
     const total = this.pages.length;
-    const records = index < total ? [...this.pages[index]!] : [];
+    const rev = this.resolving ? (typeof cursor.rev === 'number' ? cursor.rev : call) : undefined;
+    const records = this.ordered(index, rev);
     const onRecord = this.onRecord;
     let consumed = false;
     async function* generate(): AsyncGenerator<SourceRecord> {
@@ -126,6 +134,7 @@ export class PagedSource implements StreamSource {
       consumed = true;
     }
     return {
+      ...(rev === undefined ? {} : { cursor: { page: index, rev } }),
       records: generate(),
       end(): PageEnd {
         if (!consumed) throw new Error('end() called before the records were consumed');
@@ -134,6 +143,19 @@ export class PagedSource implements StreamSource {
           : { next: { page: index }, caughtUp: true };
       },
     };
+  }
+
+  /** The records a frozen cursor (`{page}` without `resolving`, or `{page, rev}`) answers, in order. */
+  recordsAt(cursor: Cursor): SourceRecord[] {
+    const rev = typeof cursor.rev === 'number' ? cursor.rev : undefined;
+    return this.ordered(cursor.page as number, this.resolving ? rev : undefined);
+  }
+
+  private ordered(index: number, rev: number | undefined): SourceRecord[] {
+    const page = this.pages[index] ?? [];
+    if (rev === undefined || page.length === 0) return [...page];
+    const shift = rev % page.length;
+    return [...page.slice(shift), ...page.slice(0, shift)];
   }
 }
 
