@@ -8,6 +8,7 @@ import { type CollectorSettings, parseCollectorSettings, type SettingNames } fro
 import type { Log } from '../../lambda/core/ports';
 import { STREAM_IDS } from '../../lambda/core/streams';
 import { ConfigError } from '../../lambda/errors';
+import { redactUrl } from '../../lambda/sinks/endpoint';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
 import { collectTick, type TickOutcome } from '../../lambda/tick';
 import { CREDENTIAL_ENV, credentialsFromEnv } from './credentials';
@@ -254,7 +255,8 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     return reportError(io, error);
   }
   io.out(
-    `Collecting ${settings.streams.join(', ')} from ${settings.mimecastBaseUrl} (API ${settings.apiVersion}.0) into ${settings.sinkUrl} (${settings.sinkFormat}); checkpoints in ${opened.description}.`,
+    // Without the query: some receivers take a token there (Splunk's `?token=`).
+    `Collecting ${settings.streams.join(', ')} from ${settings.mimecastBaseUrl} (API ${settings.apiVersion}.0) into ${redactUrl(new URL(settings.sinkUrl))} (${settings.sinkFormat}); checkpoints in ${opened.description}.`,
   );
 
   const delivered = new Map<string, number>();

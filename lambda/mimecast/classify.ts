@@ -331,9 +331,21 @@ function codesOf(failures: MimecastFailure[]): string[] {
   return [...new Set(failures.map((failure) => failure.code).filter((code): code is string => !!code))];
 }
 
+/** A run of key, token or signature characters long enough to be a credential. */
+const CREDENTIAL_LIKE = /[A-Za-z0-9+/=_.~-]{16,}/g;
+
+/**
+ * Mimecast's messages are quoted for the operator, but a gateway may echo what it was sent (a bearer
+ * token, an access key, the token form): every credential-shaped word is masked before it can reach
+ * an error, a log line or a checkpoint. Words, codes and paths (lower case, `_ - . /`) stay readable.
+ */
+function maskCredentials(message: string): string {
+  return message.replace(CREDENTIAL_LIKE, (word) => (/^[a-z_./-]+$/.test(word) ? word : '[redacted]'));
+}
+
 function describe(ctx: CallContext, status: number, codes: string[], failures: MimecastFailure[]): string {
   const messages = [...new Set(failures.map((f) => f.message).filter((m): m is string => !!m))]
-    .map((m) => m.slice(0, 200))
+    .map((m) => maskCredentials(m).slice(0, 200))
     .slice(0, 3);
   return (
     `(stream ${ctx.stream}, ${ctx.endpoint}, HTTP ${status}` +
