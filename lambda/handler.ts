@@ -14,7 +14,7 @@ import { type LambdaConfig, parseLambdaConfig } from './config';
 import { createCredentialsProvider } from './secrets/provider';
 import { createDynamoDbCheckpointStore } from './state/dynamodb-store';
 import { createLogger, createMetrics } from './telemetry';
-import { collectTick, operatorFailure, type TickOutcome } from './tick';
+import { collectTick, operatorFailure, type TickAdapters, type TickOutcome } from './tick';
 
 /** The EventBridge scheduled event; an optional `streams` list narrows the tick. */
 export interface TickEvent {
@@ -24,7 +24,7 @@ export interface TickEvent {
 
 interface Container {
   config: LambdaConfig;
-  build: Parameters<typeof collectTick>[0]['adapters'];
+  build: TickAdapters;
 }
 
 let container: Container | undefined;
