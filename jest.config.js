@@ -4,6 +4,10 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
-  setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
+  // The leak guard fails a test file whose output holds a known test credential (test/security/).
+  setupFilesAfterEnv: [
+    'aws-cdk-lib/testhelpers/jest-autoclean',
+    '<rootDir>/test/security/global-leak-guard.ts',
+  ],
   testTimeout: 30000,
 };

@@ -19,20 +19,36 @@ export const MIMECAST_API_VERSIONS = ['1', '2'] as const;
 /** The sink formats the function implements. */
 export { SINK_FORMATS };
 
-/** `YYYY-MM-DDThh:mm:ssZ` (UTC, whole seconds, calendar-plausible), or empty for "now". */
-export const COLLECTION_START_PATTERN =
-  '^$|^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$';
+/** Days 01-28 of any month, 29-30 of every month but February, 31 of the long months. */
+const MONTH_DAY = '((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)';
+/** Leap years from 2000 on: divisible by 4, and by 400 when by 100. */
+const LEAP_YEAR = '([2-9][0-9](0[48]|[2468][048]|[13579][26])|([2468][048]|[3579][26])00)';
+
+/**
+ * `YYYY-MM-DDThh:mm:ssZ` (UTC, whole seconds, a real calendar day from the year 2000 on), or empty
+ * for "now": exactly what the function accepts in this form (lambda/config.ts parseCollectionStart),
+ * so a start CloudFormation lets through never fails every tick instead.
+ */
+export const COLLECTION_START_PATTERN = `^$|^([2-9][0-9]{3}-${MONTH_DAY}|${LEAP_YEAR}-02-29)T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$`;
 
 const STREAM_ALTERNATIVES = `(${STREAM_IDS.join('|')})`;
 /** One or more known stream ids, comma-separated, no spaces. */
 export const STREAMS_PATTERN = `^${STREAM_ALTERNATIVES}(,${STREAM_ALTERNATIVES})*$`;
 
+const IPV4_OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
+/**
+ * A dotted IPv4 address, or DNS labels whose last one starts with a letter: a numeric last label
+ * makes URL parsers read the whole host as an IPv4 address (`https://host.123` is no valid URL).
+ */
+const URL_HOST = `((${IPV4_OCTET}\\.){3}${IPV4_OCTET}|([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?)`;
+const URL_PORT = '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)';
+
 /**
  * `https://host[:port][/path][?query]`. No user-info part: credentials in a URL would end up in a
- * plain environment variable; the sink token belongs in the secret.
+ * plain environment variable; the sink token belongs in the secret. Hosts and ports are ones a URL
+ * parser accepts, so a value CloudFormation lets through is one the function accepts too.
  */
-export const INGESTION_URL_PATTERN =
-  '^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?([/?][^\\s#]*)?$';
+export const INGESTION_URL_PATTERN = `^https://${URL_HOST}(:${URL_PORT})?([/?][^\\s#]*)?$`;
 
 /** Empty (no subscription) or one plausible e-mail address. */
 export const ALARM_EMAIL_PATTERN = '^$|^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$';

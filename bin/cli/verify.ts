@@ -21,6 +21,7 @@ import {
   parseStreamList,
   type SinkFormat,
   validateInstanceId,
+  validateMimecastBaseUrl,
   validateSecretId,
   validateSinkUrl,
 } from '../../lambda/config';
@@ -171,6 +172,12 @@ function plan(flags: Flags, env: CliIO['env']): Plan {
     const parsed = parseApiVersion(flags['api-version']);
     if (parsed.ok) apiVersion = parsed.value;
     else problems.push({ field: '--api-version', problem: parsed.problem });
+  }
+  if (flags['mimecast-url'] !== undefined) {
+    // Checked again against the credentials' API version once they are read; scheme and host now,
+    // so every bad flag is reported at once.
+    const base = validateMimecastBaseUrl(flags['mimecast-url'], apiVersion);
+    if (!base.ok) problems.push({ field: '--mimecast-url', problem: base.problem });
   }
   if (problems.length > 0 || !streams.ok) {
     throw new ConfigError(

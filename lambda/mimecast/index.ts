@@ -12,6 +12,7 @@ import { systemClock } from '../core/ports';
 import type { StreamId } from '../core/streams';
 import { ConfigError, type ConfigProblem } from '../errors';
 import type { MimecastCredentials } from '../secrets/credentials';
+import { isLoopbackHost } from '../url-rules';
 import { TokenProvider, V1Signer } from './auth';
 import {
   DEFAULT_CATCH_UP_SLACK_SECONDS,
@@ -29,7 +30,7 @@ import {
   type Timeouts,
 } from './constants';
 import { JSON_ENDPOINTS } from './endpoints';
-import { parseBaseUrl } from './hosts';
+import { isKnownMimecastHost, MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS, parseBaseUrl } from './hosts';
 import { HttpTransport, sharedAgent } from './http';
 import type { SourceDeps, StreamSettings } from './streams/common';
 import { SiemV1Source } from './streams/siem-v1';
@@ -104,6 +105,17 @@ export interface MimecastClient {
 
 export function createMimecastClient(options: MimecastClientOptions): MimecastClient {
   const base = parseBaseUrl(options.baseUrl);
+  const apiVersion = options.credentials.apiVersion;
+  // The credentials go wherever the base URL points: only to Mimecast itself (or the loopback simulator).
+  if (!isLoopbackHost(base.hostname) && !isKnownMimecastHost(base.origin, apiVersion)) {
+    const hosts = (apiVersion === 1 ? MIMECAST_V1_HOSTS : MIMECAST_V2_HOSTS).map((h) => h.baseUrl);
+    throw new ConfigError('Mimecast base URL', [
+      {
+        field: 'baseUrl',
+        problem: `${base.origin} is not a Mimecast API ${apiVersion}.0 host; expected one of ${hosts.join(', ')} (or a loopback host for the simulator)`,
+      },
+    ]);
+  }
   const settings = resolveSettings(options);
   const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };

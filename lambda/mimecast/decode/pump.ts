@@ -26,6 +26,11 @@ export class Queue<T> {
 export interface PushDecoder {
   push(chunk: Uint8Array): void;
   end(): void;
+  /**
+   * At most this many input bytes at once, for a decoder whose output can be far larger than its
+   * input (a zip member inflates up to about 1000 times). Unset: whole chunks.
+   */
+  readonly maxPushBytes?: number;
 }
 
 export interface DecodeOptions {
@@ -36,9 +41,10 @@ export interface DecodeOptions {
 }
 
 /**
- * Feeds source chunks to a push decoder and hands out what it queued. The next chunk is read only once
- * the consumer took every record of the previous one, so memory stays bounded by what one chunk decodes
- * to. One hand-written iterator rather than nested async generators: one promise per record.
+ * Feeds source chunks to a push decoder (in slices of its `maxPushBytes`, when it sets one) and hands
+ * out what it queued. The next chunk or slice is pushed only once the consumer took every record of
+ * the previous one, so memory stays bounded by what one of them decodes to. One hand-written iterator
+ * rather than nested async generators: one promise per record.
  */
 export function decodeRecords<T>(
   source: AsyncIterable<Uint8Array>,
@@ -47,9 +53,13 @@ export function decodeRecords<T>(
   options: DecodeOptions = {},
 ): AsyncIterableIterator<T> {
   const chunks = source[Symbol.asyncIterator]();
+  const sliceBytes = decoder.maxPushBytes ?? Number.POSITIVE_INFINITY;
   let finished = false;
+  // What is left of the current chunk, pushed a slice at a time.
+  let rest: Uint8Array | undefined;
   const fail = (err: unknown) => {
     finished = true;
+    rest = undefined;
     return options.mapError ? options.mapError(err) : err;
   };
   const iterator: AsyncIterableIterator<T> = {
@@ -57,6 +67,17 @@ export function decodeRecords<T>(
       for (;;) {
         if (queue.size > 0) {
           return { value: queue.shift(), done: false };
+        }
+        if (rest !== undefined) {
+          const slice = rest.length > sliceBytes ? rest.subarray(0, sliceBytes) : rest;
+          rest = rest.length > sliceBytes ? rest.subarray(sliceBytes) : undefined;
+          try {
+            decoder.push(slice);
+          } catch (err) {
+            await chunks.return?.();
+            throw fail(err);
+          }
+          continue;
         }
         if (finished) {
           return { value: undefined, done: true };
@@ -67,14 +88,14 @@ export function decodeRecords<T>(
         } catch (err) {
           throw fail(err);
         }
+        if (!chunk.done) {
+          rest = chunk.value;
+          continue;
+        }
         try {
-          if (chunk.done) {
-            finished = true;
-            decoder.end();
-            options.onEnd?.();
-          } else {
-            decoder.push(chunk.value);
-          }
+          finished = true;
+          decoder.end();
+          options.onEnd?.();
         } catch (err) {
           await chunks.return?.();
           throw fail(err);
@@ -83,6 +104,7 @@ export function decodeRecords<T>(
     },
     async return(): Promise<IteratorResult<T>> {
       finished = true;
+      rest = undefined;
       await chunks.return?.();
       return { value: undefined, done: true };
     },
