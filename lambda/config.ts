@@ -6,7 +6,7 @@
  * same rules. They never echo a URL whole (a URL may carry credentials by mistake); other values
  * are not secrets (design.md: the environment never holds one) and are quoted, shortened.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { STREAM_IDS, type StreamId } from './core/streams';
 import { ENV } from './env-names';
 import { ConfigError, type ConfigProblem } from './errors';

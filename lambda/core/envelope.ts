@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { StreamId } from './streams';
 
 /** The generic event envelope: one per forwarded event (design.md, "Generic event envelope"). */
@@ -17,27 +17,112 @@ export interface Envelope {
 /**
  * JSON with object keys sorted at every level, so two copies of one record that differ only in
  * key order hash the same.
+ *
+ * The definition, which every id ever issued depends on (test/core/envelope.test.ts keeps it as the
+ * oracle): primitives as `JSON.stringify` writes them, `null` where it writes nothing (undefined, a
+ * function); arrays element by element, `null` for an undefined element, nothing for a hole; objects
+ * as `{"key":value,...}` over `Object.keys` sorted by UTF-16 code units, keys whose value is
+ * undefined left out.
+ *
+ * This is the hottest code of the collector (every event, before hashing), so it is written for speed
+ * (docs/PERFORMANCE.md): one string built by concatenation, and per object shape (the same keys in
+ * the same order, as every record of one log type has) the sorted order and the quoted `"key":`
+ * prefixes worked out once.
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
     return JSON.stringify(value) ?? 'null';
   }
   if (Array.isArray(value)) {
-    return `[${value.map((item) => canonicalJson(item === undefined ? null : item)).join(',')}]`;
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      // A hole stays empty, as `Array.prototype.map` + `join` left it.
+      if (i in value) out += canonicalJson(value[i] === undefined ? null : value[i]);
+    }
+    return `${out}]`;
   }
-  const entries = Object.keys(value)
-    .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-    .sort()
-    .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
-  return `{${entries.join(',')}}`;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length === 0) return '{}';
+  const shape = shapes.of(keys);
+  let out = '{';
+  let first = true;
+  for (let i = 0; i < shape.order.length; i++) {
+    const item = record[keys[shape.order[i]!]!];
+    if (item === undefined) continue;
+    if (first) first = false;
+    else out += ',';
+    out += shape.prefixes[i];
+    out += typeof item === 'string' ? JSON.stringify(item) : canonicalJson(item);
+  }
+  return `${out}}`;
 }
+
+/** An object shape: its keys in `Object.keys` order, the positions of those keys sorted, and `"key":` for each. */
+interface Shape {
+  keys: readonly string[];
+  order: readonly number[];
+  prefixes: readonly string[];
+}
+
+/**
+ * Shapes seen so far, found by their first key. Bounded in count and in keys per shape: past the
+ * bounds a shape is worked out for the one object and not kept, so memory stays flat whatever arrives.
+ */
+class ShapeCache {
+  private readonly byFirstKey = new Map<string, Shape[]>();
+  private count = 0;
+
+  constructor(
+    private readonly maxShapes: number,
+    private readonly maxKeys: number,
+  ) {}
+
+  of(keys: readonly string[]): Shape {
+    const candidates = this.byFirstKey.get(keys[0]!);
+    if (candidates !== undefined) {
+      for (const shape of candidates) {
+        if (sameKeys(shape.keys, keys)) return shape;
+      }
+    }
+    const sorted = keys.map((key, index) => ({ key, index }));
+    // Array.prototype.sort's default order (UTF-16 code units), as `keys.sort()` gives.
+    sorted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const shape: Shape = {
+      keys,
+      order: sorted.map((entry) => entry.index),
+      prefixes: sorted.map((entry) => `${JSON.stringify(entry.key)}:`),
+    };
+    if (this.count < this.maxShapes && keys.length <= this.maxKeys) {
+      this.count += 1;
+      if (candidates === undefined) this.byFirstKey.set(keys[0]!, [shape]);
+      else candidates.push(shape);
+    }
+    return shape;
+  }
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return false;
+  }
+  return true;
+}
+
+/** Mimecast log types have a few dozen record shapes; nested objects add some. */
+const shapes = new ShapeCache(1024, 256);
+
+/** One-shot hashing where the runtime has it (Node ≥ 20.12; Lambda's Node 24 does): no Hash object per event. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 
 /** sha256 over the stream id and the record's canonical JSON, hex, first 32 characters (128 bits). */
 export function eventId(stream: StreamId, event: unknown): string {
-  return createHash('sha256')
-    .update(stream)
-    .update('\n')
-    .update(canonicalJson(event))
-    .digest('hex')
-    .slice(0, 32);
+  const text = `${stream}\n${canonicalJson(event)}`;
+  const digest =
+    oneShotHash === undefined
+      ? crypto.createHash('sha256').update(text).digest('hex')
+      : oneShotHash('sha256', text, 'hex');
+  return digest.slice(0, 32);
 }

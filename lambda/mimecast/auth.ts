@@ -1,5 +1,5 @@
 /** The two ways to authenticate: API 1.0 HMAC signatures and API 2.0 OAuth2 bearer tokens. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CallBudget, Clock } from '../core/ports';
 import type { MimecastV1Credentials, MimecastV2Credentials } from '../secrets/credentials';
 import { type CallContext, failureError, failuresOf, protocolError } from './classify';

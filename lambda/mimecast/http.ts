@@ -57,6 +57,8 @@ export interface HttpResponse {
   status: number;
   headers: Headers;
   body: Dispatcher.ResponseData['body'];
+  /** The call's budget: a body read it cuts short is reported as the deadline, not as a network failure. */
+  budget?: CallBudget;
 }
 
 /** A pre-signed batch-file URL answered 403/404/410: expired or gone. The caller re-lists; never retried as is. */
@@ -119,7 +121,7 @@ export class HttpTransport {
         }
         throw error;
       }
-      const response: HttpResponse = { status: res.statusCode, headers: res.headers, body: res.body };
+      const response: HttpResponse = { status: res.statusCode, headers: res.headers, body: res.body, budget };
       if (res.statusCode >= 200 && res.statusCode < 300) {
         try {
           return await consume(response);
@@ -318,7 +320,8 @@ export async function* bodyChunks(res: HttpResponse, ctx: CallContext): AsyncGen
       yield chunk as Uint8Array;
     }
   } catch (err) {
-    throw err instanceof CollectorError ? err : transportError(ctx, err);
+    if (err instanceof CollectorError) throw err;
+    throw res.budget === undefined ? transportError(ctx, err) : asTransportError(ctx, err, res.budget);
   } finally {
     discard(res.body);
   }

@@ -4,7 +4,7 @@
  *
  * Problems name the field and what is expected, never the value: the values are secrets.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ConfigProblem } from '../errors';
 import type { CollectorCredentials, MimecastCredentials } from './credentials';
 

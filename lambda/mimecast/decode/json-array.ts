@@ -10,9 +10,32 @@ const CLOSE_BRACKET = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 
-// Inside a string only `"` and `\` matter; outside, only quotes and brackets.
-const STRING_SPECIAL = /["\\]/g;
+// Outside a string, only quotes and brackets matter.
 const STRUCTURE = /["{}[\]]/g;
+
+/** Whether the backslashes right before `end` (none before `from`) are an odd run: the character at `end` is escaped. */
+function oddBackslashesBefore(text: string, end: number, from: number): boolean {
+  let j = end - 1;
+  while (j >= from && text.charCodeAt(j) === BACKSLASH) j -= 1;
+  return (end - 1 - j) % 2 === 1;
+}
+
+/**
+ * Index of the next quote or bracket at or after `from` (`n` when none). Between two strings there is
+ * usually a single `:` or `,`, so a few characters are looked at directly before the regex is asked.
+ */
+function nextStructural(text: string, from: number, n: number): number {
+  const direct = Math.min(n, from + 16);
+  for (let j = from; j < direct; j++) {
+    const c = text.charCodeAt(j);
+    if (c === QUOTE || c === OPEN_BRACE || c === CLOSE_BRACE || c === OPEN_BRACKET || c === CLOSE_BRACKET) {
+      return j;
+    }
+  }
+  if (direct === n) return n;
+  STRUCTURE.lastIndex = direct;
+  return STRUCTURE.exec(text) === null ? n : STRUCTURE.lastIndex - 1;
+}
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -179,22 +202,27 @@ export class JsonArraySplitter {
       if (this.inString) {
         if (this.escaped) {
           this.escaped = false;
-        } else if (c === BACKSLASH) {
-          this.escaped = true;
-        } else if (c !== QUOTE) {
-          STRING_SPECIAL.lastIndex = i + 1;
-          i = STRING_SPECIAL.exec(text) === null ? n : STRING_SPECIAL.lastIndex - 1;
+          i += 1;
           continue;
-        } else {
-          this.inString = false;
-          if (this.elementKind === 'string') {
-            this.finishElement(text.slice(segmentStart, i + 1));
-            i += 1;
-            segmentStart = i;
-            continue;
-          }
         }
-        i += 1;
+        // The closing quote is the next `"` after an even run of backslashes: found with indexOf (a
+        // native scan) rather than a step or a regex match per character.
+        let quote = text.indexOf('"', i);
+        while (quote !== -1 && oddBackslashesBefore(text, quote, i)) {
+          quote = text.indexOf('"', quote + 1);
+        }
+        if (quote === -1) {
+          // The string goes on in the next chunk; a backslash ending this one escapes its first character.
+          this.escaped = oddBackslashesBefore(text, n, i);
+          i = n;
+          continue;
+        }
+        this.inString = false;
+        i = quote + 1;
+        if (this.elementKind === 'string') {
+          this.finishElement(text.slice(segmentStart, i));
+          segmentStart = i;
+        }
         continue;
       }
       if (this.elementKind === 'scalar') {
@@ -219,8 +247,7 @@ export class JsonArraySplitter {
           continue;
         }
       } else {
-        STRUCTURE.lastIndex = i + 1;
-        i = STRUCTURE.exec(text) === null ? n : STRUCTURE.lastIndex - 1;
+        i = nextStructural(text, i + 1, n);
         continue;
       }
       i += 1;

@@ -1,5 +1,5 @@
 /** What every stream module gets from the client, and the calls they share. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CallBudget, Clock, Cursor, Log, SourceRecord } from '../../core/ports';
 import type { StreamId } from '../../core/streams';
 import { CollectorError, RequestError } from '../../errors';

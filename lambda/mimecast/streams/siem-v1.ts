@@ -7,7 +7,7 @@
  * collection start) are dropped. A zip is told apart from JSON by its first bytes, never by trying to
  * unzip; the JSON "no more files" answer means caught up and keeps the token we had.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CallBudget, Cursor, Page, PageEnd, SourceRecord } from '../../core/ports';
 import { type CallContext, excerpt, headerValue, protocolError } from '../classify';
 import { DecodeError } from '../decode/errors';

@@ -17,7 +17,7 @@
  * pending the stream is caught up and the next round starts with every type. `@nextPage` is kept when
  * caught up (Mimecast returns one for later polls); a missing one keeps the previous token.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CallBudget, Cursor, Page, PageEnd, SourceRecord } from '../../core/ports';
 import { TransientError } from '../../errors';
 import { isSecureOrLoopback } from '../../url-rules';

@@ -28,7 +28,7 @@
  * begun in an earlier tick) is caught up only if it ended within `catchUpSlack` of now − margin.
  * A window that would end at or before its start needs no call at all.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { floorToSecond, toIsoUtc } from '../time';
 import { IsoTime } from './common';
 

@@ -2,7 +2,7 @@
  * Time-window streams: the post-REST JSON endpoints (audit, TTP, DLP, held-release, archive-search)
  * and the threat feeds. Cursor rules live in window-cursor.ts; this module asks Mimecast and applies them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { eventId } from '../../core/envelope';
 import type { CallBudget, Cursor, Page, SourceRecord } from '../../core/ports';
 import type { StreamId } from '../../core/streams';
