@@ -20,7 +20,6 @@ import type {
   Lease,
   LeaseToken,
   ProgressUpdate,
-  ResetOptions,
 } from '../../lambda/core/checkpoint';
 import { type EngineLimits, runTick } from '../../lambda/core/engine';
 import { type Envelope, eventId } from '../../lambda/core/envelope';
@@ -33,9 +32,13 @@ import type { SinkRetryOptions } from '../../lambda/sinks/retry';
 import type { DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
 import { createLogger, createMetrics, publishTickMetrics } from '../../lambda/telemetry';
 import { operatorFailure } from '../../lambda/tick';
+import { CrashError, Process, StoreProxy, waitFor } from '../integration/support';
 import { type Receiver, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 import { captureOutput } from '../support/capture-output';
+
+// The crash and store wrappers are the integration suite's: one definition of what a crash is.
+export { CrashError, Process, StoreProxy, waitFor };
 
 // ---------------------------------------------------------------------------------------------
 // Time
@@ -643,62 +646,6 @@ export function duplicateProblems(
 // ---------------------------------------------------------------------------------------------
 // Crashes and store wrappers
 
-export class CrashError extends Error {
-  override readonly name = 'CrashError';
-}
-
-/**
- * The process a tick runs in. Once it "crashes", nothing it does reaches the outside any more: its
- * signal aborts every fetch and send, and wrapped stores and sinks refuse every call, so it writes no
- * checkpoint, records no failure and never releases a lease.
- */
-export class Process {
-  private readonly controller = new AbortController();
-  crashedAt: string | undefined;
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  crash(where: string): CrashError {
-    if (this.crashedAt === undefined) {
-      this.crashedAt = where;
-      this.controller.abort(new CrashError(`process crashed: ${where}`));
-    }
-    return new CrashError(`process crashed: ${this.crashedAt}`);
-  }
-
-  assertAlive(): void {
-    if (this.crashedAt !== undefined) throw new CrashError(`process crashed: ${this.crashedAt}`);
-  }
-}
-
-/** Delegates everything; subclasses override what they observe. */
-export class StoreProxy implements CheckpointStore {
-  constructor(protected readonly inner: CheckpointStore) {}
-  acquireLease(key: CheckpointKey, lease: Lease, now: number): Promise<Checkpoint | null> {
-    return this.inner.acquireLease(key, lease, now);
-  }
-  load(key: CheckpointKey): Promise<Checkpoint | undefined> {
-    return this.inner.load(key);
-  }
-  commitProgress(key: CheckpointKey, token: LeaseToken, update: ProgressUpdate): Promise<Checkpoint> {
-    return this.inner.commitProgress(key, token, update);
-  }
-  recordFailure(key: CheckpointKey, token: LeaseToken, update: FailureUpdate): Promise<Checkpoint> {
-    return this.inner.recordFailure(key, token, update);
-  }
-  releaseLease(key: CheckpointKey, token: LeaseToken, now: number): Promise<void> {
-    return this.inner.releaseLease(key, token, now);
-  }
-  list(instance: string): Promise<Checkpoint[]> {
-    return this.inner.list(instance);
-  }
-  reset(key: CheckpointKey, options: ResetOptions): Promise<Checkpoint | undefined> {
-    return this.inner.reset(key, options);
-  }
-}
-
 /**
  * Remembers, at every progress commit of the watched streams, the position about to be written and the
  * ids the receiver held at that moment; `check` then proves a crash right after any of those writes
@@ -792,15 +739,6 @@ export function processSink(
       return result;
     },
   };
-}
-
-/** Bounded wait on a condition, polled every 10 ms. */
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 10));
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
