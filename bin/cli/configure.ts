@@ -29,11 +29,11 @@ import {
 } from '../../lambda/errors';
 import { createMimecastClient } from '../../lambda/mimecast';
 import type { CollectorCredentials } from '../../lambda/secrets/credentials';
-import { type CredentialField, validateCredentialsDocument } from '../../lambda/secrets/document';
+import type { CredentialField } from '../../lambda/secrets/document';
 import { encryptionContextFor, wrapSecretFields } from '../../lambda/secrets/kms-fields';
 import { readCredentials, writeSecret } from '../../lambda/secrets/provider';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
-import { apiVersionFromEnv, CREDENTIAL_ENV } from './credentials';
+import { apiVersionFromEnv, CREDENTIAL_ENV, checkedCredentials } from './credentials';
 import { type CliIO, EXIT_FAILED, EXIT_OK, parseFlags, redactingIO, reportError } from './io';
 
 export const V2_GLOBAL_HOST = 'https://api.services.mimecast.com';
@@ -373,18 +373,11 @@ async function gatherCredentials(
       `Set the listed environment variables (or run configure in a terminal and answer the prompts); API ${apiVersion}.0 needs ${FIELDS_BY_VERSION[apiVersion].map((f) => CREDENTIAL_ENV[f]).join(', ')}.`,
     );
   }
-  const checked = validateCredentialsDocument(document);
-  if (!checked.ok) {
-    throw new ConfigError(
-      'credentials',
-      checked.problems.map((p) => ({
-        field: CREDENTIAL_ENV[p.field as CredentialField] ?? p.field,
-        problem: p.problem,
-      })),
-      'Correct the listed values (copy each one whole from the Mimecast admin console) and run configure again.',
-    );
-  }
-  return { credentials: checked.value, sources };
+  const credentials = checkedCredentials(
+    document,
+    'Correct the listed values (copy each one whole from the Mimecast admin console) and run configure again.',
+  );
+  return { credentials, sources };
 }
 
 type CheckResult =

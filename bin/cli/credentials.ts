@@ -43,6 +43,11 @@ export function credentialsFromEnv(env: Record<string, string | undefined>): Col
     const value = env[CREDENTIAL_ENV[field]];
     if (value !== undefined && value !== '') document[field] = value;
   }
+  return checkedCredentials(document);
+}
+
+/** Validates a credentials document; problems name the environment variable each field comes from. */
+export function checkedCredentials(document: Record<string, unknown>, remedy?: string): CollectorCredentials {
   const checked = validateCredentialsDocument(document);
   if (!checked.ok) {
     throw new ConfigError(
@@ -51,6 +56,7 @@ export function credentialsFromEnv(env: Record<string, string | undefined>): Col
         field: CREDENTIAL_ENV[p.field as CredentialField] ?? p.field,
         problem: p.problem,
       })),
+      remedy,
     );
   }
   return checked.value;
