@@ -672,6 +672,7 @@ export async function replay(
   cursor: Cursor,
   offset: number,
   maxCalls = 200,
+  callTimeoutMs = 10_000,
 ): Promise<string[]> {
   const source = client.source(stream);
   const ids: string[] = [];
@@ -679,8 +680,8 @@ export async function replay(
   let skip = offset;
   for (let call = 0; call < maxCalls; call += 1) {
     const page = await source.fetchPage(current, {
-      signal: AbortSignal.timeout(10_000),
-      deadline: Date.now() + 10_000,
+      signal: AbortSignal.timeout(callTimeoutMs),
+      deadline: Date.now() + callTimeoutMs,
     });
     let index = 0;
     for await (const record of page.records) {

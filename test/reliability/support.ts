@@ -32,13 +32,18 @@ import type { SinkRetryOptions } from '../../lambda/sinks/retry';
 import type { DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
 import { createLogger, createMetrics, publishTickMetrics } from '../../lambda/telemetry';
 import { operatorFailure } from '../../lambda/tick';
-import { CrashError, Process, StoreProxy, waitFor } from '../integration/support';
+import { CrashError, Process, replay as replayPages, StoreProxy, waitFor } from '../integration/support';
 import { type Receiver, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 import { captureOutput } from '../support/capture-output';
 
 // The crash and store wrappers are the integration suite's: one definition of what a crash is.
 export { CrashError, Process, StoreProxy, waitFor };
+
+/** The integration suite's replay, with room for the soak's long streams and loaded machines. */
+function replay(client: MimecastClient, stream: StreamId, cursor: Cursor, offset: number): Promise<string[]> {
+  return replayPages(client, stream, cursor, offset, 5000, 30_000);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Time
@@ -526,39 +531,6 @@ export function streamResult(record: TickRecord, stream: StreamId): StreamResult
 
 // ---------------------------------------------------------------------------------------------
 // Replays
-
-/**
- * What a fresh run would deliver from a stored position: the page at `cursor` without its first `offset`
- * records, then every later page until caught up (the engine's resume rule).
- */
-export async function replay(
-  client: MimecastClient,
-  stream: StreamId,
-  cursor: Cursor,
-  offset: number,
-  maxCalls = 5000,
-): Promise<string[]> {
-  const source = client.source(stream);
-  const ids: string[] = [];
-  let current = cursor;
-  let skip = offset;
-  for (let call = 0; call < maxCalls; call += 1) {
-    const page = await source.fetchPage(current, {
-      signal: AbortSignal.timeout(30_000),
-      deadline: Date.now() + 30_000,
-    });
-    let index = 0;
-    for await (const record of page.records) {
-      index += 1;
-      if (index > skip) ids.push(eventId(stream, record.event));
-    }
-    skip = 0;
-    const end = page.end();
-    current = end.next;
-    if (end.caughtUp) return ids;
-  }
-  throw new Error(`replay of ${stream} not caught up after ${maxCalls} calls`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Delivery checks (each returns problems; an empty list is a pass)
