@@ -72,6 +72,14 @@ export function failuresOf(body: unknown): MimecastFailure[] {
   return out;
 }
 
+/** True when there are failures and every one carries one of `codes`. */
+export function onlyCodes(failures: readonly MimecastFailure[], codes: readonly string[]): boolean {
+  return (
+    failures.length > 0 &&
+    failures.every((failure) => failure.code !== undefined && codes.includes(failure.code))
+  );
+}
+
 function toFailure(value: unknown): MimecastFailure {
   if (!isObject(value)) {
     return typeof value === 'string' ? { message: value } : {};

@@ -121,6 +121,11 @@ export const JSON_ENDPOINTS: Record<WindowStreamId, JsonEndpoint> = {
 export const SIEM_V1_PATH = '/api/audit/get-siem-logs';
 export const SIEM_V2_BATCH_PATH = '/siem/v1/batch/events/cg';
 export const THREAT_FEED_PATH = '/api/ttp/threat-intel/get-feed';
+/**
+ * get-feed's `fail[]` code (in an HTTP 200) for a request with nothing (more) in its window: "caught up",
+ * not a failure (elastic/integrations PR #12937).
+ */
+export const THREAT_FEED_NO_RESULT_CODE = 'err_threat_intel_feed_no_result_found';
 
 export const SIEM_PERMISSION: Permission = {
   v1: 'Gateway | Tracking | Read (and Enhanced Logging enabled for each log type)',

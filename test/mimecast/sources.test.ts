@@ -846,6 +846,27 @@ describe('threat feeds', () => {
     },
   );
 
+  it('reads fail[] err_threat_intel_feed_no_result_found as "nothing more", and only that code', async () => {
+    const noResult = {
+      code: 'err_threat_intel_feed_no_result_found',
+      message: 'No results',
+      retryable: false,
+    };
+    const other = { code: 'err_validation_invalid_date', message: 'Bad date', retryable: false };
+    let errors = [noResult];
+    server.handle((_, res) => json(res, 200, { meta: { status: 200 }, data: [], fail: [{ errors }] }));
+    const now = new Date('2024-06-05T12:00:00Z');
+    const source = client({ clock: { now: () => now.getTime() } }).source('malware-customer');
+    const cursor = source.seed(new Date('2024-06-05T00:00:00Z'), now);
+    const page = await source.fetchPage(cursor, budget());
+    expect(await collect(page.records)).toEqual([]);
+    expect(page.end().next).toMatchObject({ from: '2024-06-05T00:00:00.000Z', to: null, pageToken: null });
+    errors = [noResult, other];
+    const error = await failure(source.fetchPage(cursor, budget()));
+    expect(error).toBeInstanceOf(RequestError);
+    expect(error.codes).toEqual(['err_threat_intel_feed_no_result_found', 'err_validation_invalid_date']);
+  });
+
   it('refuses a body that is not a bundle', async () => {
     server.handle((_, res) => json(res, 200, { objects: 'nope' }));
     const source = client().source('malware-grid');

@@ -38,7 +38,19 @@ export type Fault =
   /** The SIEM token is refused (`err_audit_siem_invalid_token`, status per the variant). */
   | { kind: 'invalid-siem-token' }
   /** The batch file URL answers as an expired pre-signed URL (403 AccessDenied). */
-  | { kind: 'expire-batch-url' };
+  | { kind: 'expire-batch-url' }
+  /**
+   * Paging that does not advance: the normal answer, but its continuation token (`meta.pagination.next`,
+   * `x-mc-threat-feed-next-token`, a file's `mc-siem-token`, `@nextPage` with `isCaughtUp: false`) is the
+   * one the request carried. Requests without a token are answered normally.
+   */
+  | { kind: 'stuck-token' }
+  /**
+   * The previous answer of the same endpoint (and feed type or SIEM type) served again, its continuation
+   * token a fresh one for the requested position, so tokens differ while the page repeats. Requests
+   * without a token, or without an earlier answer, are answered normally.
+   */
+  | { kind: 'repeat-page' };
 
 export interface FaultRule {
   /** Exact request path, or a pattern tested against it. Default: every path. */
@@ -95,6 +107,8 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('malformed-json') }),
   z.strictObject({ kind: z.literal('invalid-siem-token') }),
   z.strictObject({ kind: z.literal('expire-batch-url') }),
+  z.strictObject({ kind: z.literal('stuck-token') }),
+  z.strictObject({ kind: z.literal('repeat-page') }),
 ]);
 
 const countSchema = z.union([z.int().nonnegative(), z.literal(Number.POSITIVE_INFINITY)]);

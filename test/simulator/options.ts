@@ -71,6 +71,28 @@ export interface SimulatorVariants {
   batchUrlWithAuthorization?: 'reject' | 'accept';
   /** B.9 whether the last feed file of a walk also carries x-mc-threat-feed-next-token. Default false. */
   threatFeedTokenOnLastFile?: boolean;
+  /**
+   * I.1 what a feed request with nothing (more) in its window gets: HTTP 200 with `fail[]` code
+   * `err_threat_intel_feed_no_result_found`, as the service answers (elastic/integrations PR #12937), or an
+   * empty STIX bundle. Default `no-result-fail`.
+   */
+  threatFeedEmptyAnswer?: 'no-result-fail' | 'empty-bundle';
+  /**
+   * I.3 batch listings padded with repeated file URLs: `pad` fills every page short of `pageSize` with
+   * files already listed (the previous page's, most recent first, then this page's own), each URL freshly
+   * signed, as rapid7/insightconnect-plugins PRs #3290/#3295 met them. Default `never`.
+   */
+  v2BatchRepeatUrls?: 'never' | 'pad';
+  /**
+   * G.6, I.4 whether a caught-up (or empty) batch listing carries `@nextPage`: `always` (SEKOIA's fixture),
+   * or `omit`, the reading under which SEKOIA stops on a missing `@nextPage`. Default `always`.
+   */
+  v2BatchNextPageWhenCaughtUp?: 'always' | 'omit';
+  /**
+   * I.2 API 2.0 access tokens stop being valid this many seconds before the `expires_in` they announced
+   * (then 401 `token_expired`), as when Mimecast revokes or rotates them early. Default 0.
+   */
+  v2TokenEarlyExpirySeconds?: number;
 }
 
 /** How a 429 tells the client when to come back (reference C.3, D.8). */
@@ -176,6 +198,10 @@ export const DEFAULT_VARIANTS: Required<SimulatorVariants> = {
   v2RateLimitHint: 'reset-ms',
   batchUrlWithAuthorization: 'reject',
   threatFeedTokenOnLastFile: false,
+  threatFeedEmptyAnswer: 'no-result-fail',
+  v2BatchRepeatUrls: 'never',
+  v2BatchNextPageWhenCaughtUp: 'always',
+  v2TokenEarlyExpirySeconds: 0,
 };
 
 const positiveInt = z.int().positive();
@@ -209,6 +235,10 @@ export const variantsSchema = z.strictObject({
   v2RateLimitHint: rateLimitHintSchema.optional(),
   batchUrlWithAuthorization: z.enum(['reject', 'accept']).optional(),
   threatFeedTokenOnLastFile: z.boolean().optional(),
+  threatFeedEmptyAnswer: z.enum(['no-result-fail', 'empty-bundle']).optional(),
+  v2BatchRepeatUrls: z.enum(['never', 'pad']).optional(),
+  v2BatchNextPageWhenCaughtUp: z.enum(['always', 'omit']).optional(),
+  v2TokenEarlyExpirySeconds: nonNegativeInt.optional(),
 }) satisfies z.ZodType<SimulatorVariants>;
 
 const streamCounts = z.partialRecord(z.enum(STREAM_IDS), nonNegativeInt);

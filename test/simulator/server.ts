@@ -16,6 +16,7 @@ import type { SimContext, SimRequest } from './context';
 import { parseEnvelope } from './envelope';
 import { FaultBook, type FaultRule, type FiredFault, faultRuleJsonSchema } from './faults';
 import { handleLogRequest, logEndpointPaths } from './log-endpoints';
+import { pagedRequest, withContinuation } from './paging-faults';
 import {
   type Dialect,
   dialectOf,
@@ -93,6 +94,9 @@ export class SimulatorServer {
   private recorded: RecordedRequest[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private port = 0;
+  /** The last answer of each paged channel (`paging-faults.ts`), for the `repeat-page` fault. */
+  private readonly lastAnswers = new Map<string, SimResponse>();
+  private reissued = 0;
 
   constructor(private readonly context: SimContext) {
     this.server = createServer((req, res) => {
@@ -222,6 +226,7 @@ export class SimulatorServer {
 
     let response = this.faultResponse(fault, dialect, request) ?? this.route(request, dialect);
     if (fault?.kind === 'malformed-json') response = malformed(response);
+    if (response.status === 200) response = this.paging(request, response, fault);
     record.status = response.status;
     this.send(res, response, fault);
   }
@@ -254,6 +259,26 @@ export class SimulatorServer {
       default:
         return undefined;
     }
+  }
+
+  /**
+   * Remembers each paged channel's last answer and applies the paging faults: `stuck-token` hands back
+   * the request's own token, `repeat-page` serves the channel's previous answer with a fresh token.
+   */
+  private paging(request: SimRequest, response: SimResponse, fault: FiredFault | undefined): SimResponse {
+    const paged = pagedRequest(request);
+    if (paged === undefined) return response;
+    const previous = this.lastAnswers.get(paged.channel);
+    if (fault?.kind === 'stuck-token' && paged.token !== undefined) {
+      return withContinuation(response, paged.place, paged.token);
+    }
+    if (fault?.kind === 'repeat-page' && paged.token !== undefined && previous !== undefined) {
+      this.reissued += 1;
+      const fresh = this.context.sealer.reseal(paged.token, this.reissued) ?? paged.token;
+      return withContinuation(previous, paged.place, fresh);
+    }
+    this.lastAnswers.set(paged.channel, response);
+    return response;
   }
 
   private route(request: SimRequest, dialect: Dialect): SimResponse {

@@ -134,15 +134,51 @@ export function handleBatchListing(request: SimRequest, context: SimContext): Si
       caughtUp = false;
       break;
     }
-    const { url, expiry } = presignedUrl(context, file);
-    value.push({ url, size: v2FileBody(context, file).length, expiry });
+    value.push(listingEntry(context, file));
     last = seq;
   }
-  return jsonResponse(200, {
-    value,
-    '@nextPage': context.sealer.seal(BATCH_TOKEN_KIND, { after: last, types }),
-    isCaughtUp: caughtUp,
-  });
+  if (variants.v2BatchRepeatUrls === 'pad') {
+    // Padded out to the page size with files already listed: the previous page's, then this page's own.
+    const own = value.slice();
+    const repeats = filesBefore(after, types, pageSize, store, firstLive).map((seq) =>
+      listingEntry(context, store.files[seq]),
+    );
+    for (const entry of [...repeats, ...own]) {
+      if (value.length >= pageSize) break;
+      value.push(entry);
+    }
+  }
+  const answer: Record<string, unknown> = { value, isCaughtUp: caughtUp };
+  if (!caughtUp || variants.v2BatchNextPageWhenCaughtUp === 'always') {
+    answer['@nextPage'] = context.sealer.seal(BATCH_TOKEN_KIND, { after: last, types });
+  }
+  return jsonResponse(200, answer);
+}
+
+function listingEntry(context: SimContext, file: SiemFile): { url: string; size: number; expiry: string } {
+  const { url, expiry } = presignedUrl(context, file);
+  return { url, size: v2FileBody(context, file).length, expiry };
+}
+
+/** Up to `count` file seqs at or before `at`, of the given types (all when null), newest first. */
+function filesBefore(
+  at: number,
+  types: string[] | null,
+  count: number,
+  store: SimContext['data']['siemV2'],
+  firstLive: number,
+): number[] {
+  const seqs: number[] = [];
+  for (const list of types === null ? [null] : types.map((type) => store.fileSeqsOfType(type))) {
+    // Without a type filter every file counts; with one, each type's own list.
+    let i = list === null ? at : lowerBound(list, at + 1) - 1;
+    for (let taken = 0; taken < count && i >= 0; taken++, i--) {
+      const seq = list === null ? i : list[i];
+      if (seq < firstLive) break;
+      seqs.push(seq);
+    }
+  }
+  return seqs.sort((a, b) => b - a).slice(0, count);
 }
 
 /** File seqs after `after`, of the given types (all when null), ascending. */

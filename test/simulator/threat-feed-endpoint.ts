@@ -2,16 +2,19 @@
  * `POST /api/ttp/threat-intel/get-feed` (reference B.9): one feed file per call, as a STIX 2.0 bundle
  * (`fileType: stix`) or CSV (the documented default), optionally zipped. While more indicators remain,
  * the `x-mc-threat-feed-next-token` header names this file; sending it back as `token` gets the next.
+ * A request with nothing (more) in its window gets HTTP 200 with `fail[]` code
+ * `err_threat_intel_feed_no_result_found` (reference I.1), or an empty bundle under the `empty-bundle` variant.
  */
 import { strToU8, zipSync } from 'fflate';
 import { z } from 'zod';
 import type { SimContext, SimRequest } from './context';
 import { DAY_MS, formatCompactStamp, parseRequestDate } from './dates';
 import { parseEnvelope, validationFailure } from './envelope';
-import type { SimResponse } from './responses';
+import { type SimResponse, v1Failure } from './responses';
 import { bundleId, csvRows, FEED_TYPES } from './stix';
 
 const TOKEN_KIND = 'threat-feed';
+const NO_RESULT_CODE = 'err_threat_intel_feed_no_result_found';
 const tokenSchema = z.object({
   feed: z.enum(FEED_TYPES),
   next: z.int().nonnegative(),
@@ -75,6 +78,9 @@ export function handleThreatFeedRequest(request: SimRequest, context: SimContext
     position.end ?? now,
     context.options.threatFeed.indicatorsPerFile,
   );
+  if (taken.seqs.length === 0 && context.options.variants.threatFeedEmptyAnswer === 'no-result-fail') {
+    return v1Failure(200, [{ code: NO_RESULT_CODE, message: 'No results found', retryable: false }], item);
+  }
   const objects = taken.seqs.flatMap((seq) => store.objects(seq));
   const headers: Record<string, string> = {};
   if (taken.more || (context.options.variants.threatFeedTokenOnLastFile && taken.seqs.length > 0)) {

@@ -82,6 +82,42 @@ describe('threat-intel feed', () => {
     expect(objects.slice(-12)).toEqual(published);
   });
 
+  test('nothing (more) in the window: HTTP 200 with fail[] err_threat_intel_feed_no_result_found', async () => {
+    const caller = v1Caller(sim);
+    const empty = await caller.post(FEED_PATH, {
+      data: [
+        {
+          feedType: 'malware_grid',
+          fileType: 'stix',
+          start: '2001-01-01T00:00:00+0000',
+          end: '2001-01-02T00:00:00+0000',
+        },
+      ],
+    });
+    expect(empty.status).toBe(200);
+    expect(json(empty)).toMatchObject({
+      data: [],
+      fail: [{ errors: [{ code: 'err_threat_intel_feed_no_result_found', retryable: false }] }],
+    });
+    expect(header(empty, 'x-mc-threat-feed-next-token')).toBeUndefined();
+  });
+
+  test('variant threatFeedEmptyAnswer empty-bundle: an empty STIX bundle instead', async () => {
+    const other = await startSimulator({
+      seed: 3,
+      events: { 'malware-grid': 0 },
+      variants: { threatFeedEmptyAnswer: 'empty-bundle' },
+    });
+    try {
+      const empty = await v1Caller(other).post(FEED_PATH, {
+        data: [{ feedType: 'malware_grid', fileType: 'stix' }],
+      });
+      expect(json(empty)).toMatchObject({ type: 'bundle', objects: [] });
+    } finally {
+      await other.stop();
+    }
+  });
+
   test('a token of another feed, or a missing feedType, is refused', async () => {
     const first = await v1Caller(sim).post(FEED_PATH, {
       data: [{ feedType: 'malware_grid', fileType: 'stix' }],

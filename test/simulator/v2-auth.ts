@@ -98,6 +98,8 @@ export function authenticateBearer(request: SimRequest, context: SimContext): Au
   if (!match) return fail('token_missing', 'Authorization header with a Bearer token is required');
   const entry = context.tokens.lookup(match[1]);
   if (!entry) return fail('token_invalid', 'The access token is not valid');
-  if (context.now() >= entry.expiresAt) return fail('token_expired', 'The access token has expired');
+  // A token may stop working before the expiry it announced (variant v2TokenEarlyExpirySeconds).
+  const validUntil = entry.expiresAt - context.options.variants.v2TokenEarlyExpirySeconds * 1000;
+  if (context.now() >= validUntil) return fail('token_expired', 'The access token has expired');
   return { ok: true, identity: `v2:${entry.clientId}` };
 }

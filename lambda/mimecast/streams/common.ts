@@ -3,7 +3,7 @@ import * as z from 'zod';
 import type { CallBudget, Clock, Cursor, Log, SourceRecord } from '../../core/ports';
 import type { StreamId } from '../../core/streams';
 import { CollectorError, RequestError } from '../../errors';
-import { type CallContext, excerpt, failureError, failuresOf, protocolError } from '../classify';
+import { type CallContext, excerpt, failureError, failuresOf, onlyCodes, protocolError } from '../classify';
 import { DecodeError } from '../decode/errors';
 import { apiUrl } from '../hosts';
 import { type HttpResponse, type HttpTransport, readJson } from '../http';
@@ -40,14 +40,24 @@ export function callContext(
   return { stream, endpoint: `${method} ${path}`, apiVersion: deps.apiVersion, permission, role: 'api' };
 }
 
-/** POSTs a post-REST JSON body and returns the parsed answer, `fail[]` already checked. */
+export interface PostOptions {
+  /** Sees the answer's headers (e.g. a page token in a header) once its body is read and checked. */
+  onAnswer?: (res: HttpResponse) => void;
+  /** `fail[]` codes by which the endpoint says there is nothing (more) to answer (see `throwOnFailures`). */
+  nothingMoreCodes?: readonly string[];
+}
+
+/** What `postJson` returns for an answer whose `fail[]` only said "nothing (more) here" (`nothingMoreCodes`). */
+export const NOTHING_MORE: unique symbol = Symbol('nothing more');
+
+/** POSTs a post-REST JSON body and returns the parsed answer (or NOTHING_MORE), `fail[]` already checked. */
 export async function postJson(
   deps: SourceDeps,
   ctx: CallContext,
   path: string,
   body: unknown,
   budget: CallBudget,
-  onAnswer?: (res: HttpResponse) => void,
+  options: PostOptions = {},
 ): Promise<unknown> {
   return deps.transport.call(
     {
@@ -61,19 +71,33 @@ export async function postJson(
     budget,
     async (res) => {
       const json = await readJson(res, ctx, deps.settings.maxJsonBytes);
-      throwOnFailures(ctx, res.status, json);
-      onAnswer?.(res);
+      if (throwOnFailures(ctx, res.status, json, options.nothingMoreCodes)) {
+        return NOTHING_MORE;
+      }
+      options.onAnswer?.(res);
       return json;
     },
   );
 }
 
-/** `fail[]` inside a 2xx is an error on every endpoint. */
-export function throwOnFailures(ctx: CallContext, status: number, json: unknown): void {
+/**
+ * `fail[]` inside a 2xx is an error on every endpoint, except the codes by which an endpoint says there is
+ * nothing (more) to answer: when those are all the `fail[]` holds, this returns true instead of throwing.
+ */
+export function throwOnFailures(
+  ctx: CallContext,
+  status: number,
+  json: unknown,
+  nothingMoreCodes: readonly string[] = [],
+): boolean {
   const failures = failuresOf(json);
-  if (failures.length > 0) {
-    throw failureError(ctx, status, failures);
+  if (failures.length === 0) {
+    return false;
   }
+  if (onlyCodes(failures, nothingMoreCodes)) {
+    return true;
+  }
+  throw failureError(ctx, status, failures);
 }
 
 /** Validates a stored cursor; a corrupt one is a request problem the operator fixes by resetting it. */

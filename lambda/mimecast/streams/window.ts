@@ -8,10 +8,23 @@ import type { CallBudget, Cursor, Page, SourceRecord } from '../../core/ports';
 import type { StreamId } from '../../core/streams';
 import { RequestError } from '../../errors';
 import { type CallContext, headerValue, isObject, protocolError } from '../classify';
-import { type JsonEndpoint, THREAT_FEED_PATH, THREAT_FEED_PERMISSION } from '../endpoints';
+import {
+  type JsonEndpoint,
+  THREAT_FEED_NO_RESULT_CODE,
+  THREAT_FEED_PATH,
+  THREAT_FEED_PERMISSION,
+} from '../endpoints';
 import { formatMimecastTime, parseMimecastTime, toIsoUtc } from '../time';
 import type { MimecastStreamSource } from '../types';
-import { callContext, parseCursor, postJson, recordExcerpt, type SourceDeps, staticPage } from './common';
+import {
+  callContext,
+  NOTHING_MORE,
+  parseCursor,
+  postJson,
+  recordExcerpt,
+  type SourceDeps,
+  staticPage,
+} from './common';
 import {
   afterPage,
   isEmptyWindow,
@@ -298,10 +311,17 @@ export class ThreatFeedApi implements WindowApi {
         : { token: request.pageToken }),
     };
     let nextToken: string | null = null;
-    const json = await postJson(this.deps, ctx, THREAT_FEED_PATH, { data: [item] }, budget, (res) => {
-      const header = headerValue(res.headers, 'x-mc-threat-feed-next-token')?.trim();
-      nextToken = header ? header : null;
+    const json = await postJson(this.deps, ctx, THREAT_FEED_PATH, { data: [item] }, budget, {
+      onAnswer: (res) => {
+        const header = headerValue(res.headers, 'x-mc-threat-feed-next-token')?.trim();
+        nextToken = header ? header : null;
+      },
+      // Nothing (more) in this window: caught up, on both API versions.
+      nothingMoreCodes: [THREAT_FEED_NO_RESULT_CODE],
     });
+    if (json === NOTHING_MORE) {
+      return { records: [], nextToken: null };
+    }
     const bundle = Bundle.safeParse(json);
     let objects: unknown[];
     if (bundle.success) {
