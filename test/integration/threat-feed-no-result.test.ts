@@ -6,14 +6,7 @@
  * came with the last file of a walk (variant `threatFeedTokenOnLastFile`).
  */
 import type { StreamId } from '../../lambda/core/streams';
-import {
-  allOutcomes,
-  deliveryReport,
-  exactlyOnce,
-  MARGIN_S,
-  outcomes,
-  rigPerTest,
-} from './support';
+import { allOutcomes, deliveryReport, exactlyOnce, MARGIN_S, outcomes, rigPerTest } from './support';
 
 const FEEDS: readonly StreamId[] = ['malware-customer', 'malware-grid'];
 const rigFor = rigPerTest();
