@@ -118,6 +118,22 @@ export class ProtocolError extends CollectorError {
   }
 }
 
+/**
+ * Mimecast's paging did not advance: it answered with the page token it was asked with, or with the page
+ * just read. The stream stops for this tick instead of asking for the same page again and again; its
+ * checkpoint stays where the last acknowledged batch left it.
+ */
+export class PagingStalledError extends ProtocolError {
+  /** `detail` says what repeated; `context.stream` names the stream. */
+  constructor(detail: string, context: ErrorContext & { stream: string; excerpt?: string }) {
+    super(
+      `Mimecast paging did not advance: ${detail}`,
+      `Nothing to change if it happens once: the next run asks again from the checkpoint. If every run stops here, Mimecast keeps serving the same page: report it to Mimecast support, and to move on meanwhile reset the ${context.stream} checkpoint (mimecast-collector reset --stream ${context.stream}), which starts the stream again from the collection start (events sent again keep their ids).`,
+      context,
+    );
+  }
+}
+
 /** The remote side refused the request itself (non-retryable `fail[]` codes, 400). */
 export class RequestError extends CollectorError {
   readonly kind = 'request';

@@ -15,12 +15,14 @@
  *
  * Pure: no AWS SDK, no HTTP client, no environment. Time comes from the injected clock.
  */
+import { createHash, type Hash } from 'node:crypto';
 import {
   CheckpointConflictError,
   CollectorError,
   ConfigError,
   type ConfigProblem,
   type ErrorKind,
+  PagingStalledError,
   ThrottledError,
   TransientError,
 } from '../errors';
@@ -244,6 +246,10 @@ class StreamRun {
   private calls = 0;
   private duplicatesDropped = 0;
   private leaseLost = false;
+  /** Hash of the ids, in order, of the page being read from its first record (`readPage`). */
+  private pageIds: Hash | undefined;
+  /** The same for the last non-empty page read whole from its start in this tick. */
+  private previousPage: string | undefined;
 
   constructor(
     private readonly ctx: TickContext,
@@ -359,7 +365,8 @@ class StreamRun {
 
   /** Reads one page from `position`. Returns an outcome when the stream should stop. */
   private async readPage(): Promise<StreamOutcome | undefined> {
-    const { cursor: requested, offset: skip } = this.position;
+    const before = this.position;
+    const { cursor: requested, offset: skip } = before;
     this.calls += 1;
     let page: Page;
     try {
@@ -373,6 +380,8 @@ class StreamRun {
     const records = page.records[Symbol.asyncIterator]();
     let consumed = 0;
     let exhausted = false;
+    // A page read from its start is fingerprinted, to tell the page just read served again (new token or not).
+    this.pageIds = skip === 0 ? createHash('sha256') : undefined;
     try {
       for (;;) {
         let step: IteratorResult<SourceRecord>;
@@ -397,6 +406,20 @@ class StreamRun {
       }
     } finally {
       if (!exhausted) await closeQuietly(records);
+    }
+    if (this.pageIds !== undefined && consumed > 0) {
+      const fingerprint = this.pageIds.digest('base64');
+      if (fingerprint === this.previousPage) {
+        // Its records were delivered with the page before: the position stays before it, never read again.
+        this.moveTo(before);
+        throw new SourceFailure(
+          new PagingStalledError(
+            `the page read has the same ${consumed} records, in the same order, as the page before it (stream ${this.source.stream})`,
+            { stream: this.source.stream },
+          ),
+        );
+      }
+      this.previousPage = fingerprint;
     }
     if (consumed < skip) {
       this.ctx.log.warn('page shorter than the stored offset; moving on', {
@@ -435,6 +458,7 @@ class StreamRun {
     } catch (error) {
       throw new SourceFailure(error);
     }
+    this.pageIds?.update(`${envelope.id}\n`);
     if (this.recent.has(envelope.id)) {
       this.duplicatesDropped += 1;
       this.moveTo({ cursor, offset: consumed });

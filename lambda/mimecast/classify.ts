@@ -8,6 +8,7 @@ import {
   AuthenticationError,
   type CollectorError,
   InvalidSiemTokenError,
+  PagingStalledError,
   PermissionError,
   ProtocolError,
   RequestError,
@@ -265,6 +266,15 @@ export function protocolError(
       cause,
     },
   );
+}
+
+/** Mimecast handed back the continuation token it was asked with (or a page already read): never asked again. */
+export function pagingStalled(ctx: CallContext, what: string): PagingStalledError {
+  return new PagingStalledError(`${what} (stream ${ctx.stream}, ${ctx.endpoint}, HTTP 200)`, {
+    stream: ctx.stream,
+    endpoint: ctx.endpoint,
+    status: 200,
+  });
 }
 
 /** Connection refused or reset, timeout, abort: retryable. */

@@ -60,6 +60,12 @@ export const MAX_BOUNDARY_IDS = 1000;
 /** API 2.0 SIEM: an expired batch-file URL is re-listed at most this many times per page before giving up. */
 export const DEFAULT_FILE_URL_RELIST_ATTEMPTS = 3;
 
+/**
+ * API 2.0 SIEM: batch files remembered per event type to drop repeated listings (twice the page size, at
+ * most this): about 15 bytes each in the checkpoint, so ten types stay near 150 KB at most.
+ */
+export const MAX_SEEN_FILES_PER_TYPE = 1000;
+
 /** API 2.0 token: refreshed this long before `expires_in` runs out. */
 export const TOKEN_REFRESH_MARGIN_MS = 60_000;
 /** When the token answer has no `expires_in` (XSOAR assumes the same). */

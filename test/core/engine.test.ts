@@ -10,7 +10,13 @@ import {
 import type { StreamSource } from '../../lambda/core/ports';
 import type { StreamResult } from '../../lambda/core/results';
 import type { StreamId } from '../../lambda/core/streams';
-import { CheckpointConflictError, ConfigError, SinkRejectedError, TransientError } from '../../lambda/errors';
+import {
+  CheckpointConflictError,
+  ConfigError,
+  PagingStalledError,
+  SinkRejectedError,
+  TransientError,
+} from '../../lambda/errors';
 import {
   FakeClock,
   idOf,
@@ -598,6 +604,37 @@ describe('runTick: batching and repeats', () => {
       true,
     );
     expect(h.sink.ids()).toEqual(records.map((r) => idOf('siem', r)));
+  });
+});
+
+describe('runTick: a page served again', () => {
+  it('stops the stream on a page identical to the one before, before that page, and counts it', async () => {
+    const h = harness();
+    const first = makeRecords('audit', 4);
+    const second = makeRecords('audit', 4, 4);
+    // Page 2 is page 1 again under another cursor; page 3 would be new.
+    const source = new PagedSource('audit', [first, second, second, makeRecords('audit', 2, 8)]);
+    const [result] = (await tick(h, [source])).streams;
+    expect(result).toMatchObject({ outcome: 'failed', mimecastErrors: { protocol: 1 }, events: 8 });
+    expect(result!.error).toBeInstanceOf(PagingStalledError);
+    expect((result!.error as PagingStalledError).message).toMatch(/same 4 records, in the same order/);
+    expect(source.fetches).toHaveLength(3);
+    expect(h.sink.ids()).toEqual([...first, ...second].map((r) => idOf('audit', r)));
+    // The checkpoint stays before the repeated page: the next run asks for it again.
+    expect(h.store.peek(key('audit'))).toMatchObject({
+      cursor: { page: 2 },
+      offset: 0,
+      consecutiveFailures: 1,
+    });
+  });
+
+  it('looks past an empty page, and tells the same records in another order apart', async () => {
+    const h = harness();
+    const page = makeRecords('audit', 3);
+    const empty = new PagedSource('audit', [page, [], page]);
+    expect((await tick(h, [empty])).streams[0]!.error).toBeInstanceOf(PagingStalledError);
+    const reordered = new PagedSource('dlp', [makeRecords('dlp', 3), makeRecords('dlp', 3).reverse()]);
+    expect((await tick(h, [reordered])).streams).toMatchObject([{ outcome: 'caught-up', events: 3 }]);
   });
 });
 

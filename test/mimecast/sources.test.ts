@@ -6,6 +6,7 @@ import type { Cursor, SourceRecord } from '../../lambda/core/ports';
 import {
   CollectorError,
   InvalidSiemTokenError,
+  PagingStalledError,
   ProtocolError,
   RequestError,
   TransientError,
@@ -402,7 +403,13 @@ describe('siem on API 2.0', () => {
       since: start.toISOString(),
       pages: { receipt: 'receipt:1', process: 'process:0' },
       pending: ['receipt', 'process'],
+      // Short hashes of the files read (host and path, no query), oldest first.
+      seen: { receipt: [expect.any(String), expect.any(String), expect.any(String)], process: [] },
+      unadvanced: [],
     });
+    expect(
+      (cursor as { seen: { receipt: string[] } }).seen.receipt.every((key) => /^[\w-]{12}$/.test(key)),
+    ).toBe(true);
     const listings = server.requests.filter((r) => r.path === BATCH);
     expect(listings[0].query.get('type')).toBe('receipt');
     expect(listings[0].query.get('pageSize')).toBe('100');
@@ -445,6 +452,54 @@ describe('siem on API 2.0', () => {
     const listings = server.requests.filter((r) => r.path === BATCH);
     expect(listings).toHaveLength(2);
     expect(listings[1].query.get('dateRangeStartsAt')).toBe(listings[0].query.get('dateRangeStartsAt'));
+  });
+
+  it('reads a file listed twice (on one page, on the next, or when polled again) once', async () => {
+    batchServer({
+      pages: {
+        receipt: [
+          { files: ['r1', 'r2', 'r1'], next: 'receipt:0', caughtUp: false },
+          { files: ['r2', 'r3', 'r3'], next: 'receipt:1', caughtUp: true },
+        ],
+      },
+      files: { r1: ndjson([v2event(1)]), r2: ndjson([v2event(2)]), r3: ndjson([v2event(3)]) },
+    });
+    const first = await drain(['receipt']);
+    expect(first.records.map((r) => (r.event as { processingId: string }).processingId)).toEqual([
+      'p1',
+      'p2',
+      'p3',
+    ]);
+    // Polled again, the caught-up listing repeats its last page: nothing new to read.
+    const again = await drain(['receipt'], first.cursor);
+    expect(again.records).toEqual([]);
+    expect(server.requests.filter((r) => r.path.startsWith('/files/')).map((r) => r.path)).toEqual([
+      '/files/r1',
+      '/files/r2',
+      '/files/r3',
+    ]);
+  });
+
+  it.each([
+    ['hands back the nextPage it was asked with', 'receipt:0', ['r2']],
+    ['lists only files already read', 'receipt:1', ['r1']],
+  ])('stops with PagingStalledError on a page not caught up that %s', async (_, next, files) => {
+    server.handle((req, res) => {
+      if (req.path === '/oauth/token') return json(res, 200, { access_token: 'tok', expires_in: 1799 });
+      if (req.path !== BATCH) return sendFile(res, ndjson([v2event(Number(req.path.slice(-1)))]), {});
+      const first = req.query.get('nextPage') === null;
+      const names = first ? ['r1'] : files;
+      return json(res, 200, {
+        value: names.map((name) => ({ url: `${server.url}/files/${name}?s=${Math.random()}` })),
+        '@nextPage': first ? 'receipt:0' : next,
+        isCaughtUp: false,
+      });
+    });
+    const error = await failure(drain(['receipt']));
+    expect(error).toBeInstanceOf(PagingStalledError);
+    expect(error.message).toMatch(/^Mimecast paging did not advance: /);
+    expect(error.endpoint).toBe('GET /siem/v1/batch/events/cg');
+    expect(server.requests.filter((r) => r.path === BATCH)).toHaveLength(2);
   });
 
   it('gives up with a TransientError when the file stays expired, never skipping it', async () => {

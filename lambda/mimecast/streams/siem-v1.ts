@@ -9,7 +9,7 @@
  */
 import * as z from 'zod';
 import type { CallBudget, Cursor, Page, PageEnd, SourceRecord } from '../../core/ports';
-import { type CallContext, excerpt, headerValue, protocolError } from '../classify';
+import { type CallContext, excerpt, headerValue, pagingStalled, protocolError } from '../classify';
 import { DecodeError } from '../decode/errors';
 import { decodeRecords, peek, Queue } from '../decode/pump';
 import { SiemFileDecoder } from '../decode/siem-file';
@@ -102,12 +102,12 @@ export class SiemV1Source implements MimecastStreamSource {
         authenticate: true,
       },
       budget,
-      (res) => this.open(res),
+      (res) => this.open(res, token),
     );
   }
 
   /** Reads just enough of the answer to know what it is. */
-  private async open(res: HttpResponse): Promise<Answer> {
+  private async open(res: HttpResponse, sentToken: string | null): Promise<Answer> {
     const { head, rest } = await peek(bodyChunks(res, this.ctx), 4);
     const token = headerValue(res.headers, 'mc-siem-token')?.trim();
     const fileName = contentDispositionFileName(headerValue(res.headers, 'content-disposition'));
@@ -115,6 +115,10 @@ export class SiemV1Source implements MimecastStreamSource {
     if (zip || (token && fileName !== undefined)) {
       if (!token) {
         throw protocolError(this.ctx, 'SIEM file without an mc-siem-token header', excerpt(head));
+      }
+      if (token === sentToken) {
+        // Its next request would be this one again, and get this file again.
+        throw pagingStalled(this.ctx, 'the file came with the mc-siem-token it was asked with');
       }
       return { kind: 'file', zip, token, fileName, head, chunks: rest, release: () => discard(res.body) };
     }

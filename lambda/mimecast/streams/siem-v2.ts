@@ -7,22 +7,39 @@
  * {
  *   "since": ISO,                          // collection start: older events are dropped
  *   "pages": { "<type>": string | null },  // last @nextPage per type (null: not started)
- *   "pending": ["<type>", ...]             // types still to list in this round, current first
+ *   "pending": ["<type>", ...],            // types still to list in this round, current first
+ *   "seen": { "<type>": [key, ...] },      // the type's files read most recently, oldest first
+ *   "unadvanced": ["<type>", ...]          // types whose last listing came without an @nextPage
  * }
  * ```
  * The first listing of a type sends `dateRangeStartsAt`/`dateRangeEndsAt` (date-only, start clamped to
- * the 7-day retention); later ones send `type` and `nextPage`.
- * One fetchPage lists one page of the first pending type and streams its files. A type leaves the
+ * the 7-day retention); later ones send `type` and `nextPage`. Dates only seed a type: once it has an
+ * `@nextPage` it is never listed by dates again (they have whole-day resolution, so a dated listing
+ * repeats the whole day). A listing without `@nextPage` keeps the previous token; a type that never got
+ * one (its first, caught-up listing came without) is listed by dates again, and its files already read
+ * are dropped by `seen`. A type added to the settings later starts with a dated listing from `since`.
+ *
+ * Listings repeat file URLs, within a page and across pages ("padded out" to the page size, each copy
+ * freshly signed). A file is read once per listing chain: `seen` keeps a short hash of the URL's host
+ * and path (no query) of the last `seenFilesPerType` files read per type (twice the page size, at most
+ * 1000); a listed file found there, or earlier on the same page, is skipped. A file repeated after more
+ * newer files than that is read again; its events keep their ids, so the repeat is harmless downstream.
+ *
+ * One fetchPage lists one page of the first pending type and streams its new files. A type leaves the
  * round when Mimecast says `isCaughtUp` (or the page is empty, or has no `@nextPage`); when no type is
  * pending the stream is caught up and the next round starts with every type. `@nextPage` is kept when
- * caught up (Mimecast returns one for later polls); a missing one keeps the previous token.
+ * caught up (Mimecast returns one for later polls). A page that is not caught up but hands back the
+ * `nextPage` it was asked with, or lists no file not read before, is paging that does not advance:
+ * PagingStalledError, never asked again in the same tick. The one exception is an `unadvanced` type: its
+ * next listing (the kept token, or dates) asks again for the page last read, which may hold nothing new.
  */
+import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import type { CallBudget, Cursor, Page, PageEnd, SourceRecord } from '../../core/ports';
 import { TransientError } from '../../errors';
 import { isSecureOrLoopback } from '../../url-rules';
-import { type CallContext, excerpt, protocolError } from '../classify';
-import { SIEM_V2_MAX_LOOKBACK_DAYS } from '../constants';
+import { type CallContext, excerpt, pagingStalled, protocolError } from '../classify';
+import { MAX_SEEN_FILES_PER_TYPE, SIEM_V2_MAX_LOOKBACK_DAYS } from '../constants';
 import { DecodeError } from '../decode/errors';
 import { gunzip } from '../decode/gzip';
 import { NdjsonDecoder } from '../decode/lines';
@@ -38,6 +55,9 @@ const SiemV2Cursor = z.object({
   since: IsoTime,
   pages: z.record(z.string(), z.string().min(1).nullable()),
   pending: z.array(z.string()),
+  // Absent in cursors stored before repeats were dropped.
+  seen: z.record(z.string(), z.array(z.string())).optional(),
+  unadvanced: z.array(z.string()).optional(),
 });
 
 const Listing = z.looseObject({
@@ -69,6 +89,8 @@ export class SiemV2Source implements MimecastStreamSource {
       since: toIsoUtc(Math.min(start.getTime(), now.getTime())),
       pages: Object.fromEntries(this.types().map((type) => [type, null])),
       pending: this.types(),
+      seen: {},
+      unadvanced: [],
     };
   }
 
@@ -77,27 +99,50 @@ export class SiemV2Source implements MimecastStreamSource {
     const pending = current.pending.length > 0 ? current.pending : this.types();
     const type = pending[0];
     const token = current.pages[type] ?? null;
-    const listing = await this.list(
-      type,
-      token,
-      Date.parse(current.since),
-      this.deps.settings.siemBatchPageSize,
-      budget,
-    );
+    const seen = current.seen?.[type] ?? [];
+    const list = () =>
+      this.list(type, token, Date.parse(current.since), this.deps.settings.siemBatchPageSize, budget);
+    const listing = await list();
 
-    const typeDone = listing.isCaughtUp === true || listing.value.length === 0 || !listing['@nextPage'];
-    const pages = { ...current.pages, [type]: listing['@nextPage'] || token };
+    const nextPage = listing['@nextPage'] || null;
+    const typeDone = listing.isCaughtUp === true || listing.value.length === 0 || nextPage === null;
+    const fresh = newFiles(listing.value, seen);
+    if (!typeDone && nextPage === token) {
+      throw pagingStalled(this.ctx, '@nextPage is the nextPage it was asked with, on a page not caught up');
+    }
+    // Asked again with a kept token (or by dates), the first page is one read before; otherwise a page
+    // of nothing new that says more follows is the same page again.
+    const unadvanced = new Set(current.unadvanced);
+    if (!typeDone && fresh.length === 0 && !unadvanced.has(type)) {
+      throw pagingStalled(this.ctx, 'a page not caught up lists only files already read');
+    }
+    // Never back to dates: without a new @nextPage the type keeps the one it had.
+    const pages = { ...current.pages, [type]: nextPage ?? token };
+    if (nextPage === null) unadvanced.add(type);
+    else unadvanced.delete(type);
+    const read = [...seen, ...fresh.map((file) => file.key)].slice(-this.seenFilesPerType());
     const rest = typeDone ? pending.slice(1) : pending;
     const end: PageEnd = {
-      next: { since: current.since, pages, pending: rest.length > 0 ? rest : this.types() },
+      next: {
+        since: current.since,
+        pages,
+        pending: rest.length > 0 ? rest : this.types(),
+        seen: { ...current.seen, [type]: read },
+        unadvanced: [...unadvanced],
+      },
       caughtUp: rest.length === 0,
     };
-    const relist = () =>
-      this.list(type, token, Date.parse(current.since), this.deps.settings.siemBatchPageSize, budget);
+    // The same filter on a fresh listing of this page, so positions in it line up.
+    const relist = async () => newFiles((await list()).value, seen);
     return {
-      records: this.records(listing.value, relist, type, Date.parse(current.since), budget),
+      records: this.records(fresh, relist, type, Date.parse(current.since), budget),
       end: () => end,
     };
+  }
+
+  /** Files remembered per type: repeats come from the page before or a page listed again, so two pages' worth. */
+  private seenFilesPerType(): number {
+    return Math.min(2 * this.deps.settings.siemBatchPageSize, MAX_SEEN_FILES_PER_TYPE);
   }
 
   async probe(budget: CallBudget): Promise<void> {
@@ -155,8 +200,8 @@ export class SiemV2Source implements MimecastStreamSource {
 
   /** The page's files one after another, decoded as they download; a flat iterator, one promise per record. */
   private records(
-    listed: BatchFile[],
-    relist: () => Promise<Listing>,
+    listed: ListedFile[],
+    relist: () => Promise<ListedFile[]>,
     type: string,
     sinceMs: number,
     budget: CallBudget,
@@ -189,8 +234,8 @@ export class SiemV2Source implements MimecastStreamSource {
             type,
             relists,
           });
-          const again = (await relist()).value;
-          const position = again.findIndex((file) => samePath(file.url, files[index].url));
+          const again = await relist();
+          const position = again.findIndex((file) => file.key === files[index].key);
           if (position === -1 && again.length !== files.length) {
             throw new TransientError(
               'The batch listing changed while its files were being read (stream siem, GET /siem/v1/batch/events/cg)',
@@ -286,12 +331,35 @@ export class SiemV2Source implements MimecastStreamSource {
   }
 }
 
-function samePath(a: string, b: string): boolean {
-  try {
-    const x = new URL(a);
-    const y = new URL(b);
-    return x.host === y.host && x.pathname === y.pathname;
-  } catch {
-    return false;
+/** A listed file and the key it is remembered by. */
+type ListedFile = BatchFile & { key: string };
+
+/**
+ * The listed files not read before: not in `seen`, and not earlier on this page. A file's identity is its
+ * URL without the query string (each listing signs it afresh); an unparsable URL keeps its whole text,
+ * and fails when downloaded.
+ */
+function newFiles(value: readonly BatchFile[], seen: readonly string[]): ListedFile[] {
+  const known = new Set(seen);
+  const fresh: ListedFile[] = [];
+  for (const file of value) {
+    const key = fileKey(file.url);
+    if (!known.has(key)) {
+      known.add(key);
+      fresh.push({ ...file, key });
+    }
   }
+  return fresh;
+}
+
+function fileKey(url: string): string {
+  let identity = url;
+  try {
+    const parsed = new URL(url);
+    identity = `${parsed.host}${parsed.pathname}`;
+  } catch {
+    // Kept whole: download() reports it.
+  }
+  // 72 bits: collisions are out of reach among a thousand files, and the checkpoint stays small.
+  return createHash('sha256').update(identity).digest('base64url').slice(0, 12);
 }

@@ -7,7 +7,7 @@ import { eventId } from '../../core/envelope';
 import type { CallBudget, Cursor, Page, SourceRecord } from '../../core/ports';
 import type { StreamId } from '../../core/streams';
 import { RequestError } from '../../errors';
-import { type CallContext, headerValue, isObject, protocolError } from '../classify';
+import { type CallContext, headerValue, isObject, pagingStalled, protocolError } from '../classify';
 import {
   type JsonEndpoint,
   THREAT_FEED_NO_RESULT_CODE,
@@ -224,11 +224,11 @@ export class JsonEndpointApi implements WindowApi {
         }
         throw err;
       }
-      return this.read(ctx, json);
+      return this.read(ctx, json, request.pageToken);
     }
   }
 
-  private read(ctx: CallContext, json: unknown): WindowAnswer {
+  private read(ctx: CallContext, json: unknown, askedToken: string | null): WindowAnswer {
     const parsed = Envelope.safeParse(json);
     if (!parsed.success) {
       throw protocolError(ctx, 'Answer without a data array', recordExcerpt(json));
@@ -254,10 +254,12 @@ export class JsonEndpointApi implements WindowApi {
       }
     }
     const next = meta?.pagination?.next;
-    return {
-      records: records as Record<string, unknown>[],
-      nextToken: typeof next === 'string' && next !== '' ? next : null,
-    };
+    const nextToken = typeof next === 'string' && next !== '' ? next : null;
+    // A page with records whose `next` is the token just sent would be asked for again and again.
+    if (records.length > 0 && askedToken !== null && nextToken === askedToken) {
+      throw pagingStalled(ctx, 'meta.pagination.next is the pageToken it was asked with');
+    }
+    return { records: records as Record<string, unknown>[], nextToken };
   }
 
   timeOf(record: Record<string, unknown>): number | undefined {
@@ -339,6 +341,10 @@ export class ThreatFeedApi implements WindowApi {
       if (!isObject(object)) {
         throw protocolError(ctx, 'A STIX object is not a JSON object', recordExcerpt(object));
       }
+    }
+    // A file whose next token is the one just sent would be asked for again and again.
+    if (objects.length > 0 && request.pageToken !== null && nextToken === request.pageToken) {
+      throw pagingStalled(ctx, 'x-mc-threat-feed-next-token is the token it was asked with');
     }
     return { records: objects as Record<string, unknown>[], nextToken };
   }
