@@ -52,6 +52,23 @@ export abstract class CollectorError extends Error {
     this.codes = context.codes ?? [];
   }
 
+  /**
+   * This error as `stream` met it. A call several streams shared (one token request for every stream of a
+   * client) fails for each of them, and each stream's error must name that stream: same class, codes,
+   * status, endpoint and cause, with the stream (and where the text names it) replaced.
+   */
+  forStream(stream: string): this {
+    const met = this.stream;
+    if (met === undefined || met === stream) return this;
+    const named = new RegExp(`\\bstream ${met.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[,;:.)\\s]|$)`, 'g');
+    const rename = (text: string) => text.replace(named, `stream ${stream}`);
+    const copy = Object.create(Object.getPrototypeOf(this)) as this;
+    Object.defineProperties(copy, Object.getOwnPropertyDescriptors(this));
+    Object.assign(copy, { stream, message: rename(this.message), remedy: rename(this.remedy) });
+    if (this.stack !== undefined) copy.stack = rename(this.stack);
+    return copy;
+  }
+
   /** A flat, log-safe description (no stack, no secrets) for checkpoints, metrics and CLI output. */
   toJSON(): Record<string, unknown> {
     return {

@@ -1,6 +1,7 @@
 /** The two ways to authenticate: API 1.0 HMAC signatures and API 2.0 OAuth2 bearer tokens. */
 import * as z from 'zod';
 import type { CallBudget, Clock } from '../core/ports';
+import { CollectorError } from '../errors';
 import type { MimecastV1Credentials, MimecastV2Credentials } from '../secrets/credentials';
 import { type CallContext, failureError, failuresOf, protocolError } from './classify';
 import { DEFAULT_TOKEN_LIFETIME_SECONDS, TOKEN_REFRESH_MARGIN_MS } from './constants';
@@ -79,7 +80,12 @@ export class TokenProvider implements Authenticator {
       inflight.catch(() => undefined);
       this.inflight = inflight;
     }
-    return (await raceSignal(this.inflight, budget.signal, ctx)).token;
+    try {
+      return (await raceSignal(this.inflight, budget.signal, ctx)).token;
+    } catch (err) {
+      // The request is shared: its failure carries the context of the stream that started it.
+      throw err instanceof CollectorError ? err.forStream(ctx.stream) : err;
+    }
   }
 
   private async fetchToken(caller: CallContext, budget: CallBudget): Promise<CachedToken> {

@@ -181,3 +181,33 @@ describe('excerpt', () => {
     expect(excerpt('a\nb\tc')).toBe('a.b.c');
   });
 });
+
+describe('CollectorError.forStream', () => {
+  it('names the stream that met a shared failure, keeping class, codes and cause', () => {
+    const tokenCtx = {
+      ...v2,
+      stream: 'siem' as const,
+      endpoint: 'POST /oauth/token',
+      role: 'token' as const,
+    };
+    const cause = new Error('underlying');
+    const shared = failureError(tokenCtx, 401, [
+      { code: 'InvalidClientIdentifier', message: 'stream siem-ci' },
+    ]);
+    Object.defineProperty(shared, 'cause', { value: cause });
+    const audit = shared.forStream('audit');
+    expect(audit).toBeInstanceOf(AuthenticationError);
+    expect(audit).toMatchObject({
+      stream: 'audit',
+      endpoint: 'POST /oauth/token',
+      status: 401,
+      codes: ['InvalidClientIdentifier'],
+    });
+    expect(audit.message).toContain('(stream audit, POST /oauth/token, HTTP 401');
+    // Only the stream's own name is replaced, not a longer id that starts with it.
+    expect(audit.message).toContain('stream siem-ci');
+    expect(audit.cause).toBe(cause);
+    expect(shared.stream).toBe('siem');
+    expect(shared.forStream('siem')).toBe(shared);
+  });
+});
