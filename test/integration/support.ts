@@ -108,6 +108,8 @@ export interface RigOptions {
   api: 1 | 2;
   receiver?: { kind: ReceiverKind; token?: string };
   simulator?: Partial<SimulatorOptions>;
+  /** The client's lateness margin (default MARGIN_S). */
+  latenessMarginSeconds?: number;
 }
 
 export interface RunOptions {
@@ -120,6 +122,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** A new Mimecast client (empty token cache), as in a new process after a crash. */
   freshProcess?: boolean;
+  /** Where streams collected for the first time start; default `rig.collectionStart`, null = now. */
+  collectionStart?: Date | null;
 }
 
 export interface CollectOptions {
@@ -211,7 +215,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       dispatcher,
       log,
       clock,
-      latenessMarginSeconds: MARGIN_S,
+      latenessMarginSeconds: options.latenessMarginSeconds ?? MARGIN_S,
       retry: { baseDelayMs: 5, maxDelayMs: 40 },
     });
   let shared = newClient();
@@ -290,7 +294,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
         sink: run.wrapSink ? run.wrapSink(realSink) : realSink,
         log,
         clock,
-        collectionStart,
+        ...(run.collectionStart === null ? {} : { collectionStart: run.collectionStart ?? collectionStart }),
         deadline: clock.now() + RUN_BUDGET_MS,
         limits: {
           batchMaxEvents: BATCH,
