@@ -15,6 +15,13 @@ export type Cursor = JsonObject;
 
 /** One Mimecast record as the source hands it to the engine. */
 export interface SourceRecord {
+  /**
+   * The event id the envelope carries (`eventId` in envelope.ts), numbered by the source with
+   * `OccurrenceIds` (occurrences.ts) over the answer it came in, so identical records get ids of their
+   * own and the same answer read again gives the same ids. The engine drops a record whose id it
+   * already forwarded this tick.
+   */
+  id: string;
   /** Mimecast log type: `receipt`, `process`, `url protect`, an audit category, `indicator`, ... */
   logType: string;
   /** Event time normalised to ISO-8601 UTC (`2024-06-05T11:50:06.389Z`). */

@@ -3,18 +3,20 @@
  * and the threat feeds. Cursor rules live in window-cursor.ts; this module asks Mimecast and applies them.
  */
 import * as z from 'zod';
-import { eventId } from '../../core/envelope';
+import { OccurrenceIds } from '../../core/occurrences';
 import type { CallBudget, Cursor, Page, SourceRecord } from '../../core/ports';
 import type { StreamId } from '../../core/streams';
 import { RequestError } from '../../errors';
 import { type CallContext, headerValue, isObject, protocolError } from '../classify';
+import { LATE_RECHECK_SPAN_MINUTES } from '../constants';
 import { type JsonEndpoint, THREAT_FEED_PATH, THREAT_FEED_PERMISSION } from '../endpoints';
 import { formatMimecastTime, parseMimecastTime, toIsoUtc } from '../time';
 import type { MimecastStreamSource } from '../types';
 import { callContext, parseCursor, postJson, recordExcerpt, type SourceDeps, staticPage } from './common';
+import { afterRecheckPage, isEmptyLate, type LateState, type Recheck, recheckWindow } from './late-data';
 import {
   afterPage,
-  isEmptyWindow,
+  pageTail,
   resolveWindow,
   seedWindow,
   type WindowCursor,
@@ -63,6 +65,9 @@ export class WindowSource implements MimecastStreamSource {
       catchUpSlackMs: s.catchUpSlackMs,
       maxBoundaryIds: s.maxBoundaryIds,
       maxLookbackMs: this.api.maxLookbackMs,
+      lateDataMs: s.lateDataMs,
+      lateBucketMs: LATE_RECHECK_SPAN_MINUTES * 60_000,
+      lateMaxIds: s.maxLateDataIds,
     };
   }
 
@@ -78,17 +83,105 @@ export class WindowSource implements MimecastStreamSource {
     const current: WindowCursor = parseCursor(this.stream, WindowCursorSchema, cursor, 'time-window');
     const now = this.deps.clock.now();
     const settings = this.settings();
+    const late = current.late;
+    if (late?.recheck !== undefined) {
+      return this.recheckPage(current, { ...late, recheck: late.recheck }, now, settings, budget);
+    }
     // An open window end is resolved now; `asked` is the frozen cursor for this very request.
     const { request, cursor: asked } = resolveWindow(current, now, settings);
     if (request.clampedFrom !== undefined) {
       this.warnClamp(Date.parse(current.from), request.clampedFrom);
     }
-    // An empty window (start at or after its end) needs no call.
-    const answer: WindowAnswer = isEmptyWindow(request)
-      ? { records: [], nextToken: null }
-      : await this.api.fetch(request, this.deps.settings.jsonPageSize, budget);
+    // Always asked, even a one-second window: a first tick must reach Mimecast (window-cursor.ts).
+    const answer = await this.api.fetch(request, this.deps.settings.jsonPageSize, budget);
+    const ids = new OccurrenceIds(this.stream, current.pageToken === null ? {} : current.tail?.counts);
+    const items = this.items(answer.records, ids);
+    const outcome = afterPage(current, request, items, answer.nextToken, now, settings, (key) =>
+      ids.countOf(key),
+    );
+    if (outcome.boundaryOverflow) {
+      this.deps.log.warn(
+        'More events in one second than the cursor keeps ids for; repeats may be forwarded',
+        { stream: this.stream, maxBoundaryIds: settings.maxBoundaryIds },
+      );
+    }
+    if (outcome.tailOverflow) {
+      this.deps.log.warn(
+        'More distinct events in the last second of a page than the cursor keeps counts for; identical events across the page boundary may share an id',
+        { stream: this.stream, maxBoundaryIds: settings.maxBoundaryIds },
+      );
+    }
+    this.warnLateOverflow(outcome.lateOverflow, settings);
+    if (outcome.recheckBegun) {
+      const { from, to } = recheckWindow(outcome.next.late as LateState & { recheck: Recheck });
+      this.deps.log.info('Late-data re-check due: asking an older span again', {
+        stream: this.stream,
+        from: toIsoUtc(from),
+        until: toIsoUtc(to),
+      });
+    }
+    // The engine stores `asked` with any offset inside this page, so a resume re-asks this request.
+    return { ...staticPage(this.kept(items, outcome.keep), outcome.next, outcome.caughtUp), cursor: asked };
+  }
 
-    const items = answer.records.map((record) => {
+  /**
+   * One page of a late-data re-check: the span asked again, forwarding what the main pass did not
+   * deliver. The cursor is frozen as it is (its span and page token are fixed), so it is the page's cursor.
+   */
+  private async recheckPage(
+    current: WindowCursor,
+    late: LateState & { recheck: Recheck },
+    now: number,
+    settings: WindowSettings,
+    budget: CallBudget,
+  ): Promise<Page> {
+    const { recheck } = late;
+    const window = recheckWindow(late);
+    const answer = await this.api.fetch(
+      { ...window, pageToken: recheck.pageToken },
+      this.deps.settings.jsonPageSize,
+      budget,
+    );
+    const ids = new OccurrenceIds(this.stream, recheck.pageToken === null ? {} : recheck.tail?.counts);
+    const items = this.items(answer.records, ids);
+    const { tail, overflow } = pageTail(
+      recheck.pageToken === null ? undefined : recheck.tail,
+      items,
+      (key) => ids.countOf(key),
+      settings.maxBoundaryIds,
+    );
+    if (overflow) {
+      this.deps.log.warn(
+        'More distinct events in the last second of a page than the cursor keeps counts for; identical events across the page boundary may share an id',
+        { stream: this.stream, maxBoundaryIds: settings.maxBoundaryIds },
+      );
+    }
+    const outcome = afterRecheckPage(
+      late,
+      items,
+      answer.nextToken,
+      tail,
+      { fromMs: Date.parse(current.from) },
+      now,
+      settings,
+    );
+    const found = outcome.keep.filter(Boolean).length;
+    if (found > 0) {
+      this.deps.log.info('Late-data re-check found events the first pass had not seen', {
+        stream: this.stream,
+        from: toIsoUtc(window.from),
+        until: toIsoUtc(window.to),
+        events: found,
+      });
+    }
+    const { late: _previous, ...main } = current;
+    const next: WindowCursor = isEmptyLate(outcome.late) ? main : { ...main, late: outcome.late };
+    return { ...staticPage(this.kept(items, outcome.keep), next, outcome.caughtUp), cursor: current };
+  }
+
+  /** The page's records with their times and ids, in Mimecast's order. */
+  private items(records: readonly Record<string, unknown>[], ids: OccurrenceIds) {
+    return records.map((record) => {
       const timeMs = this.api.timeOf(record);
       if (timeMs === undefined) {
         throw protocolError(
@@ -97,31 +190,36 @@ export class WindowSource implements MimecastStreamSource {
           recordExcerpt(record),
         );
       }
-      return { record, timeMs, id: eventId(this.stream, record) };
+      const id = ids.idOf(record);
+      return { record, timeMs, id, key: ids.lastKey };
     });
-    const outcome = afterPage(current, request, items, answer.nextToken, now, settings);
-    if (outcome.boundaryOverflow) {
-      this.deps.log.warn(
-        'More events in one second than the cursor keeps ids for; repeats may be forwarded',
-        {
-          stream: this.stream,
-          maxBoundaryIds: settings.maxBoundaryIds,
-        },
-      );
-    }
+  }
+
+  private kept(
+    items: ReadonlyArray<{ record: Record<string, unknown>; timeMs: number; id: string }>,
+    keep: readonly boolean[],
+  ): SourceRecord[] {
     const records: SourceRecord[] = [];
     items.forEach((item, index) => {
-      if (outcome.keep[index]) {
+      if (keep[index]) {
         records.push({
+          id: item.id,
           logType: this.api.logTypeOf(item.record),
           time: toIsoUtc(item.timeMs),
           event: item.record,
         });
       }
     });
-    // The engine stores `asked` with any offset inside this page, so a resume re-asks this request.
-    const page: Page = { ...staticPage(records, outcome.next, outcome.caughtUp), cursor: asked };
-    return page;
+    return records;
+  }
+
+  private warnLateOverflow(starts: readonly string[], settings: WindowSettings): void {
+    for (const start of starts) {
+      this.deps.log.warn(
+        'Too many events to remember for the late-data re-check; that span will be forwarded again whole (repeats keep their ids)',
+        { stream: this.stream, span: start, maxLateDataIds: settings.lateMaxIds },
+      );
+    }
   }
 
   async probe(budget: CallBudget): Promise<void> {
