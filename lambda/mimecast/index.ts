@@ -77,7 +77,7 @@ export interface MimecastClientOptions {
   latenessMarginSeconds?: number;
   /**
    * Window streams ask each span of event time again once it is this old, for events Mimecast made
-   * visible late (default 60; 0 = never; otherwise more than the lateness margin). streams/late-data.ts.
+   * visible late (default 60; 0, or at most the lateness margin, = no second pass). streams/late-data.ts.
    */
   lateDataMinutes?: number;
   /** A finished window reports caught up only if the next one would add less than this (default 60). */
@@ -230,11 +230,9 @@ function resolveSettings(options: MimecastClientOptions): StreamSettings {
     siemFileFormat: options.siemFileFormat ?? 'json',
     siemTypes: options.siemTypes ?? SIEM_V2_EVENT_TYPES,
   };
-  if (settings.lateDataMs > 0 && settings.lateDataMs <= settings.latenessMarginMs) {
-    problems.push({
-      field: 'lateDataMinutes',
-      problem: `must be 0 (off) or longer than the lateness margin (${settings.latenessMarginMs / 1000} s): the first pass already waits that long`,
-    });
+  if (settings.lateDataMs <= settings.latenessMarginMs) {
+    // The first pass already waits that long behind now: a second pass would find nothing more.
+    settings.lateDataMs = 0;
   }
   if (settings.siemTypes.length === 0) {
     problems.push({ field: 'siemTypes', problem: 'must list at least one event type' });

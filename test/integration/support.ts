@@ -21,7 +21,8 @@ import type {
   ResetOptions,
 } from '../../lambda/core/checkpoint';
 import { runTick } from '../../lambda/core/engine';
-import { type Envelope, eventId } from '../../lambda/core/envelope';
+import type { Envelope } from '../../lambda/core/envelope';
+import { OccurrenceIds } from '../../lambda/core/occurrences';
 import type { Clock, Cursor, Log, Sink } from '../../lambda/core/ports';
 import type { TickResult } from '../../lambda/core/results';
 import { STREAM_IDS, type StreamId } from '../../lambda/core/streams';
@@ -266,7 +267,11 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     clock,
     log,
     collectionStart,
-    truth: (stream) => sim.groundTruth(stream, api).map((record) => eventId(stream, record)),
+    truth: (stream) => {
+      // Identical records are numbered as the sources number them (Mimecast sorts them together).
+      const ids = new OccurrenceIds(stream);
+      return sim.groundTruth(stream, api).map((record) => ids.idOf(record));
+    },
     delivered: (stream) => envelopes(stream).map((e) => e.id),
     batches: (stream) =>
       receiver
@@ -319,6 +324,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
           sinkUrl: receiver.url,
           sinkFormat: receiverKind,
           latenessMarginSeconds: MARGIN_S,
+          lateDataMinutes: 60,
           maxPagesPerTick: 100,
           batchMaxEvents: BATCH,
           batchMaxBytes: 4 * 1024 * 1024,
@@ -690,7 +696,7 @@ export async function replay(
     let index = 0;
     for await (const record of page.records) {
       index += 1;
-      if (index > skip) ids.push(eventId(stream, record.event));
+      if (index > skip) ids.push(record.id);
     }
     skip = 0;
     const end = page.end();
@@ -709,7 +715,7 @@ export async function firstPage(rig: Rig, stream: StreamId): Promise<string[]> {
     deadline: Date.now() + 10_000,
   });
   const ids: string[] = [];
-  for await (const record of page.records) ids.push(eventId(stream, record.event));
+  for await (const record of page.records) ids.push(record.id);
   return ids;
 }
 

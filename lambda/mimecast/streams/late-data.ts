@@ -28,10 +28,10 @@
  * - A re-check is a request chain of its own (`recheck`: its page token, its occurrence counts), frozen
  *   in the cursor, so the engine resumes it inside a page exactly like a main window.
  *
- * The bound: an event visible at most `horizon` after its time is delivered exactly once (its id), as
- * long as the stream is collected at least once per `horizon - latenessMargin`. Later ones may still be
- * caught, when their bucket's re-check had not run yet (up to `horizon` + one bucket + one schedule
- * period), never later than that.
+ * The bound: an event visible at most `horizon` after its time is delivered exactly once (its id),
+ * whatever the schedule (a bucket first asked when it was already `horizon` old needs no second pass).
+ * Later ones may still be caught, when their bucket's re-check had not run yet (up to `horizon` + one
+ * bucket + one schedule period), never later than that.
  */
 import * as z from 'zod';
 import { floorToSecond, toIsoUtc } from '../time';
