@@ -35,7 +35,9 @@ describe('rememberDelivered', () => {
     // A catch-up window of a day: only the spans whose end + 60 min lies after its end + 5 min.
     const window = { from: T0 - 24 * 60 * MIN + 30_000, to: T0 + 60 * MIN, skipIds: [] };
     const { late } = rememberDelivered(empty, window, [], settings);
-    expect(late.buckets.map((b) => b.start)).toEqual([10, 20, 30, 40, 50, 60].map((m) => iso(T0 + m * MIN)));
+    expect(late.buckets.map((b) => b.start)).toEqual(
+      [0, 10, 20, 30, 40, 50, 60].map((m) => iso(T0 + m * MIN)),
+    );
     const fresh = rememberDelivered(
       empty,
       { from: T0 + 3 * MIN, to: T0 + 24 * MIN, skipIds: [] },
