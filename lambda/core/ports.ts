@@ -72,7 +72,8 @@ export interface Page {
  * call per tick. So `end().next` of the page that reports `caughtUp` should be a cursor whose next fetch
  * asks for everything new since, in one call: a cursor whose open parts are resolved at fetch time
  * (reported as `Page.cursor`), not one frozen at this tick that a later tick must first re-ask.
- * A source may answer without any call when the question is empty (e.g. a window ending before it starts).
+ * Every fetch asks Mimecast, even when the question is nearly empty (a window of one second): a stream's
+ * first tick must make an authenticated call, so a wrong URL, key or permission fails the first run.
  */
 export interface StreamSource {
   readonly stream: StreamId;

@@ -30,8 +30,8 @@ interface ModelEvent {
 /**
  * Visible records in [from, to] (whole seconds, inclusive), newest first, paged over a snapshot taken at
  * the first page. `resumeAsOf`, when set, is the snapshot of a page asked again to resume inside it: the
- * engine's in-page resume relies on the same answer (core/ports.ts, `StreamSource.fetchPage`), and the
- * late-data re-check is what catches a record that became visible in between.
+ * engine's in-page resume relies on the same answer (core/ports.ts, `StreamSource.fetchPage`; what
+ * happens when Mimecast answers differently is in docs/RELIABILITY.md, "Found while writing this").
  */
 function modelApi(events: ModelEvent[], pageSize: number, now: () => number) {
   const model = {
