@@ -133,6 +133,9 @@ describe('afterRecheckPage', () => {
     recheck: { until: iso(T0 + 10 * MIN), pageToken: null, caughtUp: true },
   };
   const items = [item(1, T0 + 1000), item(2, T0 + 2000), item(3, T0 + 10 * MIN), item(4, T0 - 1000)];
+  /** The last page of a re-check (no page token) while the next window starts at T0 + 15 min. */
+  const lastPage = (state: typeof late, records: typeof items, nowMs: number) =>
+    afterRecheckPage(state, records, null, undefined, { fromMs: T0 + 15 * MIN }, nowMs, settings);
 
   it('forwards what the first pass did not deliver, inside the span only, and follows the page token', () => {
     const tail = { second: iso(T0), counts: { k: 1 } };
@@ -151,44 +154,20 @@ describe('afterRecheckPage', () => {
   });
 
   it('ends by forgetting the span and reports what the first pass reported', () => {
-    const outcome = afterRecheckPage(
-      late,
-      items,
-      null,
-      undefined,
-      { fromMs: T0 + 15 * MIN },
-      T0 + 75 * MIN,
-      settings,
-    );
+    const outcome = lastPage(late, items, T0 + 75 * MIN);
     expect(outcome).toMatchObject({ done: true, caughtUp: true });
     expect(outcome.late).toEqual({ buckets: [late.buckets[1]], doneUntil: iso(T0 + 10 * MIN) });
   });
 
   it('goes straight on to the next due span', () => {
-    const outcome = afterRecheckPage(
-      late,
-      [],
-      null,
-      undefined,
-      { fromMs: T0 + 15 * MIN },
-      T0 + 80 * MIN,
-      settings,
-    );
+    const outcome = lastPage(late, [], T0 + 80 * MIN);
     expect(outcome).toMatchObject({ done: false, caughtUp: false });
     expect(outcome.late.recheck).toEqual({ until: iso(T0 + 15 * MIN), pageToken: null, caughtUp: true });
   });
 
   it('forwards everything in a span that forgot its ids', () => {
     const forgot = { ...late, buckets: [{ start: iso(T0), seen: null }, late.buckets[1]!] };
-    const outcome = afterRecheckPage(
-      forgot,
-      items,
-      null,
-      undefined,
-      { fromMs: T0 + 15 * MIN },
-      T0 + 75 * MIN,
-      settings,
-    );
+    const outcome = lastPage(forgot, items, T0 + 75 * MIN);
     expect(outcome.keep).toEqual([true, true, false, false]);
   });
 });
