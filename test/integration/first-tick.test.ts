@@ -9,7 +9,7 @@ import { ALL_STREAMS, outcomes, rigPerTest, STREAM_PATHS } from './support';
 const rigFor = rigPerTest();
 
 describe.each([1, 2] as const)('API %i, first tick from now', (api) => {
-  it('asks Mimecast once for every stream and is caught up', async () => {
+  it('asks Mimecast for every stream and is caught up', async () => {
     const rig = await rigFor({ api });
     const result = await rig.run({ collectionStart: null });
     expect(result.streams.filter((s) => s.outcome !== 'caught-up')).toEqual([]);
