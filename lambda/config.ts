@@ -32,6 +32,11 @@ export interface CollectorSettings {
   sinkFormat: SinkFormat;
   /** Seconds a time window stays open behind now, so late-indexed Mimecast events are not skipped. */
   latenessMarginSeconds: number;
+  /**
+   * Minutes after which window streams ask each span of event time once more, for events Mimecast made
+   * visible later than the margin (mimecast/streams/late-data.ts); 0 (or at most the margin) = never.
+   */
+  lateDataMinutes: number;
   /** Pages one stream may fetch in one tick. */
   maxPagesPerTick: number;
   /** Events per sink batch. */
@@ -58,6 +63,8 @@ export interface NumberBounds {
 export const NUMERIC_SETTINGS = {
   /** 5 minutes (mimecast/constants.ts); at most a day, the v2 streaming retention. */
   latenessMarginSeconds: { default: 300, min: 0, max: 86_400 },
+  /** 60 minutes (mimecast/constants.ts, where the reasons are); at most a day, like the margin. */
+  lateDataMinutes: { default: 60, min: 0, max: 1_440 },
   /** The engine's defaults (core/engine.ts DEFAULT_LIMITS, where the reasons are); the bounds keep a tick's calls and memory sane. */
   maxPagesPerTick: { default: 100, min: 1, max: 1_000 },
   batchMaxEvents: { default: 5_000, min: 1, max: 50_000 },
@@ -297,6 +304,7 @@ export const SETTINGS_ENV_NAMES: SettingNames = {
   sinkUrl: ENV.sinkUrl,
   sinkFormat: ENV.sinkFormat,
   latenessMarginSeconds: ENV.latenessMarginSeconds,
+  lateDataMinutes: ENV.lateDataMinutes,
   maxPagesPerTick: ENV.maxPagesPerTick,
   batchMaxEvents: ENV.batchMaxEvents,
   batchMaxBytes: ENV.batchMaxBytes,
@@ -327,6 +335,10 @@ function collectSettings(
     latenessMarginSeconds: take(
       'latenessMarginSeconds',
       parseBoundedInteger(input.latenessMarginSeconds, NUMERIC_SETTINGS.latenessMarginSeconds),
+    ),
+    lateDataMinutes: take(
+      'lateDataMinutes',
+      parseBoundedInteger(input.lateDataMinutes, NUMERIC_SETTINGS.lateDataMinutes),
     ),
     maxPagesPerTick: take(
       'maxPagesPerTick',
@@ -396,6 +408,7 @@ const settingsSchema = z.object({
   sinkUrl: z.string(),
   sinkFormat: z.enum(SINK_FORMATS),
   latenessMarginSeconds: z.number().int(),
+  lateDataMinutes: z.number().int(),
   maxPagesPerTick: z.number().int(),
   batchMaxEvents: z.number().int(),
   batchMaxBytes: z.number().int(),

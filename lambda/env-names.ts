@@ -13,6 +13,7 @@ export const ENV = {
   secretArn: 'SECRET_ARN',
   checkpointTable: 'CHECKPOINT_TABLE',
   latenessMarginSeconds: 'LATENESS_MARGIN_SECONDS',
+  lateDataMinutes: 'LATE_DATA_MINUTES',
   maxPagesPerTick: 'MAX_PAGES_PER_TICK',
   batchMaxEvents: 'BATCH_MAX_EVENTS',
   batchMaxBytes: 'BATCH_MAX_BYTES',

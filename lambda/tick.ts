@@ -109,7 +109,12 @@ function mimecastClientFor(
   config: CollectorSettings,
   credentials: CollectorCredentials,
 ): MimecastClient {
-  const key = JSON.stringify([config.mimecastBaseUrl, config.latenessMarginSeconds, credentials.mimecast]);
+  const key = JSON.stringify([
+    config.mimecastBaseUrl,
+    config.latenessMarginSeconds,
+    config.lateDataMinutes,
+    credentials.mimecast,
+  ]);
   const cached = mimecastClients.get(adapters);
   if (cached?.key === key) return cached.client;
   const client = createMimecastClient({
@@ -118,6 +123,7 @@ function mimecastClientFor(
     dispatcher: adapters.dispatcher,
     log: adapters.log,
     latenessMarginSeconds: config.latenessMarginSeconds,
+    lateDataMinutes: config.lateDataMinutes,
   });
   mimecastClients.set(adapters, { key, client });
   return client;

@@ -1,6 +1,7 @@
 /**
  * Remembers the most recent event ids seen in one stream's tick, so exact repeats at page and window
- * boundaries are dropped before they reach the sink. Bounded: the oldest ids are forgotten first
+ * boundaries are dropped before they reach the sink. Identical records of one answer carry different
+ * ids (occurrences.ts), so only a true repeat (the same occurrence again) matches. Bounded: the oldest ids are forgotten first
  * (boundary repeats are always recent), so memory stays flat on a long catch-up.
  *
  * The ids sit in a Set (lookups) and, in insertion order, in a fixed ring (eviction). Evicting through

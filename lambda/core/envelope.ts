@@ -3,7 +3,10 @@ import type { StreamId } from './streams';
 
 /** The generic event envelope: one per forwarded event (design.md, "Generic event envelope"). */
 export interface Envelope {
-  /** Stable id: the same event always gets the same id, so any SIEM can drop re-deliveries. */
+  /**
+   * Stable id: the same event always gets the same id, so any SIEM can drop re-deliveries; identical
+   * records of one answer (two failed logons in one second) get different ids (`eventId`).
+   */
   id: string;
   stream: StreamId;
   logType: string;
@@ -117,9 +120,24 @@ const shapes = new ShapeCache(1024, 256);
 /** One-shot hashing where the runtime has it (Node ≥ 20.12; Lambda's Node 24 does): no Hash object per event. */
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 
-/** sha256 over the stream id and the record's canonical JSON, hex, first 32 characters (128 bits). */
-export function eventId(stream: StreamId, event: unknown): string {
-  const text = `${stream}\n${canonicalJson(event)}`;
+/**
+ * The id of a record: sha256 over the stream id, the record's canonical JSON and, from the second
+ * identical record of one answer on, its occurrence number; hex, first 32 characters (128 bits).
+ * Occurrence 1 hashes exactly what every id before occurrence numbers existed hashed (stream, newline,
+ * canonical JSON), so ordinary records keep their ids. A later occurrence appends a newline and the
+ * number: canonical JSON never holds a raw newline, so no occurrence-n text equals any other record's.
+ * Sources number occurrences with `OccurrenceIds` (occurrences.ts).
+ */
+export function eventId(stream: StreamId, event: unknown, occurrence = 1): string {
+  return eventIdOfCanonical(stream, canonicalJson(event), occurrence);
+}
+
+/** `eventId` for a record whose canonical JSON is already known. */
+export function eventIdOfCanonical(stream: StreamId, canonical: string, occurrence: number): string {
+  if (!Number.isSafeInteger(occurrence) || occurrence < 1) {
+    throw new RangeError(`occurrence must be a positive integer, got ${occurrence}`);
+  }
+  const text = occurrence === 1 ? `${stream}\n${canonical}` : `${stream}\n${canonical}\n${occurrence}`;
   const digest =
     oneShotHash === undefined
       ? crypto.createHash('sha256').update(text).digest('hex')

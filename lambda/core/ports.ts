@@ -15,6 +15,13 @@ export type Cursor = JsonObject;
 
 /** One Mimecast record as the source hands it to the engine. */
 export interface SourceRecord {
+  /**
+   * The event id the envelope carries (`eventId` in envelope.ts), numbered by the source with
+   * `OccurrenceIds` (occurrences.ts) over the answer it came in, so identical records get ids of their
+   * own and the same answer read again gives the same ids. The engine drops a record whose id it
+   * already forwarded this tick.
+   */
+  id: string;
   /** Mimecast log type: `receipt`, `process`, `url protect`, an audit category, `indicator`, ... */
   logType: string;
   /** Event time normalised to ISO-8601 UTC (`2024-06-05T11:50:06.389Z`). */
@@ -65,7 +72,8 @@ export interface Page {
  * call per tick. So `end().next` of the page that reports `caughtUp` should be a cursor whose next fetch
  * asks for everything new since, in one call: a cursor whose open parts are resolved at fetch time
  * (reported as `Page.cursor`), not one frozen at this tick that a later tick must first re-ask.
- * A source may answer without any call when the question is empty (e.g. a window ending before it starts).
+ * Every fetch asks Mimecast, even when the question is nearly empty (a window of one second): a stream's
+ * first tick must make an authenticated call, so a wrong URL, key or permission fails the first run.
  */
 export interface StreamSource {
   readonly stream: StreamId;

@@ -11,6 +11,25 @@ export const DEFAULT_SIEM_BATCH_PAGE_SIZE = 100;
 /** A window's end stays this far behind now, so events Mimecast indexes late still fall inside a later window. */
 export const DEFAULT_LATENESS_MARGIN_SECONDS = 300;
 /**
+ * Window streams ask every span of event time a second time once it is this old, forwarding only the
+ * events the first pass did not deliver: an event Mimecast makes visible up to this long after its own
+ * time still arrives (streams/late-data.ts). SIEM documents up to 30 minutes; audit and TTP logs are
+ * indexed late too (Sentinel's functions wait 15 minutes for them); 60 leaves room. 0 turns it off.
+ */
+export const DEFAULT_LATE_DATA_MINUTES = 60;
+/**
+ * Spans of event time re-checked together: one more request (chain) per span whose time the main pass
+ * has moved past, so a busy stream costs about one more call per 10 minutes of events.
+ */
+export const LATE_RECHECK_SPAN_MINUTES = 10;
+/**
+ * Ids remembered for the late-data re-check over all spans of one stream, 8 characters each (160 KB of
+ * the 400 KB DynamoDB item; the boundary ids take up to ~70 KB more). A span past the bound is forwarded
+ * again whole by its re-check (its repeats keep their ids), and a warning says so.
+ */
+export const MAX_LATE_DATA_IDS = 20_000;
+
+/**
  * A finished window reports "caught up" only when the next window would cover less than this much
  * new time; otherwise the engine asks again at once (a checkpoint from an earlier tick is behind).
  */

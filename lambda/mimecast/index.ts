@@ -18,6 +18,7 @@ import {
   DEFAULT_CATCH_UP_SLACK_SECONDS,
   DEFAULT_FILE_URL_RELIST_ATTEMPTS,
   DEFAULT_JSON_PAGE_SIZE,
+  DEFAULT_LATE_DATA_MINUTES,
   DEFAULT_LATENESS_MARGIN_SECONDS,
   DEFAULT_MAX_JSON_BYTES,
   DEFAULT_MAX_RECORD_CHARS,
@@ -25,6 +26,7 @@ import {
   DEFAULT_SIEM_BATCH_PAGE_SIZE,
   DEFAULT_TIMEOUTS,
   MAX_BOUNDARY_IDS,
+  MAX_LATE_DATA_IDS,
   type RetryPolicy,
   SIEM_V2_EVENT_TYPES,
   type Timeouts,
@@ -73,6 +75,11 @@ export interface MimecastClientOptions {
   clock?: Clock;
   /** A window's end stays this far behind now (default 300). */
   latenessMarginSeconds?: number;
+  /**
+   * Window streams ask each span of event time again once it is this old, for events Mimecast made
+   * visible late (default 60; 0, or at most the lateness margin, = no second pass). streams/late-data.ts.
+   */
+  lateDataMinutes?: number;
   /** A finished window reports caught up only if the next one would add less than this (default 60). */
   catchUpSlackSeconds?: number;
   pageSizes?: {
@@ -89,11 +96,15 @@ export interface MimecastClientOptions {
   siemFileFormat?: 'json' | 'key_value';
   /** API 2.0 SIEM event types to list (default: all ten Cloud Gateway types). */
   siemTypes?: readonly string[];
-  /** Limits: JSON answers read whole, one record, boundary ids per cursor, re-listings of expired file URLs. */
+  /**
+   * Limits: JSON answers read whole, one record, boundary ids per cursor, ids remembered per stream for
+   * the late-data re-check, re-listings of expired file URLs.
+   */
   limits?: {
     maxJsonBytes?: number;
     maxRecordChars?: number;
     maxBoundaryIds?: number;
+    maxLateDataIds?: number;
     fileUrlRelistAttempts?: number;
   };
 }
@@ -191,6 +202,9 @@ function resolveSettings(options: MimecastClientOptions): StreamSettings {
         DEFAULT_LATENESS_MARGIN_SECONDS,
         true,
       ) * 1000,
+    lateDataMs:
+      positive('lateDataMinutes', options.lateDataMinutes, DEFAULT_LATE_DATA_MINUTES, true) * 60_000,
+    maxLateDataIds: positive('limits.maxLateDataIds', options.limits?.maxLateDataIds, MAX_LATE_DATA_IDS),
     catchUpSlackMs:
       positive('catchUpSlackSeconds', options.catchUpSlackSeconds, DEFAULT_CATCH_UP_SLACK_SECONDS, true) *
       1000,
@@ -216,6 +230,10 @@ function resolveSettings(options: MimecastClientOptions): StreamSettings {
     siemFileFormat: options.siemFileFormat ?? 'json',
     siemTypes: options.siemTypes ?? SIEM_V2_EVENT_TYPES,
   };
+  if (settings.lateDataMs <= settings.latenessMarginMs) {
+    // The first pass already waits that long behind now: a second pass would find nothing more.
+    settings.lateDataMs = 0;
+  }
   if (settings.siemTypes.length === 0) {
     problems.push({ field: 'siemTypes', problem: 'must list at least one event type' });
   }

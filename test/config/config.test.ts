@@ -57,6 +57,7 @@ describe('parseLambdaConfig', () => {
       secretArn: SECRET_ARN,
       checkpointTable: 'MimecastCollector-prod-Checkpoints',
       latenessMarginSeconds: 300,
+      lateDataMinutes: 60,
       maxPagesPerTick: 100,
       batchMaxEvents: 5000,
       batchMaxBytes: 4 * 1024 * 1024,
@@ -67,6 +68,7 @@ describe('parseLambdaConfig', () => {
     const config = parseLambdaConfig(
       validEnv({
         [ENV.latenessMarginSeconds]: '0',
+        [ENV.lateDataMinutes]: '0',
         [ENV.maxPagesPerTick]: '7',
         [ENV.batchMaxEvents]: '250',
         [ENV.batchMaxBytes]: '65536',
@@ -74,6 +76,7 @@ describe('parseLambdaConfig', () => {
     );
     expect(config).toMatchObject({
       latenessMarginSeconds: 0,
+      lateDataMinutes: 0,
       maxPagesPerTick: 7,
       batchMaxEvents: 250,
       batchMaxBytes: 65536,
@@ -97,6 +100,7 @@ describe('parseLambdaConfig', () => {
         [ENV.sinkUrl]: 'ftp://example.com/in',
         [ENV.sinkFormat]: 'csv',
         [ENV.latenessMarginSeconds]: '-1',
+        [ENV.lateDataMinutes]: '1441',
         [ENV.maxPagesPerTick]: '0',
         [ENV.batchMaxEvents]: '1e3',
         [ENV.batchMaxBytes]: '999999999',
@@ -114,6 +118,7 @@ describe('parseLambdaConfig', () => {
         ENV.secretArn,
         ENV.checkpointTable,
         ENV.latenessMarginSeconds,
+        ENV.lateDataMinutes,
         ENV.maxPagesPerTick,
         ENV.batchMaxEvents,
         ENV.batchMaxBytes,
@@ -195,6 +200,7 @@ describe('parseCollectorSettings (command-line flags)', () => {
       sinkUrl: '--sink-url',
       sinkFormat: '--format',
       latenessMarginSeconds: '--lateness',
+      lateDataMinutes: '--late-data-minutes',
       maxPagesPerTick: '--max-pages',
       batchMaxEvents: '--batch-events',
       batchMaxBytes: '--batch-bytes',

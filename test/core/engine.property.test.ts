@@ -206,7 +206,7 @@ describe('runTick crash safety (property-based)', () => {
             ...source.recordsAt(update.cursor).slice(0, update.offset),
           ];
           for (const record of covered) {
-            if (!receiver.acknowledged.has(idOf(key.stream, record))) {
+            if (!receiver.acknowledged.has(idOf(record))) {
               violations.push(
                 `${key.stream} committed page ${page} offset ${update.offset} ahead of acknowledgement`,
               );
@@ -251,7 +251,7 @@ describe('runTick crash safety (property-based)', () => {
         const distinct = new Set(received);
         for (const source of sources) {
           for (const record of source.pages.flat()) {
-            expect(distinct.has(idOf(source.stream, record))).toBe(true);
+            expect(distinct.has(idOf(record))).toBe(true);
           }
         }
         const duplicates = received.length - distinct.size;

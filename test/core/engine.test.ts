@@ -103,7 +103,7 @@ describe('runTick: a fresh stream', () => {
     const result = await tick(h, [source], {}, { collectionStart: start });
 
     expect(source.seeds).toEqual([{ start, now: new Date(T0) }]);
-    const all = source.pages.flat().map((r) => idOf('audit', r));
+    const all = source.pages.flat().map((r) => idOf(r));
     expect(h.sink.ids()).toEqual(all);
     // Batches of at most 3, crossing page boundaries.
     expect(h.sink.batches.map((b) => b.length)).toEqual([3, 3, 3]);
@@ -216,7 +216,7 @@ describe('runTick: failures', () => {
     const second = await tick(h, [source]);
     expect(only(second.streams, 'audit')).toMatchObject({ outcome: 'caught-up', events: 5 });
     // The refetched page was entered at offset 3: nothing delivered twice, nothing missed.
-    const all = source.pages.flat().map((r) => idOf('audit', r));
+    const all = source.pages.flat().map((r) => idOf(r));
     expect(h.sink.ids()).toEqual(all);
     expect(h.store.peek(key('audit'))).toMatchObject({
       cursor: { page: 1 },
@@ -240,8 +240,8 @@ describe('runTick: failures', () => {
     expect(only(second.streams, 'audit')).toMatchObject({ outcome: 'caught-up', events: 5 });
     // The resume re-asked the resolved question (same order), not the open cursor (which would rotate).
     expect(source.fetches[1]!.cursor).toEqual({ page: 0, rev: 1 });
-    const asked = source.recordsAt({ page: 0, rev: 1 }).map((r) => idOf('audit', r));
-    expect(source.recordsAt({ page: 0, rev: 2 }).map((r) => idOf('audit', r))).not.toEqual(asked);
+    const asked = source.recordsAt({ page: 0, rev: 1 }).map((r) => idOf(r));
+    expect(source.recordsAt({ page: 0, rev: 2 }).map((r) => idOf(r))).not.toEqual(asked);
     expect(h.sink.ids()).toEqual(asked);
     // Past the page the next cursor is open again; an idle tick then costs one call.
     expect(h.store.peek(key('audit'))).toMatchObject({ cursor: { page: 1 }, offset: 0 });
@@ -278,7 +278,7 @@ describe('runTick: failures', () => {
 
     h.clock.advance(300_000);
     await tick(h, [source]);
-    expect(h.sink.ids()).toEqual(source.pages.flat().map((r) => idOf('ttp-url', r)));
+    expect(h.sink.ids()).toEqual(source.pages.flat().map((r) => idOf(r)));
   });
 
   it('counts consecutive failures across ticks', async () => {
@@ -370,7 +370,7 @@ describe('runTick: throttling', () => {
     h.clock.advance(31_000);
     const resumed = await tick(h, [source]);
     expect(only(resumed.streams, 'audit')).toMatchObject({ outcome: 'caught-up', events: 6 });
-    expect(h.sink.ids()).toEqual(source.pages.flat().map((r) => idOf('audit', r)));
+    expect(h.sink.ids()).toEqual(source.pages.flat().map((r) => idOf(r)));
     expect(h.store.peek(key('audit'))?.notBefore).toBeUndefined();
   });
 
@@ -441,7 +441,7 @@ describe('runTick: budgets', () => {
 
     source.onRecord = undefined;
     await tick(h, [source]);
-    expect(h.sink.ids()).toEqual(source.pages[0]!.map((r) => idOf('siem', r)));
+    expect(h.sink.ids()).toEqual(source.pages[0]!.map((r) => idOf(r)));
   });
 
   it('stops at the page budget', async () => {
@@ -574,7 +574,7 @@ describe('runTick: batching and repeats', () => {
       [b!, c!, c!],
     ]);
     const result = await tick(h, [source]);
-    expect(h.sink.ids()).toEqual([a!, b!, c!].map((r) => idOf('audit', r)));
+    expect(h.sink.ids()).toEqual([a!, b!, c!].map((r) => idOf(r)));
     expect(only(result.streams, 'audit').events).toBe(3);
     expect(h.store.peek(key('audit'))).toMatchObject({ cursor: { page: 2 }, offset: 0 });
     expect(h.log.find('info', 'stream tick finished')[0]?.attributes).toMatchObject({ duplicatesDropped: 2 });
@@ -603,7 +603,7 @@ describe('runTick: batching and repeats', () => {
     expect(h.sink.batches.some((batch) => batch.length === 1 && batch[0]!.event !== records[0]!.event)).toBe(
       true,
     );
-    expect(h.sink.ids()).toEqual(records.map((r) => idOf('siem', r)));
+    expect(h.sink.ids()).toEqual(records.map((r) => idOf(r)));
   });
 });
 
@@ -619,7 +619,7 @@ describe('runTick: a page served again', () => {
     expect(result!.error).toBeInstanceOf(PagingStalledError);
     expect((result!.error as PagingStalledError).message).toMatch(/same 4 records, in the same order/);
     expect(source.fetches).toHaveLength(3);
-    expect(h.sink.ids()).toEqual([...first, ...second].map((r) => idOf('audit', r)));
+    expect(h.sink.ids()).toEqual([...first, ...second].map((r) => idOf(r)));
     // The checkpoint stays before the repeated page: the next run asks for it again.
     expect(h.store.peek(key('audit'))).toMatchObject({
       cursor: { page: 2 },

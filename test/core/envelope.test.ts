@@ -90,6 +90,21 @@ test('eventId is the original sha256 over stream and canonical JSON', () => {
   );
 });
 
+test('a later occurrence hashes the stream, the canonical JSON and its number; the first is unchanged', () => {
+  fc.assert(
+    fc.property(anyValue, fc.integer({ min: 2, max: 1_000_000 }), (value, occurrence) => {
+      expect(eventId('audit', value, 1)).toBe(referenceEventId('audit', value));
+      const expected = createHash('sha256')
+        .update(`audit\n${referenceCanonicalJson(value)}\n${occurrence}`)
+        .digest('hex')
+        .slice(0, 32);
+      expect(eventId('audit', value, occurrence)).toBe(expected);
+    }),
+    { numRuns: 300 },
+  );
+  for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => eventId('audit', {}, bad)).toThrow(RangeError);
+});
+
 test('ids issued before the fast implementation stay the same', () => {
   expect(
     eventId('siem', {

@@ -21,7 +21,8 @@ import type {
   ResetOptions,
 } from '../../lambda/core/checkpoint';
 import { runTick } from '../../lambda/core/engine';
-import { type Envelope, eventId } from '../../lambda/core/envelope';
+import type { Envelope } from '../../lambda/core/envelope';
+import { OccurrenceIds } from '../../lambda/core/occurrences';
 import type { Clock, Cursor, Log, Sink } from '../../lambda/core/ports';
 import type { TickResult } from '../../lambda/core/results';
 import { STREAM_IDS, type StreamId } from '../../lambda/core/streams';
@@ -108,6 +109,8 @@ export interface RigOptions {
   api: 1 | 2;
   receiver?: { kind: ReceiverKind; token?: string };
   simulator?: Partial<SimulatorOptions>;
+  /** The client's lateness margin (default MARGIN_S). */
+  latenessMarginSeconds?: number;
 }
 
 export interface RunOptions {
@@ -120,6 +123,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** A new Mimecast client (empty token cache), as in a new process after a crash. */
   freshProcess?: boolean;
+  /** Where streams collected for the first time start; default `rig.collectionStart`, null = now. */
+  collectionStart?: Date | null;
 }
 
 export interface CollectOptions {
@@ -211,7 +216,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       dispatcher,
       log,
       clock,
-      latenessMarginSeconds: MARGIN_S,
+      latenessMarginSeconds: options.latenessMarginSeconds ?? MARGIN_S,
       retry: { baseDelayMs: 5, maxDelayMs: 40 },
     });
   let shared = newClient();
@@ -262,7 +267,11 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     clock,
     log,
     collectionStart,
-    truth: (stream) => sim.groundTruth(stream, api).map((record) => eventId(stream, record)),
+    truth: (stream) => {
+      // Identical records are numbered as the sources number them (Mimecast sorts them together).
+      const ids = new OccurrenceIds(stream);
+      return sim.groundTruth(stream, api).map((record) => ids.idOf(record));
+    },
     delivered: (stream) => envelopes(stream).map((e) => e.id),
     batches: (stream) =>
       receiver
@@ -290,7 +299,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
         sink: run.wrapSink ? run.wrapSink(realSink) : realSink,
         log,
         clock,
-        collectionStart,
+        ...(run.collectionStart === null ? {} : { collectionStart: run.collectionStart ?? collectionStart }),
         deadline: clock.now() + RUN_BUDGET_MS,
         limits: {
           batchMaxEvents: BATCH,
@@ -315,6 +324,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
           sinkUrl: receiver.url,
           sinkFormat: receiverKind,
           latenessMarginSeconds: MARGIN_S,
+          lateDataMinutes: 60,
           maxPagesPerTick: 100,
           batchMaxEvents: BATCH,
           batchMaxBytes: 4 * 1024 * 1024,
@@ -686,7 +696,7 @@ export async function replay(
     let index = 0;
     for await (const record of page.records) {
       index += 1;
-      if (index > skip) ids.push(eventId(stream, record.event));
+      if (index > skip) ids.push(record.id);
     }
     skip = 0;
     const end = page.end();
@@ -705,7 +715,7 @@ export async function firstPage(rig: Rig, stream: StreamId): Promise<string[]> {
     deadline: Date.now() + 10_000,
   });
   const ids: string[] = [];
-  for await (const record of page.records) ids.push(eventId(stream, record.event));
+  for await (const record of page.records) ids.push(record.id);
   return ids;
 }
 

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { strToU8, zipSync } from 'fflate';
 import { Agent } from 'undici';
+import { eventId } from '../../lambda/core/envelope';
 import type { Cursor, SourceRecord } from '../../lambda/core/ports';
 import {
   CollectorError,
@@ -130,9 +131,20 @@ describe('siem on API 1.0', () => {
     expect(ends).toEqual([false, false, true]);
     expect(cursor).toEqual({ token: 't2', since: start.toISOString() });
     expect(records).toEqual([
-      { logType: 'receipt', time: '2024-06-05T12:00:00.000Z', event: receipt(1) },
-      { logType: 'receipt', time: '2024-06-05T12:00:00.000Z', event: receipt(2) },
       {
+        id: eventId('siem', receipt(1)),
+        logType: 'receipt',
+        time: '2024-06-05T12:00:00.000Z',
+        event: receipt(1),
+      },
+      {
+        id: eventId('siem', receipt(2)),
+        logType: 'receipt',
+        time: '2024-06-05T12:00:00.000Z',
+        event: receipt(2),
+      },
+      {
+        id: eventId('siem', { acc: 'C', datetime: '2024-06-05T12:30:00-0400', aCode: 'p' }),
         logType: 'process',
         time: '2024-06-05T16:30:00.000Z',
         event: { acc: 'C', datetime: '2024-06-05T12:30:00-0400', aCode: 'p' },
@@ -686,7 +698,12 @@ describe('window endpoints', () => {
       '2024-06-05T12:00:00.000Z',
       '2024-06-05T11:00:00.000Z',
     ]);
-    expect(page1[0]).toEqual({ logType: spec.logType, time: '2024-06-05T13:00:00.000Z', event: record(3) });
+    expect(page1[0]).toEqual({
+      id: eventId(spec.stream, record(3)),
+      logType: spec.logType,
+      time: '2024-06-05T13:00:00.000Z',
+      event: record(3),
+    });
     const [req1, req2] = server.requests.map((r) => JSON.parse(r.body));
     expect(server.requests[0].path).toBe(spec.path);
     expect(req1.meta.pagination).toEqual({ pageSize: 500 });
@@ -739,7 +756,8 @@ describe('window endpoints', () => {
       const events = [{ id: 'e1', time: at('19:30') }];
       auditServer(events);
       let now = at('20:00');
-      const source = client({ clock: { now: () => now } }).source('audit');
+      // The first pass alone (the late-data re-check has tests of its own).
+      const source = client({ clock: { now: () => now }, lateDataMinutes: 0 }).source('audit');
       const first = await tick(source, source.seed(new Date(at('19:00')), new Date(now)));
       expect(first.ids).toEqual(['e1']);
       expect(first.windows).toEqual([[mc(at('19:00')), mc(at('19:55'))]]);
@@ -775,14 +793,15 @@ describe('window endpoints', () => {
       expect([body.startDateTime, body.endDateTime]).toEqual(late.windows[0]);
     });
 
-    it('asks nothing while the window would end before it starts', async () => {
+    it('asks its one second when the window would end before it starts (a first tick from now)', async () => {
       auditServer([]);
       const now = at('20:00');
       const source = client({ clock: { now: () => now } }).source('audit');
       const page = await source.fetchPage(source.seed(new Date(now), new Date(now)), budget());
       expect(await collect(page.records)).toEqual([]);
       expect(page.end()).toMatchObject({ caughtUp: true, next: { from: iso(now), to: null } });
-      expect(server.requests).toHaveLength(0);
+      const asked = server.requests.map((r) => JSON.parse(r.body).data[0]);
+      expect(asked).toEqual([{ startDateTime: mc(now), endDateTime: mc(now) }]);
     });
   });
 

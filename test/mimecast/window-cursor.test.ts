@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { eventId } from '../../lambda/core/envelope';
 import {
-  afterPage,
-  isEmptyWindow,
+  afterPage as afterPageCounting,
   LOOKBACK_CLAMP_AT_MS,
   LOOKBACK_SAFETY_MS,
   resolveWindow,
@@ -14,7 +13,25 @@ import {
 } from '../../lambda/mimecast/streams/window-cursor';
 
 const T0 = Date.UTC(2024, 5, 1, 0, 0, 0);
-const settings: WindowSettings = { latenessMarginMs: 300_000, catchUpSlackMs: 60_000, maxBoundaryIds: 1000 };
+/** Without the late-data re-check (tested on its own below). */
+const settings: WindowSettings = {
+  latenessMarginMs: 300_000,
+  catchUpSlackMs: 60_000,
+  maxBoundaryIds: 1000,
+  lateDataMs: 0,
+  lateBucketMs: 600_000,
+  lateMaxIds: 20_000,
+};
+type AfterPage = Parameters<typeof afterPageCounting>;
+/** Pages of distinct records: each key numbered once. */
+const afterPage = (
+  c: AfterPage[0],
+  r: AfterPage[1],
+  i: AfterPage[2],
+  n: AfterPage[3],
+  at: number,
+  s: WindowSettings,
+) => afterPageCounting(c, r, i, n, at, s, () => 1);
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('seedWindow', () => {
@@ -81,7 +98,7 @@ describe('afterPage', () => {
     const outcome = afterPage(
       cursor,
       request,
-      [{ id: 'a', timeMs: T0 + 5000 }],
+      [{ id: 'a', key: 'a', timeMs: T0 + 5000 }],
       'next-1',
       T0 + 2_000_000,
       settings,
@@ -94,15 +111,17 @@ describe('afterPage', () => {
       skipIds: ['old-1'],
       newest: iso(T0 + 5000),
       newestIds: ['a'],
+      // The counts of the page's last second, for identical records straddling the page boundary.
+      tail: { second: iso(T0 + 5000), counts: { a: 1 } },
     });
   });
 
   it('drops boundary repeats from the previous window and starts the next one at the newest event', () => {
     const items = [
-      { id: 'old-1', timeMs: T0 },
-      { id: 'b', timeMs: T0 + 9000 },
-      { id: 'c', timeMs: T0 + 9500 },
-      { id: 'a', timeMs: T0 + 1000 },
+      { id: 'old-1', key: 'old-1', timeMs: T0 },
+      { id: 'b', key: 'b', timeMs: T0 + 9000 },
+      { id: 'c', key: 'c', timeMs: T0 + 9500 },
+      { id: 'a', key: 'a', timeMs: T0 + 1000 },
     ];
     const now = T0 + 600_000 + 300_000 + 10_000;
     const outcome = afterPage(cursor, request, items, null, now, settings);
@@ -139,7 +158,7 @@ describe('afterPage', () => {
     const outcome = afterPage(
       cursor,
       request,
-      [{ id: 'z', timeMs: T0 - 50_000 }],
+      [{ id: 'z', key: 'z', timeMs: T0 - 50_000 }],
       null,
       T0 + 900_000,
       settings,
@@ -149,7 +168,7 @@ describe('afterPage', () => {
   });
 
   it('caps the boundary ids and reports the overflow', () => {
-    const items = ['a', 'b', 'c'].map((id) => ({ id, timeMs: T0 + 7000 }));
+    const items = ['a', 'b', 'c'].map((id) => ({ id, key: id, timeMs: T0 + 7000 }));
     const outcome = afterPage(cursor, request, items, null, T0 + 900_000, { ...settings, maxBoundaryIds: 2 });
     expect(outcome.next.skipIds).toEqual(['a', 'b']);
     expect(outcome.boundaryOverflow).toBe(true);
@@ -183,19 +202,16 @@ describe('open window ends (one call per tick when caught up)', () => {
     }
   });
 
-  it('never resolves an end before the start; such a window is empty and needs no call', () => {
+  it('never resolves an end before the start: a start within the margin asks its one second', () => {
     const recent = { ...open, from: iso(T0 + 3_500_000), newest: iso(T0 + 3_500_000) };
     const { request } = resolveWindow(recent, T0 + 3_600_000, settings);
-    expect(request.to).toBe(request.from);
-    expect(isEmptyWindow(request)).toBe(true);
-    expect(isEmptyWindow(windowRequest(open, T0 + 3_600_000, settings))).toBe(false);
-    expect(isEmptyWindow({ from: T0, to: T0, pageToken: 'p2' })).toBe(false);
+    expect(request).toEqual({ from: T0 + 3_500_000, to: T0 + 3_500_000, pageToken: null });
   });
 
   it('freezes the resolved end while following page tokens', () => {
     const now = T0 + 3_600_000;
     const { request } = resolveWindow(open, now, settings);
-    const outcome = afterPage(open, request, [{ id: 'a', timeMs: T0 + 5000 }], 'p2', now, settings);
+    const outcome = afterPage(open, request, [{ id: 'a', key: 'a', timeMs: T0 + 5000 }], 'p2', now, settings);
     expect(outcome.caughtUp).toBe(false);
     expect(outcome.next).toMatchObject({ from: iso(T0), to: iso(T0 + 3_300_000), pageToken: 'p2' });
     // The next page, even in a later tick, continues the same window.
@@ -209,7 +225,7 @@ describe('open window ends (one call per tick when caught up)', () => {
   it('is caught up after finishing an open window, however far behind the previous one was', () => {
     const now = T0 + 30 * 86_400_000;
     const { request } = resolveWindow(open, now, settings);
-    const outcome = afterPage(open, request, [{ id: 'a', timeMs: T0 + 5000 }], null, now, settings);
+    const outcome = afterPage(open, request, [{ id: 'a', key: 'a', timeMs: T0 + 5000 }], null, now, settings);
     expect(outcome.caughtUp).toBe(true);
     expect(outcome.next).toEqual({
       from: iso(T0 + 5000),
@@ -308,14 +324,11 @@ describe('window cursor over a model of Mimecast (property)', () => {
           for (let call = 0; call < 2000 && now < T0 + 3600_000 + 2 * 300_000 + tickSec * 2000; call += 1) {
             const request = windowRequest(cursor, now, settings);
             if (request.pageToken === null) windows += 1;
-            const { page, next } =
-              request.pageToken === null && request.to <= request.from
-                ? { page: [], next: null }
-                : api(request, now);
+            const { page, next } = api(request, now);
             const outcome = afterPage(
               cursor,
               request,
-              page.map((e) => ({ id: e.id, timeMs: e.time })),
+              page.map((e) => ({ id: e.id, key: e.id, timeMs: e.time })),
               next,
               now,
               settings,

@@ -305,13 +305,19 @@ export function startCollector(world: World, options: CollectorOptions): Collect
   const { clock, receiver, store } = world;
   const margin = options.latenessMarginSeconds ?? 60;
   const credentials = api === 1 ? world.sim.credentials.v1 : world.sim.credentials.v2;
-  const clientFor = (url: string, latenessMarginSeconds = margin, dataClock: Clock = clock): MimecastClient =>
+  const clientFor = (
+    url: string,
+    latenessMarginSeconds = margin,
+    dataClock: Clock = clock,
+    lateDataMinutes?: number,
+  ): MimecastClient =>
     createMimecastClient({
       baseUrl: url,
       credentials,
       dispatcher: sharedDispatcher,
       clock: dataClock,
       latenessMarginSeconds,
+      ...(lateDataMinutes === undefined ? {} : { lateDataMinutes }),
       retry: { baseDelayMs: 2, maxDelayMs: 10 },
       timeouts: { connectMs: 2000, headersMs: 5000, bodyMs: 5000 },
       ...(options.jsonPageSize === undefined ? {} : { pageSizes: { json: options.jsonPageSize } }),
@@ -319,8 +325,9 @@ export function startCollector(world: World, options: CollectorOptions): Collect
   let client = clientFor(world.sim.url);
   // Replays ask up to now (no margin, and window ends rounded down to whole seconds still past now):
   // everything after a position that exists now, due or not, so a record published within the margin
-  // never looks lost, while one before the position is never asked again.
-  const mirrorClient = clientFor(world.mirror.url, 0, { now: () => clock.now() + 2000 });
+  // never looks lost, while one before the position is never asked again: so no late-data re-check
+  // either (it asks older spans again, and would find a record a checkpoint wrongly skipped).
+  const mirrorClient = clientFor(world.mirror.url, 0, { now: () => clock.now() + 2000 }, 0);
   let ticks = 0;
 
   return {

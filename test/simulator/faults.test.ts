@@ -302,6 +302,13 @@ describe('admin endpoints', () => {
     });
     expect(json(published)).toEqual({ published: 3 });
     expect(sim.groundTruth('audit', 1)).toHaveLength(15);
+    const copies = await http(`${sim.url}/__admin/publish`, {
+      method: 'POST',
+      body: JSON.stringify({ stream: 'dlp', count: 2, identical: true }),
+    });
+    expect(json(copies)).toEqual({ published: 2 });
+    const dlp = sim.groundTruth('dlp', 1).map((r) => JSON.stringify(r));
+    expect(dlp.at(-1)).toBe(dlp.at(-2));
     const rule = await http(`${sim.url}/__admin/faults`, {
       method: 'POST',
       body: JSON.stringify({

@@ -31,6 +31,13 @@ export type { RecordedRequest } from './server';
 export type { V1LogType, V2LogType } from './siem-records';
 export { mcSignature, signedV1Headers } from './signature';
 
+export interface PublishOptions {
+  lateBySeconds?: number;
+  api?: 1 | 2;
+  identical?: boolean;
+  copyOf?: unknown;
+}
+
 export interface RunningSimulator {
   /** e.g. http://127.0.0.1:41234 — base for API 1.0 and 2.0 alike. */
   url: string;
@@ -47,8 +54,12 @@ export interface RunningSimulator {
    * times lie that far in the past, i.e. before records already served. Returns the new records.
    * siem: `api` picks the dataset; without it both get `count` events and the v1 records come first.
    * Malware feeds: `count` indicators, three STIX objects each.
+   * `identical`: the `count` records are copies of one record (same fields, same time), as when a user
+   * fails to log on twice in one second; for siem they arrive in one file.
+   * `copyOf` (paged log streams only): `count` more copies of a record held, at its own time, visible
+   * from now on (an identical event indexed late); `lateBySeconds` and `identical` do not apply.
    */
-  publish(stream: StreamId, count: number, options?: { lateBySeconds?: number; api?: 1 | 2 }): unknown[];
+  publish(stream: StreamId, count: number, options?: PublishOptions): unknown[];
   inject(rule: FaultRule): void;
   clearFaults(): void;
   /** Requests received so far (oldest first), admin calls excluded. */
@@ -119,7 +130,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       const late = publishOptions.lateBySeconds ?? 0;
       if (!(late >= 0)) throw new RangeError(`lateBySeconds must be >= 0, got ${late}`);
       if (count === 0) return [];
-      return context.data.publish(stream, count, late, publishOptions.api);
+      if (publishOptions.copyOf !== undefined) {
+        if (publishOptions.lateBySeconds !== undefined || publishOptions.identical !== undefined) {
+          throw new RangeError(
+            'copyOf takes the time of the record it copies: no lateBySeconds or identical',
+          );
+        }
+        return context.data.publishCopies(stream, publishOptions.copyOf, count);
+      }
+      return context.data.publish(stream, count, late, publishOptions.api, publishOptions.identical === true);
     },
     inject: (rule) => {
       server.inject(rule);

@@ -309,6 +309,30 @@ describe('look-back and late data', () => {
     }
   });
 
+  test('identical records: copies published at once and later are served as separate records', async () => {
+    const sim = await startSimulator({ now: clock.now, events: { audit: 5 } });
+    try {
+      const caller = v1Caller(sim, clock.now);
+      const copies = sim.publish('audit', 3, { identical: true, lateBySeconds: 3600 }) as Record<
+        string,
+        unknown
+      >[];
+      expect(new Set(copies.map((r) => canonicalJson(r))).size).toBe(1);
+      const later = sim.publish('audit', 2, { copyOf: copies[0] });
+      expect(later).toEqual([copies[0], copies[0]]);
+      expect(() => sim.publish('audit', 1, { copyOf: { eventTime: windowEnd } })).toThrow(/no audit record/);
+      expect(() => sim.publish('siem', 1, { copyOf: copies[0] })).toThrow(/paged log streams only/);
+      const walk = await walkLogs(caller, ENDPOINTS.audit.path, windowItem('audit'), undefined, {
+        pageSize: 2,
+      });
+      expect(walk.records).toHaveLength(10);
+      expect(walk.records.filter((r) => canonicalJson(r) === canonicalJson(copies[0]))).toHaveLength(5);
+      expect(sorted(walk.records)).toEqual(sorted(sim.groundTruth('audit', 1)));
+    } finally {
+      await sim.stop();
+    }
+  });
+
   test.each([
     ['snapshot', 20],
     ['live', 23],

@@ -86,6 +86,7 @@ const publishSchema = z.strictObject({
   count: z.int().positive().max(1_000_000),
   lateBySeconds: z.number().nonnegative().optional(),
   api: z.union([z.literal(1), z.literal(2)]).optional(),
+  identical: z.boolean().optional(),
 });
 
 export class SimulatorServer {
@@ -422,8 +423,8 @@ export class SimulatorServer {
     if (method === 'POST' && path === '/__admin/publish') {
       const parsed = publishSchema.safeParse(json());
       if (!parsed.success) return problems(parsed.error);
-      const { stream, count, lateBySeconds = 0, api } = parsed.data;
-      const records = context.data.publish(stream, count, lateBySeconds, api);
+      const { stream, count, lateBySeconds = 0, api, identical = false } = parsed.data;
+      const records = context.data.publish(stream, count, lateBySeconds, api, identical);
       return jsonResponse(200, { published: records.length });
     }
     if (path === '/__admin/faults' && method === 'POST') {

@@ -80,6 +80,16 @@ describe('SIEM batch files (API 2.0)', () => {
     );
   });
 
+  test('identical events published at once arrive together in one file', async () => {
+    const caller = await v2Caller(sim);
+    const listing = await listBatches(caller.get, { pageSize: 100 });
+    const published = sim.publish('siem', 4, { api: 2, identical: true });
+    expect(new Set(published.map((r) => JSON.stringify(r))).size).toBe(1);
+    const more = await listBatches(caller.get, { nextPage: listing.nextPage });
+    expect(more.files).toHaveLength(1);
+    expect(await downloadBatch(more.files[0]!)).toEqual(published);
+  });
+
   test('a type filter lists only files of that type, and the filter survives in @nextPage', async () => {
     const caller = await v2Caller(sim);
     const listing = await listBatches(caller.get, { pageSize: 2, type: 'receipt' });

@@ -3,8 +3,8 @@
  * (seed, seq) so memory grows with the number of records only by a few bytes each.
  */
 import type { StreamId } from '../../lambda/core/streams';
-import { DAY_MS } from './dates';
-import { generateLogRecord, LOG_STREAMS, type LogStreamId } from './log-records';
+import { DAY_MS, parseRequestDate } from './dates';
+import { generateLogRecord, LOG_STREAMS, LOG_TIME_FIELD, type LogStreamId } from './log-records';
 import type { ResolvedOptions } from './options';
 import { hash32, Rng, saltOf } from './random';
 import {
@@ -31,6 +31,17 @@ export function publishTimes(count: number, end: number, resolutionMs: number): 
     times.push(floor((end - (count - 1 - i) * step) / resolutionMs) * resolutionMs);
   }
   return times;
+}
+
+/**
+ * Appends `count` records at `times` (or, with `identical`, `count` copies of one record at the last of
+ * them: same content, same time) and returns their seqs.
+ */
+function appendRecords(timeline: Timeline, times: readonly number[], identical: boolean): number[] {
+  if (!identical || times.length === 0) return timeline.append(times);
+  const at = times[times.length - 1]!;
+  const [first] = timeline.append([at]);
+  return [first!, ...timeline.append(new Array<number>(times.length - 1).fill(at), first)];
 }
 
 function baseTimes(count: number, range: { start: number; end: number }, resolutionMs: number, salt: number) {
@@ -63,11 +74,32 @@ export class LogStore {
   }
 
   record(seq: number): Record<string, unknown> {
-    return generateLogRecord(this.stream, seq, this.timeline.timeOf(seq), this.context);
+    return generateLogRecord(
+      this.stream,
+      this.timeline.contentSeq(seq),
+      this.timeline.timeOf(seq),
+      this.context,
+    );
   }
 
-  publish(count: number, end: number): Record<string, unknown>[] {
-    return this.timeline.append(publishTimes(count, end, 1000)).map((seq) => this.record(seq));
+  publish(count: number, end: number, identical = false): Record<string, unknown>[] {
+    return appendRecords(this.timeline, publishTimes(count, end, 1000), identical).map((seq) =>
+      this.record(seq),
+    );
+  }
+
+  /** Adds `count` more copies of a record held (same content, same time): identical events. */
+  publishCopies(record: unknown, count: number): Record<string, unknown>[] {
+    const time = parseRequestDate(String((record as Record<string, unknown>)?.[LOG_TIME_FIELD[this.stream]]));
+    const wanted = JSON.stringify(record);
+    if (time !== undefined) {
+      for (const entry of this.timeline.walk('asc', time, time)) {
+        if (JSON.stringify(this.record(entry.seq)) !== wanted) continue;
+        const times = new Array<number>(count).fill(time);
+        return this.timeline.append(times, entry.seq).map((seq) => this.record(seq));
+      }
+    }
+    throw new RangeError(`copyOf: no ${this.stream} record like that is held`);
   }
 
   all(now: number): Record<string, unknown>[] {
@@ -129,7 +161,7 @@ export class SiemFileStore<T extends string> {
   }
 
   typeOf(eventSeq: number): T {
-    return new Rng(hash32(this.typeSalt, eventSeq)).weighted(this.weights);
+    return new Rng(hash32(this.typeSalt, this.timeline.contentSeq(eventSeq))).weighted(this.weights);
   }
 
   private buildBaseFiles(): void {
@@ -182,9 +214,12 @@ export class SiemFileStore<T extends string> {
     return added;
   }
 
-  /** Adds events at the given times as new files available at `now` (after every existing file). */
-  publish(count: number, end: number, now: number): number[] {
-    const seqs = this.timeline.append(publishTimes(count, end, this.params.resolutionMs));
+  /**
+   * Adds events at the given times as new files available at `now` (after every existing file); with
+   * `identical`, `count` copies of one event (one type, so one file unless it exceeds `eventsPerFile`).
+   */
+  publish(count: number, end: number, now: number, identical = false): number[] {
+    const seqs = appendRecords(this.timeline, publishTimes(count, end, this.params.resolutionMs), identical);
     const byType = new Map<T, number[]>();
     for (const seq of seqs) {
       const type = this.typeOf(seq);
@@ -240,11 +275,13 @@ export class ThreatFeedStore {
   }
 
   objects(seq: number): StixObject[] {
-    return indicatorObjects(this.feed, seq, this.timeline.timeOf(seq), this.seed);
+    return indicatorObjects(this.feed, this.timeline.contentSeq(seq), this.timeline.timeOf(seq), this.seed);
   }
 
-  publish(count: number, end: number): StixObject[] {
-    return this.timeline.append(publishTimes(count, end, 1)).flatMap((seq) => this.objects(seq));
+  publish(count: number, end: number, identical = false): StixObject[] {
+    return appendRecords(this.timeline, publishTimes(count, end, 1), identical).flatMap((seq) =>
+      this.objects(seq),
+    );
   }
 
   /**
@@ -323,7 +360,7 @@ export class TenantData {
     const type = this.siemV1.typeOf(seq);
     return generateV1SiemRecord(
       type,
-      seq,
+      this.siemV1.timeline.contentSeq(seq),
       this.siemV1.timeline.timeOf(seq),
       this.v1Context,
       this.options.siem.v1UtcOffsets[type],
@@ -333,7 +370,7 @@ export class TenantData {
   v2Event(seq: number): Record<string, unknown> {
     return generateV2SiemRecord(
       this.siemV2.typeOf(seq),
-      seq,
+      this.siemV2.timeline.contentSeq(seq),
       this.siemV2.timeline.timeOf(seq),
       this.v2Context,
     );
@@ -364,26 +401,40 @@ export class TenantData {
     return this.logs[stream].all(now);
   }
 
-  publish(stream: StreamId, count: number, lateBySeconds: number, api: 1 | 2 | undefined): unknown[] {
+  publish(
+    stream: StreamId,
+    count: number,
+    lateBySeconds: number,
+    api: 1 | 2 | undefined,
+    identical = false,
+  ): unknown[] {
     const now = this.options.now();
     const end = now - lateBySeconds * 1000;
     if (stream === 'siem') {
       const out: unknown[] = [];
       if (api !== 2) {
-        const seqs = this.siemV1.publish(count, end, now);
+        const seqs = this.siemV1.publish(count, end, now, identical);
         const asKeyValue = this.options.siem.v1FileFormat === 'key_value';
         for (const seq of seqs)
           out.push(asKeyValue ? toKeyValueRecord(this.v1Event(seq)) : this.v1Event(seq));
       }
       if (api !== 1) {
-        for (const seq of this.siemV2.publish(count, end, now)) out.push(this.v2Event(seq));
+        for (const seq of this.siemV2.publish(count, end, now, identical)) out.push(this.v2Event(seq));
       }
       return out;
     }
     if (stream === 'malware-customer' || stream === 'malware-grid') {
-      return this.feeds[feedOf(stream)].publish(count, end);
+      return this.feeds[feedOf(stream)].publish(count, end, identical);
     }
-    return this.logs[stream].publish(count, end);
+    return this.logs[stream].publish(count, end, identical);
+  }
+
+  /** More copies of a record of a paged log stream (identical events published later, e.g. indexed late). */
+  publishCopies(stream: StreamId, record: unknown, count: number): unknown[] {
+    if (stream === 'siem' || stream === 'malware-customer' || stream === 'malware-grid') {
+      throw new RangeError(`copyOf is supported for the paged log streams only, not ${stream}`);
+    }
+    return this.logs[stream].publishCopies(record, count);
   }
 }
 

@@ -60,6 +60,8 @@ export class Timeline {
   private extraSeqs: number[] = [];
   /** Time of each published record, indexed by seq - baseCount. */
   private readonly extraTimeBySeq: number[] = [];
+  /** Published copies: seq → the seq whose content they repeat (identical records). */
+  private readonly copies = new Map<number, number>();
   private readonly extra: SortedSource;
 
   constructor(private readonly baseTimes: Float64Array) {
@@ -90,11 +92,26 @@ export class Timeline {
     return time;
   }
 
-  /** Adds records at the given times; returns their sequence numbers (consecutive, in argument order). */
-  append(times: readonly number[]): number[] {
+  /**
+   * The seq a record's content is generated from: its own, or for a copy the seq it repeats. Stores
+   * generate content from this, so copies are identical records (same fields, same time).
+   */
+  contentSeq(seq: number): number {
+    return this.copies.get(seq) ?? seq;
+  }
+
+  /**
+   * Adds records at the given times; returns their sequence numbers (consecutive, in argument order).
+   * With `copyOf`, each new record repeats the content of that seq.
+   */
+  append(times: readonly number[], copyOf?: number): number[] {
     const firstSeq = this.size;
     const added = times.map((time, i) => ({ time, seq: firstSeq + i }));
     for (const entry of added) this.extraTimeBySeq.push(entry.time);
+    if (copyOf !== undefined) {
+      const original = this.contentSeq(copyOf);
+      for (const entry of added) this.copies.set(entry.seq, original);
+    }
     const sortedNew = [...added].sort((a, b) => compareKey(a.time, a.seq, b.time, b.seq));
     // Linear merge of two sorted runs keeps repeated publishing O(n) per call.
     const mergedTimes: number[] = [];

@@ -147,7 +147,7 @@ describe('two engines on one table', () => {
       data
         .get(stream)!
         .flat()
-        .map((r) => idOf(stream, r)),
+        .map((r) => idOf(r)),
     );
     expect([...delivered].sort()).toEqual([...expected].sort());
 

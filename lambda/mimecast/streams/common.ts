@@ -10,6 +10,9 @@ import { type HttpResponse, type HttpTransport, readJson } from '../http';
 
 export interface StreamSettings {
   latenessMarginMs: number;
+  /** The late-data horizon (streams/late-data.ts); 0 = no re-check. */
+  lateDataMs: number;
+  maxLateDataIds: number;
   catchUpSlackMs: number;
   jsonPageSize: number;
   siemBatchPageSize: number;

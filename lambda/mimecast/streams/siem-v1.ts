@@ -8,6 +8,7 @@
  * unzip; the JSON "no more files" answer means caught up and keeps the token we had.
  */
 import * as z from 'zod';
+import { OccurrenceIds } from '../../core/occurrences';
 import type { CallBudget, Cursor, Page, PageEnd, SourceRecord } from '../../core/ports';
 import { type CallContext, excerpt, headerValue, pagingStalled, protocolError } from '../classify';
 import { DecodeError } from '../decode/errors';
@@ -143,6 +144,8 @@ export class SiemV1Source implements MimecastStreamSource {
 
   private records(answer: Extract<Answer, { kind: 'file' }>, sinceMs: number): AsyncIterable<SourceRecord> {
     const queue = new Queue<SourceRecord>();
+    // Identical events are numbered per file (every member of a zip included).
+    const ids = new OccurrenceIds(this.stream);
     const fileTime = fileNameTime(answer.fileName);
     // Per member: its log type and fallback time, worked out once.
     const onRecord = (memberName: string | undefined) => {
@@ -154,7 +157,7 @@ export class SiemV1Source implements MimecastStreamSource {
           throw new DecodeError('SIEM record without a valid datetime', excerpt(JSON.stringify(record)));
         }
         if (timeMs >= sinceMs) {
-          queue.push({ logType, time: toIsoUtc(timeMs), event: record });
+          queue.push({ id: ids.idOf(record), logType, time: toIsoUtc(timeMs), event: record });
         }
       };
     };

@@ -35,6 +35,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
+import { OccurrenceIds } from '../../core/occurrences';
 import type { CallBudget, Cursor, Page, PageEnd, SourceRecord } from '../../core/ports';
 import { TransientError } from '../../errors';
 import { isSecureOrLoopback } from '../../url-rules';
@@ -315,6 +316,8 @@ export class SiemV2Source implements MimecastStreamSource {
   ): AsyncIterableIterator<SourceRecord> {
     const ctx: CallContext = { ...this.ctx, endpoint: `GET ${new URL(file.url).pathname}`, role: 'download' };
     const queue = new Queue<SourceRecord>();
+    // Identical events are numbered per file: a file read again (a resume) numbers them the same.
+    const ids = new OccurrenceIds(this.stream);
     const decoder = new NdjsonDecoder((record) => {
       const timeMs = parseMimecastTime(record.timestamp);
       if (timeMs === undefined) {
@@ -322,7 +325,7 @@ export class SiemV2Source implements MimecastStreamSource {
       }
       if (timeMs >= sinceMs) {
         const logType = typeof record.type === 'string' && record.type !== '' ? record.type : type;
-        queue.push({ logType, time: toIsoUtc(timeMs), event: record });
+        queue.push({ id: ids.idOf(record), logType, time: toIsoUtc(timeMs), event: record });
       }
     }, this.deps.settings.maxRecordChars);
     return decodeRecords(gunzip(bodyChunks(res, ctx)), decoder, queue, {

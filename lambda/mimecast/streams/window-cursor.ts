@@ -10,9 +10,17 @@
  *   "pageToken": string|null, // next page of this window; null = first page (a token needs a fixed `to`)
  *   "skipIds": [id...],     // eventIds already delivered at the `from` second: dropped if seen again
  *   "newest": ISO,          // newest event time delivered in this window so far (starts at `from`)
- *   "newestIds": [id...]    // eventIds delivered at the `newest` second so far
+ *   "newestIds": [id...],   // eventIds delivered at the `newest` second so far
+ *   "tail"?: { "second": ISO, "counts": { key: n } }, // occurrence counts at the last page's last second
+ *   "late"?: { "buckets": [...], "doneUntil"?: ISO, "recheck"?: {...} } // the late-data re-check (late-data.ts)
  * }
  * ```
+ * Ids are numbered per page by `OccurrenceIds` (core/occurrences.ts): the n-th identical record of a
+ * page gets occurrence n. Identical records share their time and Mimecast sorts by time, so a run of
+ * them can straddle a page boundary: `tail` carries the counts of the page's last second to the next
+ * page of the same window, so the run keeps counting. A new window recounts from its first second, so
+ * the boundary repeats of the previous window get the same ids as before (and are dropped by `skipIds`),
+ * while a new identical record at that second gets the next number.
  * An open end is resolved when the window's first page is fetched (`resolveWindow`): the end becomes
  * `max(from, ⌊now − latenessMargin⌋)` and the source reports the resolved, frozen cursor as
  * `Page.cursor`. The engine stores that one with any in-page offset, and page tokens keep the end
@@ -26,11 +34,23 @@
  * the stale window first, then a fresh one). A window that started open was asked up to now − margin
  * at this very fetch, so finishing it means caught up; a frozen one (the seed, or a page-token chain
  * begun in an earlier tick) is caught up only if it ended within `catchUpSlack` of now − margin.
- * A window that would end at or before its start needs no call at all.
+ * A window is always asked, even one second long (`from` within the margin of now, as on a stream's
+ * first tick from "now"): every tick makes at least one authenticated call, so wrong keys, a wrong URL
+ * or a missing permission show on the first run.
  */
 import * as z from 'zod';
 import { floorToSecond, toIsoUtc } from '../time';
 import { IsoTime } from './common';
+import {
+  isEmptyLate,
+  LateSchema,
+  type LateSettings,
+  type LateState,
+  nextRecheck,
+  rememberDelivered,
+  type Tail,
+  TailSchema,
+} from './late-data';
 
 export const WindowCursorSchema = z
   .object({
@@ -40,6 +60,8 @@ export const WindowCursorSchema = z
     skipIds: z.array(z.string()),
     newest: IsoTime,
     newestIds: z.array(z.string()),
+    tail: TailSchema.optional(),
+    late: LateSchema.optional(),
   })
   .refine((cursor) => cursor.pageToken === null || cursor.to !== null, {
     message: 'a cursor following a page token needs a fixed window end',
@@ -48,9 +70,10 @@ export const WindowCursorSchema = z
 
 export type WindowCursor = z.infer<typeof WindowCursorSchema>;
 
-export interface WindowSettings {
+export interface WindowSettings extends LateSettings {
   latenessMarginMs: number;
   catchUpSlackMs: number;
+  /** Ids kept per cursor for one second: the boundary (`skipIds`, `newestIds`) and the `tail` counts. */
   maxBoundaryIds: number;
   /** Mimecast's look-back limit for the endpoint, if any. */
   maxLookbackMs?: number;
@@ -139,6 +162,7 @@ export function requestedCursor(cursor: WindowCursor, request: WindowRequest): W
       skipIds: [],
       newest: toIsoUtc(request.from),
       newestIds: [],
+      ...(cursor.late === undefined ? {} : { late: cursor.late }),
     };
   }
   return { ...cursor, to: toIsoUtc(request.to) };
@@ -154,13 +178,11 @@ export function resolveWindow(
   return { request, cursor: requestedCursor(cursor, request) };
 }
 
-/** An empty window (first page, end at or before its start) needs no call: nothing can be in it. */
-export function isEmptyWindow(request: WindowRequest): boolean {
-  return request.pageToken === null && request.to <= request.from;
-}
-
 export interface PageItem {
+  /** The record's id, numbered over its page (`OccurrenceIds.idOf`). */
   id: string;
+  /** Its occurrence-1 id (`OccurrenceIds.lastKey`): what identical copies are counted under. */
+  key: string;
   timeMs: number;
 }
 
@@ -171,6 +193,43 @@ export interface WindowOutcome {
   caughtUp: boolean;
   /** More events shared the boundary second than the cursor keeps ids for. */
   boundaryOverflow: boolean;
+  /** More distinct records shared the page's last second than the cursor keeps counts for. */
+  tailOverflow: boolean;
+  /** Late-data buckets that forgot their ids on this page (their re-check forwards everything). */
+  lateOverflow: string[];
+  /** The late-data re-check this page began, if any (next fetches ask it before the next window). */
+  recheckBegun: boolean;
+}
+
+/**
+ * The occurrence counts the next page of a window starts from: those of every record at the page's
+ * last second (and of the carried ones, if the page ended in the same second as the previous one).
+ * `countOf` gives the counts `OccurrenceIds` reached over the page.
+ */
+export function pageTail(
+  previous: Tail | undefined,
+  items: readonly PageItem[],
+  countOf: (key: string) => number,
+  maxEntries: number,
+): { tail: Tail | undefined; overflow: boolean } {
+  const last = items[items.length - 1];
+  if (last === undefined) return { tail: previous, overflow: false };
+  const second = floorToSecond(last.timeMs);
+  const keys = new Set<string>();
+  if (previous !== undefined && Date.parse(previous.second) === second) {
+    for (const key of Object.keys(previous.counts)) keys.add(key);
+  }
+  for (const item of items) {
+    if (floorToSecond(item.timeMs) === second) keys.add(item.key);
+  }
+  const counts: Record<string, number> = {};
+  let kept = 0;
+  for (const key of keys) {
+    if (kept === maxEntries) break;
+    counts[key] = countOf(key);
+    kept += 1;
+  }
+  return { tail: { second: toIsoUtc(second), counts }, overflow: keys.size > maxEntries };
 }
 
 /**
@@ -186,6 +245,7 @@ export function afterPage(
   nextToken: string | null,
   nowMs: number,
   settings: WindowSettings,
+  countOf: (key: string) => number,
 ): WindowOutcome {
   const skip = new Set(cursor.skipIds);
   let newest = Date.parse(cursor.newest);
@@ -215,7 +275,26 @@ export function afterPage(
     return true;
   });
 
+  let late: LateState | undefined;
+  let lateOverflow: string[] = [];
+  if (settings.lateDataMs > 0) {
+    const remembered = rememberDelivered(
+      cursor.late ?? { buckets: [] },
+      {
+        from: request.from,
+        to: request.to,
+        skipIds: request.clampedFrom === undefined ? cursor.skipIds : [],
+      },
+      items,
+      settings,
+    );
+    late = remembered.late;
+    lateOverflow = remembered.overflowed;
+  }
+
   if (nextToken !== null && items.length > 0) {
+    const carried = cursor.pageToken === null ? undefined : cursor.tail;
+    const { tail, overflow } = pageTail(carried, items, countOf, settings.maxBoundaryIds);
     return {
       keep,
       next: {
@@ -225,9 +304,14 @@ export function afterPage(
         skipIds: cursor.pageToken === null && request.clampedFrom !== undefined ? [] : cursor.skipIds,
         newest: toIsoUtc(newest),
         newestIds: [...newestIds],
+        ...(tail === undefined ? {} : { tail }),
+        ...(isEmptyLate(late) ? {} : { late }),
       },
       caughtUp: false,
       boundaryOverflow,
+      tailOverflow: overflow,
+      lateOverflow,
+      recheckBegun: false,
     };
   }
 
@@ -236,8 +320,11 @@ export function afterPage(
   // An open window was asked up to now − margin at this fetch: nothing more to ask this tick. A frozen one
   // (the seed, or a page-token chain begun in an earlier tick) is caught up only if the next window would
   // add little: otherwise the engine asks again at once.
-  const caughtUp =
+  const mainCaughtUp =
     cursor.to === null || openWindowEnd(from, nowMs, settings) - request.to < settings.catchUpSlackMs;
+  // A re-check that became due is asked next, before the next window (late-data.ts).
+  if (late !== undefined) late = nextRecheck(late, from, nowMs, mainCaughtUp, settings);
+  const recheckBegun = late?.recheck !== undefined;
   return {
     keep,
     next: {
@@ -247,8 +334,12 @@ export function afterPage(
       skipIds: ids,
       newest: toIsoUtc(from),
       newestIds: ids,
+      ...(isEmptyLate(late) ? {} : { late }),
     },
-    caughtUp,
+    caughtUp: mainCaughtUp && !recheckBegun,
     boundaryOverflow,
+    tailOverflow: false,
+    lateOverflow,
+    recheckBegun,
   };
 }

@@ -3,11 +3,12 @@
  * and the threat feeds. Cursor rules live in window-cursor.ts; this module asks Mimecast and applies them.
  */
 import * as z from 'zod';
-import { eventId } from '../../core/envelope';
+import { OccurrenceIds } from '../../core/occurrences';
 import type { CallBudget, Cursor, Page, SourceRecord } from '../../core/ports';
 import type { StreamId } from '../../core/streams';
 import { RequestError } from '../../errors';
 import { type CallContext, headerValue, isObject, pagingStalled, protocolError } from '../classify';
+import { LATE_RECHECK_SPAN_MINUTES } from '../constants';
 import {
   type JsonEndpoint,
   THREAT_FEED_NO_RESULT_CODE,
@@ -25,9 +26,10 @@ import {
   type SourceDeps,
   staticPage,
 } from './common';
+import { afterRecheckPage, isEmptyLate, type LateState, type Recheck, recheckWindow } from './late-data';
 import {
   afterPage,
-  isEmptyWindow,
+  pageTail,
   resolveWindow,
   seedWindow,
   type WindowCursor,
@@ -61,6 +63,8 @@ export interface WindowApi {
 
 export class WindowSource implements MimecastStreamSource {
   readonly stream: StreamId;
+  /** Occurrence-free keys of the last page read, in order (`refuseRepeatedPage`). */
+  private previousPage: { window: string; pageToken: string | null; keys: string } | undefined;
 
   constructor(
     private readonly deps: SourceDeps,
@@ -76,6 +80,9 @@ export class WindowSource implements MimecastStreamSource {
       catchUpSlackMs: s.catchUpSlackMs,
       maxBoundaryIds: s.maxBoundaryIds,
       maxLookbackMs: this.api.maxLookbackMs,
+      lateDataMs: s.lateDataMs,
+      lateBucketMs: LATE_RECHECK_SPAN_MINUTES * 60_000,
+      lateMaxIds: s.maxLateDataIds,
     };
   }
 
@@ -91,17 +98,141 @@ export class WindowSource implements MimecastStreamSource {
     const current: WindowCursor = parseCursor(this.stream, WindowCursorSchema, cursor, 'time-window');
     const now = this.deps.clock.now();
     const settings = this.settings();
+    const late = current.late;
+    if (late?.recheck !== undefined) {
+      return this.recheckPage(current, { ...late, recheck: late.recheck }, now, settings, budget);
+    }
     // An open window end is resolved now; `asked` is the frozen cursor for this very request.
     const { request, cursor: asked } = resolveWindow(current, now, settings);
     if (request.clampedFrom !== undefined) {
       this.warnClamp(Date.parse(current.from), request.clampedFrom);
     }
-    // An empty window (start at or after its end) needs no call.
-    const answer: WindowAnswer = isEmptyWindow(request)
-      ? { records: [], nextToken: null }
-      : await this.api.fetch(request, this.deps.settings.jsonPageSize, budget);
+    // Always asked, even a one-second window: a first tick must reach Mimecast (window-cursor.ts).
+    const answer = await this.api.fetch(request, this.deps.settings.jsonPageSize, budget);
+    const ids = new OccurrenceIds(this.stream, current.pageToken === null ? {} : current.tail?.counts);
+    const items = this.items(answer.records, ids);
+    this.refuseRepeatedPage(request, items);
+    const outcome = afterPage(current, request, items, answer.nextToken, now, settings, (key) =>
+      ids.countOf(key),
+    );
+    if (outcome.boundaryOverflow) {
+      this.deps.log.warn(
+        'More events in one second than the cursor keeps ids for; repeats may be forwarded',
+        { stream: this.stream, maxBoundaryIds: settings.maxBoundaryIds },
+      );
+    }
+    if (outcome.tailOverflow) {
+      this.deps.log.warn(
+        'More distinct events in the last second of a page than the cursor keeps counts for; identical events across the page boundary may share an id',
+        { stream: this.stream, maxBoundaryIds: settings.maxBoundaryIds },
+      );
+    }
+    this.warnLateOverflow(outcome.lateOverflow, settings);
+    if (outcome.recheckBegun) {
+      const { from, to } = recheckWindow(outcome.next.late as LateState & { recheck: Recheck });
+      this.deps.log.info('Late-data re-check due: asking an older span again', {
+        stream: this.stream,
+        from: toIsoUtc(from),
+        until: toIsoUtc(to),
+      });
+    }
+    // The engine stores `asked` with any offset inside this page, so a resume re-asks this request.
+    return { ...staticPage(this.kept(items, outcome.keep), outcome.next, outcome.caughtUp), cursor: asked };
+  }
 
-    const items = answer.records.map((record) => {
+  /**
+   * One page of a late-data re-check: the span asked again, forwarding what the main pass did not
+   * deliver. The cursor is frozen as it is (its span and page token are fixed), so it is the page's cursor.
+   */
+  private async recheckPage(
+    current: WindowCursor,
+    late: LateState & { recheck: Recheck },
+    now: number,
+    settings: WindowSettings,
+    budget: CallBudget,
+  ): Promise<Page> {
+    const { recheck } = late;
+    const window = recheckWindow(late);
+    const answer = await this.api.fetch(
+      { ...window, pageToken: recheck.pageToken },
+      this.deps.settings.jsonPageSize,
+      budget,
+    );
+    const ids = new OccurrenceIds(this.stream, recheck.pageToken === null ? {} : recheck.tail?.counts);
+    const items = this.items(answer.records, ids);
+    this.refuseRepeatedPage({ ...window, pageToken: recheck.pageToken }, items);
+    const { tail, overflow } = pageTail(
+      recheck.pageToken === null ? undefined : recheck.tail,
+      items,
+      (key) => ids.countOf(key),
+      settings.maxBoundaryIds,
+    );
+    if (overflow) {
+      this.deps.log.warn(
+        'More distinct events in the last second of a page than the cursor keeps counts for; identical events across the page boundary may share an id',
+        { stream: this.stream, maxBoundaryIds: settings.maxBoundaryIds },
+      );
+    }
+    const outcome = afterRecheckPage(
+      late,
+      items,
+      answer.nextToken,
+      tail,
+      { fromMs: Date.parse(current.from) },
+      now,
+      settings,
+    );
+    const found = outcome.keep.filter(Boolean).length;
+    if (found > 0) {
+      this.deps.log.info('Late-data re-check found events the first pass had not seen', {
+        stream: this.stream,
+        from: toIsoUtc(window.from),
+        until: toIsoUtc(window.to),
+        events: found,
+      });
+    }
+    const { late: _previous, ...main } = current;
+    const next: WindowCursor = isEmptyLate(outcome.late) ? main : { ...main, late: outcome.late };
+    return { ...staticPage(this.kept(items, outcome.keep), next, outcome.caughtUp), cursor: current };
+  }
+
+  /**
+   * A follow-up page holding the records of the page before it, in the same order, is that page served
+   * again (Mimecast paging that does not advance). The engine checks ids for every source, but here the
+   * ids of the last second's records differ on the repeat (their occurrence count carries on from the page
+   * before), so the check is made on the occurrence-free keys, and before a repeated record can go out as
+   * a "new identical" event. A page made of one record repeated is the exception: it cannot be told from
+   * a run of identical events longer than a page (each page legitimately the same), so it counts on.
+   */
+  private refuseRepeatedPage(
+    request: { from: number; to: number; pageToken: string | null },
+    items: ReadonlyArray<{ key: string }>,
+  ): void {
+    if (items.length === 0) return;
+    // Only pages of one window are compared (a re-check asks a span the main pass read before), and only
+    // under another page token: the same page asked again (a resume inside it) is not a repeat.
+    const window = `${request.from}-${request.to}`;
+    const keys = items.map((item) => item.key).join(',');
+    const previous = this.previousPage;
+    const repeated =
+      request.pageToken !== null &&
+      previous !== undefined &&
+      previous.window === window &&
+      previous.pageToken !== request.pageToken &&
+      previous.keys === keys &&
+      items.some((item) => item.key !== items[0]!.key);
+    this.previousPage = { window, pageToken: request.pageToken, keys };
+    if (repeated) {
+      throw pagingStalled(
+        this.api.context(),
+        `the page read has the same ${items.length} records, in the same order, as the page before it`,
+      );
+    }
+  }
+
+  /** The page's records with their times and ids, in Mimecast's order. */
+  private items(records: readonly Record<string, unknown>[], ids: OccurrenceIds) {
+    return records.map((record) => {
       const timeMs = this.api.timeOf(record);
       if (timeMs === undefined) {
         throw protocolError(
@@ -110,31 +241,36 @@ export class WindowSource implements MimecastStreamSource {
           recordExcerpt(record),
         );
       }
-      return { record, timeMs, id: eventId(this.stream, record) };
+      const id = ids.idOf(record);
+      return { record, timeMs, id, key: ids.lastKey };
     });
-    const outcome = afterPage(current, request, items, answer.nextToken, now, settings);
-    if (outcome.boundaryOverflow) {
-      this.deps.log.warn(
-        'More events in one second than the cursor keeps ids for; repeats may be forwarded',
-        {
-          stream: this.stream,
-          maxBoundaryIds: settings.maxBoundaryIds,
-        },
-      );
-    }
+  }
+
+  private kept(
+    items: ReadonlyArray<{ record: Record<string, unknown>; timeMs: number; id: string }>,
+    keep: readonly boolean[],
+  ): SourceRecord[] {
     const records: SourceRecord[] = [];
     items.forEach((item, index) => {
-      if (outcome.keep[index]) {
+      if (keep[index]) {
         records.push({
+          id: item.id,
           logType: this.api.logTypeOf(item.record),
           time: toIsoUtc(item.timeMs),
           event: item.record,
         });
       }
     });
-    // The engine stores `asked` with any offset inside this page, so a resume re-asks this request.
-    const page: Page = { ...staticPage(records, outcome.next, outcome.caughtUp), cursor: asked };
-    return page;
+    return records;
+  }
+
+  private warnLateOverflow(starts: readonly string[], settings: WindowSettings): void {
+    for (const start of starts) {
+      this.deps.log.warn(
+        'Too many events to remember for the late-data re-check; that span will be forwarded again whole (repeats keep their ids)',
+        { stream: this.stream, span: start, maxLateDataIds: settings.lateMaxIds },
+      );
+    }
   }
 
   async probe(budget: CallBudget): Promise<void> {

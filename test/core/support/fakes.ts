@@ -61,16 +61,18 @@ export function makeRecords(
 ): SourceRecord[] {
   return Array.from({ length: count }, (_, i) => {
     const seq = from + i;
+    const event = { stream, seq, subject: `message ${seq}` };
     return {
+      id: eventId(stream, event),
       logType: 'receipt',
       time: new Date(baseTime + seq * 1000).toISOString(),
-      event: { stream, seq, subject: `message ${seq}` },
+      event,
     };
   });
 }
 
-export function idOf(stream: StreamId, record: SourceRecord): string {
-  return eventId(stream, record.event);
+export function idOf(record: SourceRecord): string {
+  return record.id;
 }
 
 export interface FetchScript {

@@ -1,0 +1,50 @@
+/**
+ * Ids for the records of one answer, in answer order (design.md, "Delivery guarantee"): identical
+ * records are events of their own (two failed logons in the same second are two events a SOC counts),
+ * so the n-th record with the same canonical JSON in one answer gets `eventId(stream, record, n)`.
+ * The numbering depends only on the answer, so the same answer read again (a resume, a retry, a
+ * re-check) gives the same ids, and a receiver keyed on them drops true repeats.
+ *
+ * Every source numbers its records through one of these per answer: per SIEM file, per window page.
+ * A window whose identical records straddle two pages passes the counts of the page's last second on
+ * to the next page (`carried`), so the run keeps counting instead of starting at 1 again.
+ */
+import { canonicalJson, eventIdOfCanonical } from './envelope';
+import type { StreamId } from './streams';
+
+export class OccurrenceIds {
+  /** Records numbered so far, per occurrence-1 id. One entry per distinct record of the answer. */
+  private readonly counts = new Map<string, number>();
+  private last = '';
+
+  /**
+   * @param carried counts of records numbered before this answer began, by their occurrence-1 id
+   *   (`lastKey`): the next copy of such a record continues from its count.
+   */
+  constructor(
+    private readonly stream: StreamId,
+    carried: Readonly<Record<string, number>> = {},
+  ) {
+    for (const [key, count] of Object.entries(carried)) this.counts.set(key, count);
+  }
+
+  /** The id of the next record of the answer. */
+  idOf(event: unknown): string {
+    const canonical = canonicalJson(event);
+    const key = eventIdOfCanonical(this.stream, canonical, 1);
+    const occurrence = (this.counts.get(key) ?? 0) + 1;
+    this.counts.set(key, occurrence);
+    this.last = key;
+    return occurrence === 1 ? key : eventIdOfCanonical(this.stream, canonical, occurrence);
+  }
+
+  /** The occurrence-1 id of the record `idOf` numbered last: the key its identical copies count under. */
+  get lastKey(): string {
+    return this.last;
+  }
+
+  /** How many records with this key were numbered so far, carried counts included. */
+  countOf(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+}
