@@ -3,11 +3,15 @@
  * (seed, seq) so memory grows with the number of records only by a few bytes each.
  */
 import type { StreamId } from '../../lambda/core/streams';
+import { AWARENESS_STREAMS, AwarenessStore, type AwarenessStreamId } from './awareness';
 import { DAY_MS } from './dates';
 import { generateLogRecord, LOG_STREAMS, type LogStreamId } from './log-records';
 import type { ResolvedOptions } from './options';
 import { hash32, Rng, saltOf } from './random';
 import {
+  CI_LOG_TYPES,
+  type CiLogType,
+  generateCiSiemRecord,
   generateV1SiemRecord,
   generateV2SiemRecord,
   logTypeWeights,
@@ -91,6 +95,8 @@ export interface SiemFile {
 
 interface SiemFileStoreParams<T extends string> {
   api: 1 | 2;
+  /** Salts the times and types: `siem` (Cloud Gateway, per API version) or `siem-ci`. */
+  feed: 'siem' | 'siem-ci';
   count: number;
   range: { start: number; end: number };
   seed: number;
@@ -116,13 +122,13 @@ export class SiemFileStore<T extends string> {
 
   constructor(private readonly params: SiemFileStoreParams<T>) {
     this.weights = logTypeWeights(params.types);
-    this.typeSalt = hash32(params.seed, saltOf('siem-type'), params.api);
+    this.typeSalt = hash32(params.seed, saltOf(`${params.feed}-type`), params.api);
     this.timeline = new Timeline(
       baseTimes(
         params.count,
         params.range,
         params.resolutionMs,
-        hash32(params.seed, saltOf('siem'), params.api),
+        hash32(params.seed, saltOf(params.feed), params.api),
       ),
     );
     this.buildBaseFiles();
@@ -283,6 +289,9 @@ export class TenantData {
   readonly logs: Record<LogStreamId, LogStore>;
   readonly siemV1: SiemFileStore<V1LogType>;
   readonly siemV2: SiemFileStore<V2LogType>;
+  /** Cloud Integrated SIEM (API 2.0 only). */
+  readonly siemCi: SiemFileStore<CiLogType>;
+  readonly awareness: AwarenessStore;
   readonly feeds: Record<FeedType, ThreatFeedStore>;
   private readonly v1Context: SiemContext;
   private readonly v2Context: SiemContext;
@@ -300,6 +309,7 @@ export class TenantData {
     this.siemV1 = new SiemFileStore({
       ...common,
       api: 1,
+      feed: 'siem',
       types: siem.v1LogTypes,
       eventsPerFile: siem.v1EventsPerFile,
       resolutionMs: 1000,
@@ -307,10 +317,27 @@ export class TenantData {
     this.siemV2 = new SiemFileStore({
       ...common,
       api: 2,
+      feed: 'siem',
       types: siem.v2LogTypes,
       eventsPerFile: siem.v2EventsPerFile,
       resolutionMs: 1,
     });
+    this.siemCi = new SiemFileStore({
+      ...common,
+      count: events['siem-ci'],
+      api: 2,
+      feed: 'siem-ci',
+      types: CI_LOG_TYPES,
+      eventsPerFile: siem.v2EventsPerFile,
+      resolutionMs: 1,
+    });
+    this.awareness = new AwarenessStore(
+      seed,
+      tenant,
+      Object.fromEntries(AWARENESS_STREAMS.map((s) => [s, events[s]])) as Record<AwarenessStreamId, number>,
+      options.awareness.campaigns,
+      range.end,
+    );
     this.feeds = {
       malware_customer: new ThreatFeedStore('malware_customer', events['malware-customer'], range, seed),
       malware_grid: new ThreatFeedStore('malware_grid', events['malware-grid'], range, seed),
@@ -339,15 +366,30 @@ export class TenantData {
     );
   }
 
+  ciEvent(seq: number): Record<string, unknown> {
+    return generateCiSiemRecord(
+      this.siemCi.typeOf(seq),
+      seq,
+      this.siemCi.timeline.timeOf(seq),
+      this.v2Context,
+    );
+  }
+
   /** Every record held now, as a correct client decodes it (see RunningSimulator.groundTruth). */
   groundTruth(stream: StreamId, api: 1 | 2): unknown[] {
     const now = this.options.now();
-    if (stream === 'siem') {
-      const store = api === 1 ? this.siemV1 : this.siemV2;
+    if (isApi2Only(stream)) {
+      // These exist on API 2.0 only: under API 1.0 the tenant holds none of them.
+      if (api === 1) return [];
+      if (stream !== 'siem-ci') return this.awareness.all(stream);
+    }
+    if (stream === 'siem' || stream === 'siem-ci') {
+      const store = stream === 'siem-ci' ? this.siemCi : api === 1 ? this.siemV1 : this.siemV2;
       const out: unknown[] = [];
       for (let i = store.firstLiveFile(now, this.options.siem.retentionMs); i < store.files.length; i++) {
         for (const seq of store.files[i].events) {
-          if (api === 2) out.push(this.v2Event(seq));
+          if (stream === 'siem-ci') out.push(this.ciEvent(seq));
+          else if (api === 2) out.push(this.v2Event(seq));
           else if (this.options.siem.v1FileFormat === 'key_value')
             out.push(toKeyValueRecord(this.v1Event(seq)));
           else out.push(this.v1Event(seq));
@@ -367,6 +409,8 @@ export class TenantData {
   publish(stream: StreamId, count: number, lateBySeconds: number, api: 1 | 2 | undefined): unknown[] {
     const now = this.options.now();
     const end = now - lateBySeconds * 1000;
+    // Nothing to add to a dataset API 1.0 does not serve.
+    if (isApi2Only(stream) && api === 1) return [];
     if (stream === 'siem') {
       const out: unknown[] = [];
       if (api !== 2) {
@@ -383,8 +427,20 @@ export class TenantData {
     if (stream === 'malware-customer' || stream === 'malware-grid') {
       return this.feeds[feedOf(stream)].publish(count, end);
     }
+    if (stream === 'siem-ci') {
+      return this.siemCi.publish(count, end, now).map((seq) => this.ciEvent(seq));
+    }
+    if (isAwarenessStream(stream)) return this.awareness.publish(stream, count);
     return this.logs[stream].publish(count, end);
   }
+}
+
+function isAwarenessStream(stream: StreamId): stream is AwarenessStreamId {
+  return (AWARENESS_STREAMS as readonly string[]).includes(stream);
+}
+
+function isApi2Only(stream: StreamId): stream is AwarenessStreamId | 'siem-ci' {
+  return stream === 'siem-ci' || isAwarenessStream(stream);
 }
 
 export function feedOf(stream: 'malware-customer' | 'malware-grid'): FeedType {

@@ -39,7 +39,15 @@ import {
 } from '../endpoints';
 import { toIsoUtc } from '../time';
 import type { MimecastStreamSource } from '../types';
-import { callContext, IsoTime, parseCursor, postJson, recordExcerpt, type SourceDeps, staticPage } from './common';
+import {
+  callContext,
+  IsoTime,
+  parseCursor,
+  postJson,
+  recordExcerpt,
+  type SourceDeps,
+  staticPage,
+} from './common';
 
 /** Campaign listings followed per call: get-campaign is not known to page at all; this bounds a service that keeps answering `next`. */
 const MAX_CAMPAIGN_PAGES = 50;
@@ -112,7 +120,10 @@ export class SnapshotSource implements MimecastStreamSource {
         : { due: current.due, snapshot: read.next };
     const records = read.rows.map((row) => this.record(row, read.asked.at));
     // The resolved question (snapshot time, chosen campaign): a resume inside this page re-asks it.
-    return { ...staticPage(records, next, read.next === null), cursor: { due: current.due, snapshot: read.asked } };
+    return {
+      ...staticPage(records, next, read.next === null),
+      cursor: { due: current.due, snapshot: read.asked },
+    };
   }
 
   probe(budget: CallBudget): Promise<void> {
