@@ -109,7 +109,16 @@ function mimecastClientFor(
   config: CollectorSettings,
   credentials: CollectorCredentials,
 ): MimecastClient {
-  const key = JSON.stringify([config.mimecastBaseUrl, config.latenessMarginSeconds, credentials.mimecast]);
+  const key = JSON.stringify([
+    config.mimecastBaseUrl,
+    config.latenessMarginSeconds,
+    config.jsonPageSize,
+    config.siemBatchPageSize,
+    config.siemEventTypes,
+    config.siemCiEventTypes,
+    config.awarenessSnapshotHours,
+    credentials.mimecast,
+  ]);
   const cached = mimecastClients.get(adapters);
   if (cached?.key === key) return cached.client;
   const client = createMimecastClient({
@@ -118,6 +127,10 @@ function mimecastClientFor(
     dispatcher: adapters.dispatcher,
     log: adapters.log,
     latenessMarginSeconds: config.latenessMarginSeconds,
+    pageSizes: { json: config.jsonPageSize, siemBatch: config.siemBatchPageSize },
+    siemTypes: config.siemEventTypes,
+    siemCiTypes: config.siemCiEventTypes,
+    snapshotIntervalHours: config.awarenessSnapshotHours,
   });
   mimecastClients.set(adapters, { key, client });
   return client;

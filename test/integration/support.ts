@@ -25,7 +25,12 @@ import { type Envelope, eventId } from '../../lambda/core/envelope';
 import type { Clock, Cursor, Log, Sink } from '../../lambda/core/ports';
 import type { TickResult } from '../../lambda/core/results';
 import { type StreamId, streamsFor } from '../../lambda/core/streams';
-import { createMimecastClient, type MimecastClient } from '../../lambda/mimecast';
+import {
+  createMimecastClient,
+  type MimecastClient,
+  SIEM_CI_EVENT_TYPES,
+  SIEM_V2_EVENT_TYPES,
+} from '../../lambda/mimecast';
 import { createCredentialsProvider } from '../../lambda/secrets/provider';
 import { createHttpSink } from '../../lambda/sinks';
 import { createDynamoDbCheckpointStore, type DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
@@ -345,6 +350,11 @@ export async function startRig(options: RigOptions): Promise<Rig> {
           maxPagesPerTick: 100,
           batchMaxEvents: BATCH,
           batchMaxBytes: 4 * 1024 * 1024,
+          jsonPageSize: 500,
+          siemBatchPageSize: 100,
+          siemEventTypes: [...SIEM_V2_EVENT_TYPES],
+          siemCiEventTypes: [...SIEM_CI_EVENT_TYPES],
+          awarenessSnapshotHours: 24,
         },
         adapters: {
           log: adapters.log,

@@ -21,7 +21,7 @@ import fc from 'fast-check';
 import type { CliIO } from '../../bin/cli/io';
 import { runCommand } from '../../bin/cli/run';
 import { parseLambdaConfig } from '../../lambda/config';
-import { STREAM_IDS } from '../../lambda/core/streams';
+import { STREAM_IDS, streamsFor } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { ConfigError, SecretError } from '../../lambda/errors';
 import { MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS } from '../../lambda/mimecast/hosts';
@@ -63,7 +63,8 @@ type Var = keyof typeof ENV;
 
 const GOOD: Record<Exclude<Var, 'mimecastBaseUrl' | 'apiVersion'>, readonly string[]> = {
   instance: ['prod', 'eu-tenant-1', 'a'],
-  streams: ['', 'siem', 'audit,dlp', STREAM_IDS.join(',')],
+  // Valid on both API versions (the API 2.0-only streams are refused on 1.0: config.test.ts).
+  streams: ['', 'siem', 'audit,dlp', streamsFor(1).join(',')],
   collectionStart: ['', '2026-01-01T00:00:00Z', '2024-02-29T23:59:59Z', '2025-06-01'],
   sinkUrl: [
     'https://hec.example.com:8088/services/collector/event',
@@ -80,6 +81,11 @@ const GOOD: Record<Exclude<Var, 'mimecastBaseUrl' | 'apiVersion'>, readonly stri
   maxPagesPerTick: ['', '1', '1000'],
   batchMaxEvents: ['', '1', '50000'],
   batchMaxBytes: ['', '1024', '10485760'],
+  jsonPageSize: ['', '1', '500'],
+  siemBatchPageSize: ['', '1', '100'],
+  siemEventTypes: ['', 'receipt', 'url protect,process', ' receipt , journal '],
+  siemCiEventTypes: ['', 'entities', 'mailflow,urlclick'],
+  awarenessSnapshotHours: ['', '1', '24', '168'],
 };
 
 const BAD: Record<Var, readonly (string | undefined)[]> = {
@@ -114,6 +120,11 @@ const BAD: Record<Var, readonly (string | undefined)[]> = {
   maxPagesPerTick: ['0', '1001', 'x'],
   batchMaxEvents: ['0', '50001', ' 1 2 '],
   batchMaxBytes: ['1023', '10485761', '0x400'],
+  jsonPageSize: ['0', '501', 'x'],
+  siemBatchPageSize: ['0', '101', '1.5'],
+  siemEventTypes: ['url-protect', 'receipt,bogus', 'RECEIPT'],
+  siemCiEventTypes: ['entity', 'receipt'],
+  awarenessSnapshotHours: ['0', '169', 'daily'],
 };
 
 const V1_URLS = MIMECAST_V1_HOSTS.map((h) => h.baseUrl);
@@ -125,7 +136,10 @@ const environment = fc
   .record({
     bad: fc.subarray(Object.keys(ENV) as Var[]),
     version: fc.constantFrom('1', '2'),
-    pick: fc.array(fc.nat(), { minLength: 16, maxLength: 16 }),
+    pick: fc.array(fc.nat(), {
+      minLength: Object.keys(ENV).length,
+      maxLength: Object.keys(ENV).length,
+    }),
   })
   .map(({ bad, version, pick }) => {
     const env: Record<string, string | undefined> = {};
@@ -348,6 +362,11 @@ describe('before any call is made', () => {
       [ENV.maxPagesPerTick]: '0',
       [ENV.batchMaxEvents]: 'many',
       [ENV.batchMaxBytes]: '1',
+      [ENV.jsonPageSize]: '501',
+      [ENV.siemBatchPageSize]: '0',
+      [ENV.siemEventTypes]: 'url-protect',
+      [ENV.siemCiEventTypes]: 'clicks',
+      [ENV.awarenessSnapshotHours]: 'daily',
     };
     const handler = coldStartHandler(env);
     for (let invocation = 0; invocation < 2; invocation += 1) {
