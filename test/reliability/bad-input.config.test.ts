@@ -479,6 +479,10 @@ describe('CloudFormation parameters (synthesized template)', () => {
   const byPattern: Array<[string, string, fc.Arbitrary<string>]> = [
     ['CollectionStartTs', ENV.collectionStart, fc.constant('')],
     ['IngestionUrl', ENV.sinkUrl, fc.constant('https://a')],
+    ['SiemEventTypes', ENV.siemEventTypes, fc.constant('')],
+    ['SiemCiEventTypes', ENV.siemCiEventTypes, fc.constant('')],
+    ['MimecastPageSize', ENV.jsonPageSize, fc.constant('500')],
+    ['SiemBatchPageSize', ENV.siemBatchPageSize, fc.constant('100')],
   ];
 
   // A regular expression cannot tell valid punycode from invalid (`xn--0` is not IDNA), so host labels
@@ -542,6 +546,9 @@ describe('CloudFormation parameters (synthesized template)', () => {
     }
     for (const format of parameters.SinkFormat.AllowedValues as string[]) {
       expect(functionAccepts({ [ENV.sinkFormat]: format })).toBeUndefined();
+    }
+    for (const hours of parameters.AwarenessSnapshotHours.AllowedValues as string[]) {
+      expect(functionAccepts({ [ENV.awarenessSnapshotHours]: hours })).toBeUndefined();
     }
   });
 
