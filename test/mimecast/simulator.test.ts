@@ -709,3 +709,48 @@ describe('injected faults', () => {
     expect(h.sim.requests().filter((r) => r.path === AUDIT)).toHaveLength(3);
   });
 });
+
+describe('siem-ci: the Cloud Integrated listing', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await withSimulator(SMALL);
+  });
+  afterAll(() => stopHarness(h));
+
+  it('lists /siem/v1/batch/events/ci one configured type at a time, dates on the first call only', async () => {
+    const client = makeClient(h, 2, { siemCiTypes: ['urlclick', 'entities'] });
+    h.sim.clearRequests();
+    const result = await drain(client, 'siem-ci');
+    const wanted = (h.sim.groundTruth('siem-ci', 2) as { type: string }[])
+      .filter((r) => r.type === 'urlclick' || r.type === 'entities')
+      .map((r) => eventId('siem-ci', r));
+    expectExactlyOnce(result.ids, wanted);
+    const listings = h.sim.requests().filter((r) => r.path.startsWith('/siem/v1/batch/events/'));
+    expect(new Set(listings.map((r) => r.path))).toEqual(new Set(['/siem/v1/batch/events/ci']));
+    expect([...new Set(listings.map((r) => r.query.type))]).toEqual(['urlclick', 'entities']);
+    for (const type of ['urlclick', 'entities']) {
+      const [first, ...rest] = listings.filter((r) => r.query.type === type);
+      expect(first!.query).toMatchObject({ dateRangeStartsAt: expect.any(String), pageSize: '5' });
+      for (const later of rest) {
+        expect(later.query.nextPage).toEqual(expect.any(String));
+        expect(later.query.dateRangeStartsAt).toBeUndefined();
+      }
+    }
+  });
+
+  it('a batch file URL that stays expired is a transient error naming siem-ci and the file', async () => {
+    const client = makeClient(h, 2, { limits: { fileUrlRelistAttempts: 0 } });
+    h.sim.inject({
+      path: /^\/mimecast-siem-ci\//,
+      times: Number.POSITIVE_INFINITY,
+      fault: { kind: 'expire-batch-url' },
+    });
+    try {
+      const error = await failure(drain(client, 'siem-ci'));
+      expect(error).toBeInstanceOf(TransientError);
+      expect(error.message).toMatch(/stream siem-ci, GET \/mimecast-siem-ci\/.*HTTP 403/);
+    } finally {
+      h.sim.clearFaults();
+    }
+  });
+});

@@ -115,7 +115,9 @@ describe('against the simulator', () => {
       const secondIds = second.records.map((r) => eventId(stream, r.event));
       expect([...secondIds].sort()).toEqual([...firstIds, ...added].sort());
       expect(new Set(second.records.map((r) => r.time)).size).toBe(1);
-      expect(Date.parse(second.records[0]!.time)).toBeGreaterThanOrEqual(Date.parse(first.records[0]!.time) + 24 * HOUR);
+      expect(Date.parse(second.records[0]!.time)).toBeGreaterThanOrEqual(
+        Date.parse(first.records[0]!.time) + 24 * HOUR,
+      );
       // One call a page; user data also lists the campaigns each time it picks the next one (4 campaigns).
       expect(calls()).toBe(second.pages + (stream === 'awareness-user-data' ? 4 : 0));
     },
@@ -130,7 +132,10 @@ describe('against the simulator', () => {
     expect(order).toEqual([...new Set(campaignIds)].sort());
     expect(order).toHaveLength(4);
     for (const record of done.records) {
-      expect(record).toMatchObject({ logType: 'phishing user data', event: { campaignName: expect.any(String) } });
+      expect(record).toMatchObject({
+        logType: 'phishing user data',
+        event: { campaignName: expect.any(String) },
+      });
     }
     // One campaign listing per campaign chosen, plus the one that found no campaign left.
     const listings = sim.requests().filter((r) => r.path.endsWith('/get-campaign'));
@@ -251,10 +256,21 @@ describe('request shapes and odd answers (scripted server)', () => {
     server.handle((req, res) => {
       if (req.path === '/oauth/token') return json(res, 200, { access_token: 'tok', expires_in: 1799 });
       if (req.path.endsWith('/get-campaign')) {
-        return json(res, 200, { meta: { status: 200 }, data: [{ id: 'c2', name: 'Two' }, { id: 'c1', name: 'One' }], fail: [] });
+        return json(res, 200, {
+          meta: { status: 200 },
+          data: [
+            { id: 'c2', name: 'Two' },
+            { id: 'c1', name: 'One' },
+          ],
+          fail: [],
+        });
       }
       const id = JSON.parse(req.body).data[0].id;
-      return json(res, 200, { meta: { status: 200, pagination: {} }, data: [{ items: [{ email: `${id}@x.example` }] }], fail: [] });
+      return json(res, 200, {
+        meta: { status: 200, pagination: {} },
+        data: [{ items: [{ email: `${id}@x.example` }] }],
+        fail: [],
+      });
     });
     const source = client().source('awareness-user-data');
     const page = await source.fetchPage(seeded, budget());
@@ -264,13 +280,20 @@ describe('request shapes and odd answers (scripted server)', () => {
     expect(page.cursor).toMatchObject({ snapshot: { campaign: { id: 'c1', name: 'One' }, pageToken: null } });
     expect(page.end().next).toMatchObject({ snapshot: { campaign: null, after: 'c1' } });
     const userData = server.requests.find((r) => r.path.endsWith('/get-user-data'))!;
-    expect(JSON.parse(userData.body)).toEqual({ meta: { pagination: { pageSize: 7 } }, data: [{ id: 'c1' }] });
+    expect(JSON.parse(userData.body)).toEqual({
+      meta: { pagination: { pageSize: 7 } },
+      data: [{ id: 'c1' }],
+    });
   });
 
   it('a page token handed back unchanged is a protocol error, not an endless walk', async () => {
     server.handle((req, res) => {
       if (req.path === '/oauth/token') return json(res, 200, { access_token: 'tok', expires_in: 1799 });
-      return json(res, 200, { meta: { status: 200, pagination: { next: 'same' } }, data: [{ n: 1 }], fail: [] });
+      return json(res, 200, {
+        meta: { status: 200, pagination: { next: 'same' } },
+        data: [{ n: 1 }],
+        fail: [],
+      });
     });
     const source = client().source('awareness-watchlist');
     const page = await source.fetchPage(seeded, budget());
@@ -286,19 +309,26 @@ describe('request shapes and odd answers (scripted server)', () => {
     let campaigns: unknown[] = [{ name: 'no id' }];
     server.handle((req, res) => {
       if (req.path === '/oauth/token') return json(res, 200, { access_token: 'tok', expires_in: 1799 });
-      if (req.path.endsWith('/get-campaign')) return json(res, 200, { meta: { status: 200 }, data: campaigns, fail: [] });
+      if (req.path.endsWith('/get-campaign'))
+        return json(res, 200, { meta: { status: 200 }, data: campaigns, fail: [] });
       return json(res, 200, { meta: { status: 200 }, data: [{ users: [] }], fail: [] });
     });
     const source = client().source('awareness-user-data');
-    await expect(source.fetchPage(seeded, budget())).rejects.toThrow(/A campaign without an id .*get-campaign/);
+    await expect(source.fetchPage(seeded, budget())).rejects.toThrow(
+      /A campaign without an id .*get-campaign/,
+    );
     campaigns = [{ id: 7, name: 'numeric id' }];
-    await expect(source.fetchPage(seeded, budget())).rejects.toThrow(/Answer without data\[\]\.items .*get-user-data/);
+    await expect(source.fetchPage(seeded, budget())).rejects.toThrow(
+      /Answer without data\[\]\.items .*get-user-data/,
+    );
   });
 
   it('403 app_forbidden is a permission error naming the stream and the Awareness Training permission', async () => {
     server.handle((req, res) => {
       if (req.path === '/oauth/token') return json(res, 200, { access_token: 'tok', expires_in: 1799 });
-      return json(res, 403, { fail: [{ code: 'app_forbidden', message: 'Forbidden to perform the requested operation' }] });
+      return json(res, 403, {
+        fail: [{ code: 'app_forbidden', message: 'Forbidden to perform the requested operation' }],
+      });
     });
     const error = await client()
       .source('awareness-safescore')
