@@ -382,6 +382,8 @@ function collectSettings(
     return undefined;
   };
   const apiVersion = take('apiVersion', parseApiVersion(input.apiVersion));
+  const bounded = (field: keyof typeof NUMERIC_SETTINGS) =>
+    take(field, parseBoundedInteger(input[field], NUMERIC_SETTINGS[field]));
   let streams = take('streams', parseStreamList(input.streams, apiVersion));
   const unserved =
     apiVersion === undefined || streams === undefined ? [] : unservedStreams(streams, apiVersion);
@@ -417,23 +419,14 @@ function collectSettings(
       'batchMaxBytes',
       parseBoundedInteger(input.batchMaxBytes, NUMERIC_SETTINGS.batchMaxBytes),
     ),
-    jsonPageSize: take(
-      'jsonPageSize',
-      parseBoundedInteger(input.jsonPageSize, NUMERIC_SETTINGS.jsonPageSize),
-    ),
-    siemBatchPageSize: take(
-      'siemBatchPageSize',
-      parseBoundedInteger(input.siemBatchPageSize, NUMERIC_SETTINGS.siemBatchPageSize),
-    ),
+    jsonPageSize: bounded('jsonPageSize'),
+    siemBatchPageSize: bounded('siemBatchPageSize'),
     siemEventTypes: take('siemEventTypes', parseEventTypes(input.siemEventTypes, SIEM_EVENT_TYPE_SETS.siem)),
     siemCiEventTypes: take(
       'siemCiEventTypes',
       parseEventTypes(input.siemCiEventTypes, SIEM_EVENT_TYPE_SETS['siem-ci']),
     ),
-    awarenessSnapshotHours: take(
-      'awarenessSnapshotHours',
-      parseBoundedInteger(input.awarenessSnapshotHours, NUMERIC_SETTINGS.awarenessSnapshotHours),
-    ),
+    awarenessSnapshotHours: bounded('awarenessSnapshotHours'),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   crashable,
   deliveryReport,
   exactlyOnce,
+  expectPagedAndBatched,
   outcomes,
   Process,
   type Rig,
@@ -57,15 +58,7 @@ describe('API 2.0: siem-ci and the Awareness Training snapshots', () => {
     const first = await rig.run({ owner: 'first', streams: STREAMS });
     expect(outcomes(first)).toEqual(allOutcomes(STREAMS, 'caught-up'));
     expect(deliveryReport(rig, STREAMS)).toEqual(exactlyOnce(STREAMS));
-    for (const stream of STREAMS) {
-      const result = first.streams.find((s) => s.stream === stream)!;
-      expect({ stream, pages: result.pages > 1, batches: rig.batches(stream).length > 1 }).toEqual({
-        stream,
-        pages: true,
-        batches: true,
-      });
-      expect(Math.max(...rig.batches(stream).map((b) => b.length))).toBeLessThanOrEqual(BATCH);
-    }
+    expectPagedAndBatched(rig, first, STREAMS);
     const firstSnapshot = new Map(SNAPSHOTS.map((s) => [s, [...snapshotsOf(rig, s).keys()]]));
     for (const times of firstSnapshot.values()) expect(times).toHaveLength(1);
 

@@ -494,6 +494,19 @@ export function expectAtLeastOnceWithinOneBatch(
   return repeats;
 }
 
+/** Paging and batching really happened on every stream: more than one page and batch, none over BATCH. */
+export function expectPagedAndBatched(rig: Rig, result: TickResult, streams: readonly StreamId[]): void {
+  for (const stream of streams) {
+    const pages = result.streams.find((s) => s.stream === stream)!.pages;
+    expect({ stream, pages: pages > 1, batches: rig.batches(stream).length > 1 }).toEqual({
+      stream,
+      pages: true,
+      batches: true,
+    });
+    expect(Math.max(...rig.batches(stream).map((b) => b.length))).toBeLessThanOrEqual(BATCH);
+  }
+}
+
 export function sameSet(a: readonly string[], b: readonly string[]): boolean {
   const left = new Set(a);
   const right = new Set(b);

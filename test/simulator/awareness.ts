@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import type { SimContext, SimRequest } from './context';
 import { DAY_MS, formatMimecastDate } from './dates';
-import { parseEnvelope, resolvePageSize, validationFailure } from './envelope';
+import { invalidPageToken, parseEnvelope, resolvePageSize, validationFailure } from './envelope';
 import { Rng, saltOf } from './random';
 import { jsonResponse, type SimResponse } from './responses';
 import { domainOf, type Tenant } from './tenant';
@@ -230,12 +230,7 @@ export function handleAwarenessRequest(request: SimRequest, context: SimContext)
   if (rawToken !== undefined && rawToken !== '') {
     const opened = tokenSchema.safeParse(context.sealer.open(TOKEN_KIND, rawToken));
     if (!opened.success || opened.data.path !== path) {
-      return validationFailure(
-        'err_validation_invalid_token',
-        'The pageToken is not valid',
-        item,
-        'pageToken',
-      );
+      return invalidPageToken(item);
     }
     token = opened.data;
   } else {
