@@ -3,8 +3,10 @@
  *
  * Starts the Mimecast simulator (a mixed tenant, every stream), a receiver that writes what it gets
  * to NDJSON files, and runs the real `run` command — same engine, same embedded checkpoint store a
- * user gets — until every stream is caught up. Then it checks the files against what the simulator
- * holds. Run it again: it resumes from the checkpoints and forwards nothing twice.
+ * user gets — until every stream is caught up: on API 2.0 (the default) every stream, siem-ci and the
+ * Awareness Training snapshots included; on API 1.0 the streams it serves. Then it checks the files
+ * against what the simulator holds, stream by stream. Run it again: it resumes from the checkpoints
+ * and forwards nothing twice.
  *
  * The simulator's data is anchored to the first run's time (kept in the state folder), so every
  * later run serves the same tenant and the checkpoints stay meaningful.
@@ -13,7 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { eventId } from '../lambda/core/envelope';
-import { STREAM_IDS, type StreamId } from '../lambda/core/streams';
+import { STREAM_CURSOR_KIND, STREAM_IDS, type StreamId, streamsFor } from '../lambda/core/streams';
 import { startReceiver } from '../test/receivers';
 import { startSimulator } from '../test/simulator';
 import { CREDENTIAL_ENV } from './cli/credentials';
@@ -143,31 +145,66 @@ async function demo(): Promise<number> {
       { ...io, env: { ...credentials } },
     );
 
-    // Check the files against the tenant: every record arrived, none twice.
-    const delivered = new Map<string, number>();
+    // Check the files against the tenant, stream by stream: every record arrived, none twice. A
+    // snapshot stream forwards its unchanged rows again with every snapshot (same id, the snapshot's
+    // time): there, "twice" means twice within one snapshot.
+    const streams = streamsFor(anchor.apiVersion);
+    const delivered = new Map<StreamId, Map<string, number>>(streams.map((s) => [s, new Map()]));
     for (const file of readdirSync(receivedDir).filter((f) => f.endsWith('.ndjson'))) {
       for (const line of readFileSync(path.join(receivedDir, file), 'utf8').split('\n')) {
         if (line.trim() === '') continue;
-        const id = (JSON.parse(line) as { id: string }).id;
-        delivered.set(id, (delivered.get(id) ?? 0) + 1);
+        const envelope = JSON.parse(line) as { id: string; stream: StreamId; time: string };
+        const counts = delivered.get(envelope.stream);
+        if (counts === undefined) continue;
+        const key =
+          STREAM_CURSOR_KIND[envelope.stream] === 'snapshot'
+            ? `${envelope.id} ${envelope.time}`
+            : envelope.id;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
       }
     }
-    let expected = 0;
-    let missing = 0;
-    for (const stream of STREAM_IDS) {
-      for (const record of simulator.groundTruth(stream, anchor.apiVersion)) {
-        expected++;
-        if (!delivered.has(eventId(stream, record))) missing++;
-      }
-    }
-    const duplicated = [...delivered.values()].filter((n) => n > 1).length;
+    const rows = streams.map((stream) => {
+      const counts = delivered.get(stream)!;
+      const ids = new Set([...counts.keys()].map((key) => key.split(' ')[0]));
+      const truth = simulator.groundTruth(stream, anchor.apiVersion).map((record) => eventId(stream, record));
+      return {
+        stream,
+        held: truth.length,
+        received: ids.size,
+        missing: truth.filter((id) => !ids.has(id)).length,
+        twice: [...counts.values()].filter((n) => n > 1).length,
+      };
+    });
     const added = readdirSync(receivedDir)
       .filter((f) => f.endsWith('.ndjson'))
       .reduce((sum, f) => sum + countLines(path.join(receivedDir, f)) - (before.get(f) ?? 0), 0);
+    const total = (key: 'held' | 'received' | 'missing' | 'twice') =>
+      rows.reduce((sum, r) => sum + r[key], 0);
+    const missing = total('missing');
+    const duplicated = total('twice');
 
-    process.stdout.write(`\nThis run forwarded ${added} events. `);
+    process.stdout.write(`\nThis run forwarded ${added} events. Checked against the simulated tenant:\n\n`);
+    const header = ['stream', 'held', 'received', 'missing', 'twice'];
+    const cells = rows.map((r) => [
+      r.stream,
+      String(r.held),
+      String(r.received),
+      String(r.missing),
+      String(r.twice),
+    ]);
+    cells.push([
+      'all streams',
+      String(total('held')),
+      String(total('received')),
+      String(missing),
+      String(duplicated),
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+    const line = (c: string[]) =>
+      c.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+    process.stdout.write(`${[line(header), ...cells.map(line)].join('\n')}\n\n`);
     process.stdout.write(
-      `The simulated tenant holds ${expected}; the received files hold ${delivered.size} distinct events: ${missing} missing, ${duplicated} delivered twice.\n`,
+      `${missing} missing, ${duplicated} delivered twice${streams.some((s) => STREAM_CURSOR_KIND[s] === 'snapshot') ? ' (awareness-*: a snapshot of the current state, forwarded once per interval)' : ''}.\n`,
     );
     process.stdout.write(`Received events: ${receivedDir}/<stream>.ndjson (one JSON envelope per line)\n`);
     process.stdout.write(

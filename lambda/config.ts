@@ -7,9 +7,10 @@
  * are not secrets (design.md: the environment never holds one) and are quoted, shortened.
  */
 import * as z from 'zod';
-import { STREAM_IDS, type StreamId } from './core/streams';
+import { STREAM_API_VERSIONS, STREAM_IDS, type StreamId, streamsFor } from './core/streams';
 import { ENV } from './env-names';
 import { ConfigError, type ConfigProblem } from './errors';
+import { SIEM_CI_EVENT_TYPES, SIEM_V2_EVENT_TYPES } from './mimecast/constants';
 import { MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS } from './mimecast/hosts';
 import { SINK_FORMATS, type SinkFormat } from './sinks/format';
 import { isLoopbackHost, isSecureOrLoopback, LOOPBACK_HOSTS } from './url-rules';
@@ -24,7 +25,7 @@ export interface CollectorSettings {
   apiVersion: ApiVersion;
   /** Origin only, no trailing slash: `https://eu-api.mimecast.com`. */
   mimecastBaseUrl: string;
-  /** Streams to collect, in the order given (default: all of STREAM_IDS). */
+  /** Streams to collect, in the order given (default: every stream the API version serves). */
   streams: StreamId[];
   /** Where a stream collected for the first time starts; undefined = the engine's default (now). */
   collectionStart?: Date;
@@ -43,6 +44,16 @@ export interface CollectorSettings {
   batchMaxEvents: number;
   /** Serialized bytes per sink batch (before compression). */
   batchMaxBytes: number;
+  /** Records per page asked of the post-REST JSON endpoints (audit, TTP, DLP, ..., Awareness Training). */
+  jsonPageSize: number;
+  /** Batch files per page asked of the API 2.0 SIEM listings (`siem`, `siem-ci`). */
+  siemBatchPageSize: number;
+  /** API 2.0 Cloud Gateway SIEM event types `siem` lists (API 1.0 files carry every type). */
+  siemEventTypes: string[];
+  /** API 2.0 Cloud Integrated SIEM event types `siem-ci` lists. */
+  siemCiEventTypes: string[];
+  /** Hours between two Awareness Training snapshots. */
+  awarenessSnapshotHours: number;
 }
 
 /** The function's configuration: the settings plus where its AWS resources are. */
@@ -70,6 +81,12 @@ export const NUMERIC_SETTINGS = {
   batchMaxEvents: { default: 5_000, min: 1, max: 50_000 },
   /** At most 10 MiB: small Amazon OpenSearch domains refuse larger requests, and batches are held in memory. */
   batchMaxBytes: { default: 4 * 1024 * 1024, min: 1_024, max: 10 * 1024 * 1024 },
+  /** What Sentinel and XSOAR ask; at most 500, the largest page size known to be accepted (mimecast/constants.ts). */
+  jsonPageSize: { default: 500, min: 1, max: 500 },
+  /** SEKOIA's and Gravwell's 100 files a page; at most 100, the largest known to be accepted. */
+  siemBatchPageSize: { default: 100, min: 1, max: 100 },
+  /** Daily, as Sentinel reads these; at least hourly, at most weekly. */
+  awarenessSnapshotHours: { default: 24, min: 1, max: 168 },
 } as const satisfies Record<string, NumberBounds>;
 
 export type Check<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -192,13 +209,17 @@ export function validateSinkUrl(text: string | undefined): Check<string> {
   return { ok: true, value: parsed.value.href };
 }
 
-/** A comma-separated list of stream ids; empty or unset means every stream. */
-export function parseStreamList(text: string | undefined): Check<StreamId[]> {
+/**
+ * A comma-separated list of stream ids; empty or unset means every stream (of `apiVersion`, when
+ * given: the API 2.0-only streams are left out of an API 1.0 default rather than refused, so the
+ * default works on both versions). Whether a listed stream is served is `unservedStreams`.
+ */
+export function parseStreamList(text: string | undefined, apiVersion?: ApiVersion): Check<StreamId[]> {
   const items = (text ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  if (items.length === 0) return { ok: true, value: [...STREAM_IDS] };
+  if (items.length === 0) return { ok: true, value: apiVersion ? streamsFor(apiVersion) : [...STREAM_IDS] };
   const unknown = items.filter((s) => !(STREAM_IDS as readonly string[]).includes(s));
   if (unknown.length > 0) {
     return fail(
@@ -208,6 +229,47 @@ export function parseStreamList(text: string | undefined): Check<StreamId[]> {
   // A repeat is harmless (the stream is collected once) and no stack parameter pattern can forbid one,
   // so it is dropped rather than refused: refusing would let a stack deploy that then fails every tick.
   return { ok: true, value: [...new Set(items)] as StreamId[] };
+}
+
+/** Listed streams the API version does not serve (siem-ci and the Awareness Training streams on API 1.0). */
+export function unservedStreams(streams: readonly StreamId[], apiVersion: ApiVersion): StreamId[] {
+  return streams.filter((stream) => !STREAM_API_VERSIONS[stream].includes(apiVersion));
+}
+
+/** The problem of listing streams the API version does not serve, naming what to change. */
+export function unservedStreamsProblem(
+  unserved: readonly StreamId[],
+  apiVersion: ApiVersion,
+  apiVersionName: string,
+): string {
+  const list = unserved.map(quote).join(', ');
+  return `${list} ${unserved.length > 1 ? 'are' : 'is'} collected over API 2.0 only, but API ${apiVersion}.0 is configured; remove ${unserved.length > 1 ? 'them' : 'it'} from the list, or use API 2.0 credentials and set ${apiVersionName} to 2`;
+}
+
+/** Event types known per SIEM listing, for the lists below. */
+export const SIEM_EVENT_TYPE_SETS = {
+  siem: SIEM_V2_EVENT_TYPES,
+  'siem-ci': SIEM_CI_EVENT_TYPES,
+} as const;
+
+/**
+ * A comma-separated list of API 2.0 SIEM event types (`url protect` has a space inside); empty or
+ * unset means every known type. Unknown types are refused here: Mimecast would refuse them on every
+ * listing (400) instead.
+ */
+export function parseEventTypes(text: string | undefined, known: readonly string[]): Check<string[]> {
+  const items = (text ?? '')
+    .split(',')
+    .map((s) => s.trim().replace(/\s+/g, ' '))
+    .filter((s) => s !== '');
+  if (items.length === 0) return { ok: true, value: [...known] };
+  const unknown = items.filter((s) => !known.includes(s));
+  if (unknown.length > 0) {
+    return fail(
+      `unknown event type${unknown.length > 1 ? 's' : ''} ${unknown.map(quote).join(', ')}; expected a comma-separated list of ${known.join(', ')} (or empty for all)`,
+    );
+  }
+  return { ok: true, value: [...new Set(items)] };
 }
 
 const START_PATTERN =
@@ -308,6 +370,11 @@ export const SETTINGS_ENV_NAMES: SettingNames = {
   maxPagesPerTick: ENV.maxPagesPerTick,
   batchMaxEvents: ENV.batchMaxEvents,
   batchMaxBytes: ENV.batchMaxBytes,
+  jsonPageSize: ENV.jsonPageSize,
+  siemBatchPageSize: ENV.siemBatchPageSize,
+  siemEventTypes: ENV.siemEventTypes,
+  siemCiEventTypes: ENV.siemCiEventTypes,
+  awarenessSnapshotHours: ENV.awarenessSnapshotHours,
 };
 
 type Collected<T> = { [K in keyof T]: T[K] | undefined };
@@ -323,12 +390,24 @@ function collectSettings(
     return undefined;
   };
   const apiVersion = take('apiVersion', parseApiVersion(input.apiVersion));
+  const bounded = (field: keyof typeof NUMERIC_SETTINGS) =>
+    take(field, parseBoundedInteger(input[field], NUMERIC_SETTINGS[field]));
+  let streams = take('streams', parseStreamList(input.streams, apiVersion));
+  const unserved =
+    apiVersion === undefined || streams === undefined ? [] : unservedStreams(streams, apiVersion);
+  if (apiVersion !== undefined && unserved.length > 0) {
+    problems.push({
+      field: names.streams,
+      problem: unservedStreamsProblem(unserved, apiVersion, names.apiVersion),
+    });
+    streams = undefined;
+  }
   return {
     instance: take('instance', validateInstanceId(input.instance)),
     apiVersion,
     // Checked against the API version only when that one is valid, so one mistake gives one problem.
     mimecastBaseUrl: take('mimecastBaseUrl', validateMimecastBaseUrl(input.mimecastBaseUrl, apiVersion)),
-    streams: take('streams', parseStreamList(input.streams)),
+    streams,
     collectionStart: take('collectionStart', parseCollectionStart(input.collectionStart)),
     sinkUrl: take('sinkUrl', validateSinkUrl(input.sinkUrl)),
     sinkFormat: take('sinkFormat', parseSinkFormat(input.sinkFormat)),
@@ -352,6 +431,14 @@ function collectSettings(
       'batchMaxBytes',
       parseBoundedInteger(input.batchMaxBytes, NUMERIC_SETTINGS.batchMaxBytes),
     ),
+    jsonPageSize: bounded('jsonPageSize'),
+    siemBatchPageSize: bounded('siemBatchPageSize'),
+    siemEventTypes: take('siemEventTypes', parseEventTypes(input.siemEventTypes, SIEM_EVENT_TYPE_SETS.siem)),
+    siemCiEventTypes: take(
+      'siemCiEventTypes',
+      parseEventTypes(input.siemCiEventTypes, SIEM_EVENT_TYPE_SETS['siem-ci']),
+    ),
+    awarenessSnapshotHours: bounded('awarenessSnapshotHours'),
   };
 }
 
@@ -412,6 +499,11 @@ const settingsSchema = z.object({
   maxPagesPerTick: z.number().int(),
   batchMaxEvents: z.number().int(),
   batchMaxBytes: z.number().int(),
+  jsonPageSize: z.number().int(),
+  siemBatchPageSize: z.number().int(),
+  siemEventTypes: z.array(z.string()).min(1),
+  siemCiEventTypes: z.array(z.string()).min(1),
+  awarenessSnapshotHours: z.number().int(),
 });
 
 // ---------------------------------------------------------------------------------------------

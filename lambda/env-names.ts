@@ -17,4 +17,9 @@ export const ENV = {
   maxPagesPerTick: 'MAX_PAGES_PER_TICK',
   batchMaxEvents: 'BATCH_MAX_EVENTS',
   batchMaxBytes: 'BATCH_MAX_BYTES',
+  jsonPageSize: 'MIMECAST_PAGE_SIZE',
+  siemBatchPageSize: 'SIEM_BATCH_PAGE_SIZE',
+  siemEventTypes: 'SIEM_EVENT_TYPES',
+  siemCiEventTypes: 'SIEM_CI_EVENT_TYPES',
+  awarenessSnapshotHours: 'AWARENESS_SNAPSHOT_HOURS',
 } as const;

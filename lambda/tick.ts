@@ -113,6 +113,11 @@ function mimecastClientFor(
     config.mimecastBaseUrl,
     config.latenessMarginSeconds,
     config.lateDataMinutes,
+    config.jsonPageSize,
+    config.siemBatchPageSize,
+    config.siemEventTypes,
+    config.siemCiEventTypes,
+    config.awarenessSnapshotHours,
     credentials.mimecast,
   ]);
   const cached = mimecastClients.get(adapters);
@@ -124,6 +129,10 @@ function mimecastClientFor(
     log: adapters.log,
     latenessMarginSeconds: config.latenessMarginSeconds,
     lateDataMinutes: config.lateDataMinutes,
+    pageSizes: { json: config.jsonPageSize, siemBatch: config.siemBatchPageSize },
+    siemTypes: config.siemEventTypes,
+    siemCiTypes: config.siemCiEventTypes,
+    snapshotIntervalHours: config.awarenessSnapshotHours,
   });
   mimecastClients.set(adapters, { key, client });
   return client;

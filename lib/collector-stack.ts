@@ -58,6 +58,11 @@ export class MimecastCollectorStack extends Stack {
         sinkUrl: p.ingestionUrl.valueAsString,
         sinkFormat: p.sinkFormat.valueAsString,
         scheduleMinutes: p.scheduleMinutes.valueAsString,
+        jsonPageSize: p.mimecastPageSize.valueAsString,
+        siemBatchPageSize: p.siemBatchPageSize.valueAsString,
+        siemEventTypes: p.siemEventTypes.valueAsString,
+        siemCiEventTypes: p.siemCiEventTypes.valueAsString,
+        awarenessSnapshotHours: p.awarenessSnapshotHours.valueAsString,
       },
     });
 

@@ -5,7 +5,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { validateInstanceId } from '../lambda/config';
-import { STREAM_IDS, type StreamId } from '../lambda/core/streams';
+import { STREAM_CURSOR_KIND, STREAM_IDS, type StreamId } from '../lambda/core/streams';
 import { ConfigError } from '../lambda/errors';
 
 /** Context key that names the collector instance (`npx cdk deploy -c instance=acme`). */
@@ -106,14 +106,33 @@ export const ALARM_DEFAULTS = {
 } as const;
 
 /**
+ * Awareness Training snapshot intervals the stack offers (hours; strings: CloudFormation parameter
+ * values). At most a day, so one lag threshold fits every choice (below); the command line takes up
+ * to a week (`--awareness-snapshot-hours`).
+ */
+export const AWARENESS_SNAPSHOT_HOURS = ['1', '2', '3', '4', '6', '8', '12', '24'] as const;
+export const DEFAULT_AWARENESS_SNAPSHOT_HOURS = '24';
+
+/**
  * Collection lag (now minus the newest event time delivered) above which a stream alarms.
  * Mimecast publishes SIEM files about every 30 minutes, so two hours means the collector is
- * behind, not Mimecast. The other streams only have events when something happens (a click, a
- * DLP hit, a held message released, an archive search): a quiet tenant can go hours without
- * one, so their thresholds are a day to avoid paging on silence. A stream that is stuck rather
- * than quiet is caught by the "no successful tick" alarm. Override per stream with the stack's
+ * behind, not Mimecast; Cloud Integrated SIEM (`siem-ci`) is published the same way. The other
+ * log streams only have events when something happens (a click, a DLP hit, a held message
+ * released, an archive search): a quiet tenant can go hours without one, so their thresholds are
+ * a day to avoid paging on silence. An Awareness Training snapshot carries the time it was taken,
+ * so its lag grows by design until the next one: up to the interval (at most 24 hours in the stack)
+ * plus one schedule period (at most an hour) plus the time the snapshot takes; 26 hours means a
+ * snapshot is overdue. (A snapshot that finds no rows at all delivers nothing and so does not move
+ * the lag: a watchlist that empties alarms after 26 hours.) A stream that is stuck rather than
+ * quiet is caught by the "no successful tick" alarm. Override per stream with the stack's
  * `lagAlarmThresholds` prop.
  */
 export const LAG_ALARM_THRESHOLDS: Record<StreamId, Duration> = Object.fromEntries(
-  STREAM_IDS.map((stream) => [stream, stream === 'siem' ? Duration.hours(2) : Duration.hours(24)]),
+  STREAM_IDS.map((stream) => [stream, lagThreshold(stream)]),
 ) as Record<StreamId, Duration>;
+
+function lagThreshold(stream: StreamId): Duration {
+  if (stream === 'siem' || stream === 'siem-ci') return Duration.hours(2);
+  if (STREAM_CURSOR_KIND[stream] === 'snapshot') return Duration.hours(26);
+  return Duration.hours(24);
+}

@@ -4,10 +4,15 @@
  * The Lambda parses every value again (lambda/config.ts): a parameter is only a token at synth time.
  */
 import { CfnCondition, CfnParameter, CfnRule, Fn, type Stack } from 'aws-cdk-lib';
-import { SINK_FORMATS } from '../lambda/config';
-import { STREAM_IDS } from '../lambda/core/streams';
+import { NUMERIC_SETTINGS, SIEM_EVENT_TYPE_SETS, SINK_FORMATS } from '../lambda/config';
+import { STREAM_IDS, streamsFor } from '../lambda/core/streams';
 import { MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS } from '../lambda/mimecast/hosts';
-import { DEFAULT_SCHEDULE_MINUTES, SCHEDULE_MINUTES } from './defaults';
+import {
+  AWARENESS_SNAPSHOT_HOURS,
+  DEFAULT_AWARENESS_SNAPSHOT_HOURS,
+  DEFAULT_SCHEDULE_MINUTES,
+  SCHEDULE_MINUTES,
+} from './defaults';
 
 /** API 1.0 (HMAC-signed) regional hosts, as the function's config validation knows them. */
 export const MIMECAST_V1_BASE_URLS: readonly string[] = MIMECAST_V1_HOSTS.map((h) => h.baseUrl);
@@ -35,6 +40,28 @@ const STREAM_ALTERNATIVES = `(${STREAM_IDS.join('|')})`;
 /** One or more known stream ids, comma-separated, no spaces. */
 export const STREAMS_PATTERN = `^${STREAM_ALTERNATIVES}(,${STREAM_ALTERNATIVES})*$`;
 
+/**
+ * The streams a deployment collects unless told otherwise: every Cloud Gateway log and the threat
+ * feeds, on either API version. `siem-ci` (Cloud Integrated tenants) and the Awareness Training streams
+ * (a product of its own) are added by listing them: a tenant without them would fail every tick.
+ */
+export const DEFAULT_STACK_STREAMS: readonly string[] = streamsFor(1);
+
+/** Empty (every known type) or known event types, comma-separated, no space around the commas. */
+function eventTypesPattern(types: readonly string[]): string {
+  const one = `(${types.join('|')})`;
+  return `^$|^${one}(,${one})*$`;
+}
+export const SIEM_EVENT_TYPES_PATTERN = eventTypesPattern(SIEM_EVENT_TYPE_SETS.siem);
+export const SIEM_CI_EVENT_TYPES_PATTERN = eventTypesPattern(SIEM_EVENT_TYPE_SETS['siem-ci']);
+
+/** A whole number from 1 to `max` (100 or 500), no leading zero: what the function accepts, nothing more. */
+function oneTo(max: 100 | 500): string {
+  return max === 100 ? '^([1-9]|[1-9][0-9]|100)$' : '^([1-9]|[1-9][0-9]|[1-4][0-9]{2}|500)$';
+}
+export const JSON_PAGE_SIZE_PATTERN = oneTo(NUMERIC_SETTINGS.jsonPageSize.max);
+export const SIEM_BATCH_PAGE_SIZE_PATTERN = oneTo(NUMERIC_SETTINGS.siemBatchPageSize.max);
+
 const IPV4_OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
 /**
  * A dotted IPv4 address, or DNS labels whose last one starts with a letter: a numeric last label
@@ -58,6 +85,11 @@ export interface CollectorParameters {
   apiVersion: CfnParameter;
   mimecastBaseUrl: CfnParameter;
   streams: CfnParameter;
+  siemEventTypes: CfnParameter;
+  siemCiEventTypes: CfnParameter;
+  mimecastPageSize: CfnParameter;
+  siemBatchPageSize: CfnParameter;
+  awarenessSnapshotHours: CfnParameter;
   ingestionUrl: CfnParameter;
   sinkFormat: CfnParameter;
   scheduleMinutes: CfnParameter;
@@ -98,10 +130,52 @@ export function defineParameters(stack: Stack): CollectorParameters {
   });
   const streams = new CfnParameter(stack, 'Streams', {
     type: 'String',
-    default: STREAM_IDS.join(','),
+    default: DEFAULT_STACK_STREAMS.join(','),
     allowedPattern: STREAMS_PATTERN,
     constraintDescription: `must be a comma-separated list (no spaces) of: ${STREAM_IDS.join(', ')}`,
-    description: `Log streams to collect, comma-separated without spaces. Known: ${STREAM_IDS.join(',')}.`,
+    description:
+      `Log streams to collect, comma-separated without spaces. Known: ${STREAM_IDS.join(',')}. ` +
+      'siem-ci (Cloud Integrated tenants) and awareness-* (Awareness Training) need MimecastApiVersion 2.',
+  });
+  const siemEventTypes = new CfnParameter(stack, 'SiemEventTypes', {
+    type: 'String',
+    default: '',
+    allowedPattern: SIEM_EVENT_TYPES_PATTERN,
+    constraintDescription: `must be empty or a comma-separated list of: ${SIEM_EVENT_TYPE_SETS.siem.join(', ')}`,
+    description:
+      'API 2.0 only: the Cloud Gateway SIEM event types the siem stream lists, comma-separated ' +
+      `(e.g. receipt,process,url protect); empty = all of ${SIEM_EVENT_TYPE_SETS.siem.join(', ')}.`,
+  });
+  const siemCiEventTypes = new CfnParameter(stack, 'SiemCiEventTypes', {
+    type: 'String',
+    default: '',
+    allowedPattern: SIEM_CI_EVENT_TYPES_PATTERN,
+    constraintDescription: `must be empty or a comma-separated list of: ${SIEM_EVENT_TYPE_SETS['siem-ci'].join(', ')}`,
+    description: `The Cloud Integrated event types the siem-ci stream lists; empty = all of ${SIEM_EVENT_TYPE_SETS['siem-ci'].join(', ')}.`,
+  });
+  const mimecastPageSize = new CfnParameter(stack, 'MimecastPageSize', {
+    type: 'String',
+    default: String(NUMERIC_SETTINGS.jsonPageSize.default),
+    allowedPattern: JSON_PAGE_SIZE_PATTERN,
+    constraintDescription: 'must be a whole number from 1 to 500',
+    description:
+      'Records per page asked of the JSON endpoints (audit, TTP, DLP, held, archive search, Awareness Training): ' +
+      '1-500. Lower it only if Mimecast refuses the page size.',
+  });
+  const siemBatchPageSize = new CfnParameter(stack, 'SiemBatchPageSize', {
+    type: 'String',
+    default: String(NUMERIC_SETTINGS.siemBatchPageSize.default),
+    allowedPattern: SIEM_BATCH_PAGE_SIZE_PATTERN,
+    constraintDescription: 'must be a whole number from 1 to 100',
+    description: 'API 2.0: batch files per page of the SIEM listings (siem, siem-ci), 1-100.',
+  });
+  const awarenessSnapshotHours = new CfnParameter(stack, 'AwarenessSnapshotHours', {
+    type: 'String',
+    default: DEFAULT_AWARENESS_SNAPSHOT_HOURS,
+    allowedValues: [...AWARENESS_SNAPSHOT_HOURS],
+    description:
+      'Hours between two Awareness Training snapshots (the awareness-* streams forward every row once per ' +
+      'snapshot; an unchanged row keeps its id). At most a day, so the lag alarm stays meaningful.',
   });
   const ingestionUrl = new CfnParameter(stack, 'IngestionUrl', {
     type: 'String',
@@ -175,6 +249,11 @@ export function defineParameters(stack: Stack): CollectorParameters {
             mimecastBaseUrl.logicalId,
             streams.logicalId,
             collectionStart.logicalId,
+            siemEventTypes.logicalId,
+            siemCiEventTypes.logicalId,
+            mimecastPageSize.logicalId,
+            siemBatchPageSize.logicalId,
+            awarenessSnapshotHours.logicalId,
           ],
         },
         { Label: { default: 'Destination' }, Parameters: [ingestionUrl.logicalId, sinkFormat.logicalId] },
@@ -188,6 +267,11 @@ export function defineParameters(stack: Stack): CollectorParameters {
     apiVersion,
     mimecastBaseUrl,
     streams,
+    siemEventTypes,
+    siemCiEventTypes,
+    mimecastPageSize,
+    siemBatchPageSize,
+    awarenessSnapshotHours,
     ingestionUrl,
     sinkFormat,
     scheduleMinutes,

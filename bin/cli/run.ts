@@ -32,7 +32,8 @@ Options:
   --mimecast-url URL      Mimecast API host, e.g. https://api.services.mimecast.com (API 2.0)
                           or https://eu-api.mimecast.com (API 1.0)        [API 2.0 global host]
   --api-version 1|2       Mimecast API version                  [from the credentials variables]
-  --streams LIST          comma list of: ${STREAM_IDS.join(', ')}                    [all]
+  --streams LIST          comma list of: ${STREAM_IDS.join(', ')}
+                          (siem-ci and awareness-* need API 2.0)        [every stream the API version serves]
   --start ISO-8601        where a stream collected for the first time starts, e.g.
                           2026-11-01T00:00:00Z; never rewinds an existing checkpoint        [now]
   --instance ID           collector instance (one per Mimecast account)                         [local]
@@ -49,6 +50,13 @@ Options:
   --max-pages N           Mimecast calls per stream per tick                                    [100]
   --batch-events N        events per batch sent                                                 [5000]
   --batch-bytes N         bytes per batch sent, before compression                              [4194304]
+  --page-size N           records per page asked of the JSON endpoints (audit, TTP, DLP, ...,
+                          Awareness Training), 1-500; lower it if Mimecast refuses 500          [500]
+  --siem-batch-page-size N  batch files per page of the API 2.0 SIEM listings, 1-100            [100]
+  --siem-types LIST       API 2.0 siem event types to list, comma-separated, e.g. receipt,process,url protect
+                          (API 1.0 files carry every type)                             [all ten]
+  --siem-ci-types LIST    siem-ci event types: entities, mailflow, urlclick                     [all]
+  --awareness-snapshot-hours N  hours between two Awareness Training snapshots, 1-168            [24]
   --verbose               print the engine's log lines on stderr
   -h, --help              this text
 
@@ -86,6 +94,11 @@ const FLAGS = {
   'max-pages': { type: 'string' },
   'batch-events': { type: 'string' },
   'batch-bytes': { type: 'string' },
+  'page-size': { type: 'string' },
+  'siem-batch-page-size': { type: 'string' },
+  'siem-types': { type: 'string' },
+  'siem-ci-types': { type: 'string' },
+  'awareness-snapshot-hours': { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -104,6 +117,11 @@ const FLAG_NAMES: SettingNames = {
   maxPagesPerTick: '--max-pages',
   batchMaxEvents: '--batch-events',
   batchMaxBytes: '--batch-bytes',
+  jsonPageSize: '--page-size',
+  siemBatchPageSize: '--siem-batch-page-size',
+  siemEventTypes: '--siem-types',
+  siemCiEventTypes: '--siem-ci-types',
+  awarenessSnapshotHours: '--awareness-snapshot-hours',
 };
 
 const V2_GLOBAL_HOST = 'https://api.services.mimecast.com';
@@ -211,6 +229,11 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
           maxPagesPerTick: flags['max-pages'],
           batchMaxEvents: flags['batch-events'],
           batchMaxBytes: flags['batch-bytes'],
+          jsonPageSize: flags['page-size'],
+          siemBatchPageSize: flags['siem-batch-page-size'],
+          siemEventTypes: flags['siem-types'],
+          siemCiEventTypes: flags['siem-ci-types'],
+          awarenessSnapshotHours: flags['awareness-snapshot-hours'],
         },
         FLAG_NAMES,
         'command line',

@@ -142,7 +142,23 @@ export function cursorSummary(checkpoint: Pick<Checkpoint, 'cursor' | 'offset'>)
   if ('token' in c && str(c.since)) {
     return `${c.token ? 'SIEM file token held' : 'no SIEM file token yet (starts at the oldest file Mimecast keeps)'}, events from ${c.since}${inPage}`;
   }
-  // siem on API 2.0.
+  // Awareness Training snapshots: when the next one is due, or how far the one in progress got.
+  if (str(c.due) && 'snapshot' in c) {
+    const snapshot = c.snapshot;
+    if (snapshot === null || typeof snapshot !== 'object' || Array.isArray(snapshot)) {
+      return `caught up; next snapshot due ${c.due}`;
+    }
+    const page = snapshot.pageToken ? 'following page tokens' : 'first page';
+    const campaign = snapshot.campaign;
+    const where =
+      campaign !== null && typeof campaign === 'object' && !Array.isArray(campaign)
+        ? `, campaign ${String(campaign.id)}`
+        : snapshot.after !== undefined && snapshot.after !== null
+          ? `, after campaign ${String(snapshot.after)}`
+          : '';
+    return `snapshot of ${String(snapshot.at)} in progress${where}, ${page}${inPage}`;
+  }
+  // siem and siem-ci on API 2.0.
   if (str(c.since) && c.pages !== null && typeof c.pages === 'object' && Array.isArray(c.pending)) {
     const types = Object.keys(c.pages).length;
     return `batch listings since ${c.since}: ${types} event type${types === 1 ? '' : 's'} with a page token, ${c.pending.length} pending${inPage}`;

@@ -17,15 +17,19 @@ import { Agent, type Dispatcher, request } from 'undici';
 import {
   type ApiVersion,
   parseApiVersion,
+  parseEventTypes,
   parseSinkFormat,
   parseStreamList,
+  SIEM_EVENT_TYPE_SETS,
   type SinkFormat,
+  unservedStreams,
+  unservedStreamsProblem,
   validateInstanceId,
   validateMimecastBaseUrl,
   validateSecretId,
   validateSinkUrl,
 } from '../../lambda/config';
-import { STREAM_IDS, type StreamId } from '../../lambda/core/streams';
+import { STREAM_IDS, type StreamId, streamsFor } from '../../lambda/core/streams';
 import {
   AuthenticationError,
   CollectorError,
@@ -84,7 +88,10 @@ Options:
   --mimecast-url URL      Mimecast API host, e.g. https://eu-api.mimecast.com
                           (API 1.0: your grid's host, required)                  [API 2.0: ${V2_GLOBAL_HOST}]
   --api-version 1|2       expected API version, e.g. 2; must match the credentials   [the credentials' own]
-  --streams LIST          comma list, e.g. siem,audit; of ${STREAM_IDS.join(', ')}   [all]
+  --streams LIST          comma list, e.g. siem,audit; of ${STREAM_IDS.join(', ')}
+                          (siem-ci and awareness-* need API 2.0)    [every stream the API version serves]
+  --siem-types LIST       API 2.0 siem event types, as \`run\` takes them; siem is probed with the first  [all ten]
+  --siem-ci-types LIST    siem-ci event types; siem-ci is probed with the first                    [all]
   --sink-url URL          receiver to check, e.g. https://splunk.example.com:8088/services/collector/event
                           (HTTPS; http only for 127.0.0.1, ::1, localhost)          [receiver not checked]
   --sink-format FORMAT    ndjson | splunk-hec | elastic-bulk, e.g. splunk-hec                          [ndjson]
@@ -110,6 +117,8 @@ const FLAGS = {
   'mimecast-url': { type: 'string' },
   'api-version': { type: 'string' },
   streams: { type: 'string' },
+  'siem-types': { type: 'string' },
+  'siem-ci-types': { type: 'string' },
   'sink-url': { type: 'string' },
   'sink-format': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -126,7 +135,11 @@ export interface CheckRow {
 }
 
 interface Plan {
+  /** Every stream the credentials' API version serves when the list was left empty. */
   streams: StreamId[];
+  explicitStreams: boolean;
+  siemTypes: string[];
+  siemCiTypes: string[];
   secret?: { secretId: string; instance: string; region: string };
   sink?: { url: string; format: SinkFormat };
   apiVersion?: ApiVersion;
@@ -136,6 +149,10 @@ function plan(flags: Flags, env: CliIO['env']): Plan {
   const problems: ConfigProblem[] = [];
   const streams = parseStreamList(flags.streams);
   if (!streams.ok) problems.push({ field: '--streams', problem: streams.problem });
+  const siemTypes = parseEventTypes(flags['siem-types'], SIEM_EVENT_TYPE_SETS.siem);
+  if (!siemTypes.ok) problems.push({ field: '--siem-types', problem: siemTypes.problem });
+  const siemCiTypes = parseEventTypes(flags['siem-ci-types'], SIEM_EVENT_TYPE_SETS['siem-ci']);
+  if (!siemCiTypes.ok) problems.push({ field: '--siem-ci-types', problem: siemCiTypes.problem });
   let secret: Plan['secret'];
   if (flags['secret-id'] !== undefined) {
     const secretId = validateSecretId(flags['secret-id']);
@@ -179,14 +196,22 @@ function plan(flags: Flags, env: CliIO['env']): Plan {
     const base = validateMimecastBaseUrl(flags['mimecast-url'], apiVersion);
     if (!base.ok) problems.push({ field: '--mimecast-url', problem: base.problem });
   }
-  if (problems.length > 0 || !streams.ok) {
+  if (problems.length > 0 || !streams.ok || !siemTypes.ok || !siemCiTypes.ok) {
     throw new ConfigError(
       'command line',
       problems,
       'Fix the listed flags; see `mimecast-collector verify --help`.',
     );
   }
-  return { streams: streams.value, ...(secret ? { secret } : {}), ...(sink ? { sink } : {}), apiVersion };
+  return {
+    streams: streams.value,
+    explicitStreams: (flags.streams ?? '').trim() !== '',
+    siemTypes: siemTypes.value,
+    siemCiTypes: siemCiTypes.value,
+    ...(secret ? { secret } : {}),
+    ...(sink ? { sink } : {}),
+    apiVersion,
+  };
 }
 
 async function loadCredentials(plan: Plan, env: CliIO['env']): Promise<CollectorCredentials> {
@@ -241,15 +266,18 @@ export function describeProbeError(error: unknown): Omit<CheckRow, 'name'> {
 async function probeStreams(
   credentials: CollectorCredentials,
   baseUrl: string,
-  streams: StreamId[],
+  checks: Pick<Plan, 'streams' | 'siemTypes' | 'siemCiTypes'>,
   dispatcher: Dispatcher,
   signal: AbortSignal | undefined,
 ): Promise<CheckRow[]> {
+  const streams = checks.streams;
   // Two attempts, not the collector's four: an answer in seconds matters more here.
   const client = createMimecastClient({
     baseUrl,
     credentials: credentials.mimecast,
     dispatcher,
+    siemTypes: checks.siemTypes,
+    siemCiTypes: checks.siemCiTypes,
     retry: { maxAttempts: 2 },
     timeouts: { connectMs: 5_000, headersMs: 15_000 },
   });
@@ -542,6 +570,17 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
         problem: `is ${checks.apiVersion}, but the ${checks.secret ? 'secret' : 'environment'} holds API ${apiVersion}.0 credentials`,
       });
     }
+    if (checks.explicitStreams) {
+      const unserved = unservedStreams(checks.streams, apiVersion);
+      if (unserved.length > 0) {
+        problems.push({
+          field: '--streams',
+          problem: unservedStreamsProblem(unserved, apiVersion, '--api-version'),
+        });
+      }
+    } else {
+      checks.streams = streamsFor(apiVersion);
+    }
     const url = resolveMimecastUrl(flags['mimecast-url'], apiVersion, problems);
     if (problems.length > 0 || url === undefined) {
       throw new ConfigError(
@@ -564,7 +603,7 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
   const dispatcher = new Agent({ connect: { timeout: 5_000 } });
   let rows: CheckRow[];
   try {
-    rows = await probeStreams(credentials, mimecastUrl, checks.streams, dispatcher, io.signal);
+    rows = await probeStreams(credentials, mimecastUrl, checks, dispatcher, io.signal);
     if (checks.sink) {
       rows.push({
         name: 'sink',

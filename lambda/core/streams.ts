@@ -1,4 +1,4 @@
-/** The log streams the collector knows, and what kind of cursor each one uses. */
+/** The log streams the collector knows, what kind of cursor each one uses, and which API serves it. */
 
 export const STREAM_IDS = [
   'siem',
@@ -11,12 +11,20 @@ export const STREAM_IDS = [
   'archive-search',
   'malware-customer',
   'malware-grid',
+  'siem-ci',
+  'awareness-performance',
+  'awareness-safescore',
+  'awareness-user-data',
+  'awareness-watchlist',
 ] as const;
 
 export type StreamId = (typeof STREAM_IDS)[number];
 
-/** `token`: an opaque bookmark from Mimecast. `window`: a frozen time window followed by page tokens. */
-export type CursorKind = 'token' | 'window';
+/**
+ * `token`: an opaque bookmark from Mimecast. `window`: a frozen time window followed by page tokens.
+ * `snapshot`: the whole current state, read once per interval (Awareness Training).
+ */
+export type CursorKind = 'token' | 'window' | 'snapshot';
 
 export const STREAM_CURSOR_KIND: Record<StreamId, CursorKind> = {
   siem: 'token',
@@ -29,7 +37,40 @@ export const STREAM_CURSOR_KIND: Record<StreamId, CursorKind> = {
   'archive-search': 'window',
   'malware-customer': 'token',
   'malware-grid': 'token',
+  'siem-ci': 'token',
+  'awareness-performance': 'snapshot',
+  'awareness-safescore': 'snapshot',
+  'awareness-user-data': 'snapshot',
+  'awareness-watchlist': 'snapshot',
 };
+
+/**
+ * The Mimecast API versions a stream can be collected over. Cloud Integrated SIEM exists on API 2.0
+ * only; Awareness Training is collected over API 2.0 only (Mimecast issues no new API 1.0 keys, and
+ * the role permissions of its 1.0 endpoints are not published).
+ */
+export const STREAM_API_VERSIONS: Record<StreamId, readonly (1 | 2)[]> = {
+  siem: [1, 2],
+  audit: [1, 2],
+  'ttp-url': [1, 2],
+  'ttp-attachment': [1, 2],
+  'ttp-impersonation': [1, 2],
+  dlp: [1, 2],
+  'held-release': [1, 2],
+  'archive-search': [1, 2],
+  'malware-customer': [1, 2],
+  'malware-grid': [1, 2],
+  'siem-ci': [2],
+  'awareness-performance': [2],
+  'awareness-safescore': [2],
+  'awareness-user-data': [2],
+  'awareness-watchlist': [2],
+};
+
+/** Every stream the given API version serves, in STREAM_IDS order. */
+export function streamsFor(apiVersion: 1 | 2): StreamId[] {
+  return STREAM_IDS.filter((stream) => STREAM_API_VERSIONS[stream].includes(apiVersion));
+}
 
 export function isStreamId(value: string): value is StreamId {
   return (STREAM_IDS as readonly string[]).includes(value);

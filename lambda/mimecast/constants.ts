@@ -5,8 +5,14 @@
 
 /** Records per page on the post-REST JSON endpoints (audit, TTP, DLP, release, archive). 500 is what XSOAR and Sentinel send; no documented maximum. */
 export const DEFAULT_JSON_PAGE_SIZE = 500;
-/** Batch files per page on the API 2.0 SIEM listing (`/siem/v1/batch/events/cg`), as SEKOIA and Gravwell use. */
+/** Batch files per page on the API 2.0 SIEM listings (`/siem/v1/batch/events/cg` and `/ci`), as SEKOIA and Gravwell use. */
 export const DEFAULT_SIEM_BATCH_PAGE_SIZE = 100;
+/** Largest page sizes known to be accepted (reference G.4: 500 records on the JSON endpoints; 100 files per batch listing). */
+export const MAX_JSON_PAGE_SIZE = 500;
+export const MAX_SIEM_BATCH_PAGE_SIZE = 100;
+
+/** Awareness Training snapshots are read this often by default (Sentinel reads them about daily). */
+export const DEFAULT_SNAPSHOT_INTERVAL_HOURS = 24;
 
 /** A window's end stays this far behind now, so events Mimecast indexes late still fall inside a later window. */
 export const DEFAULT_LATENESS_MARGIN_SECONDS = 300;
@@ -107,3 +113,6 @@ export const SIEM_V2_EVENT_TYPES = [
   'attachment protect',
   'journal',
 ] as const;
+
+/** API 2.0 Cloud Integrated SIEM event types (reference D.5: what Sentinel and Elastic list). */
+export const SIEM_CI_EVENT_TYPES = ['entities', 'mailflow', 'urlclick'] as const;

@@ -6,7 +6,17 @@ import type { Json } from '../core/json';
 import type { StreamId } from '../core/streams';
 import { AUDIT_MAX_LOOKBACK_DAYS } from './constants';
 
-export type WindowStreamId = Exclude<StreamId, 'siem' | 'malware-customer' | 'malware-grid'>;
+export type WindowStreamId = Exclude<
+  StreamId,
+  | 'siem'
+  | 'malware-customer'
+  | 'malware-grid'
+  | 'siem-ci'
+  | 'awareness-performance'
+  | 'awareness-safescore'
+  | 'awareness-user-data'
+  | 'awareness-watchlist'
+>;
 
 export interface Permission {
   /** API 1.0: the service user's role permission. */
@@ -120,6 +130,7 @@ export const JSON_ENDPOINTS: Record<WindowStreamId, JsonEndpoint> = {
 
 export const SIEM_V1_PATH = '/api/audit/get-siem-logs';
 export const SIEM_V2_BATCH_PATH = '/siem/v1/batch/events/cg';
+export const SIEM_CI_BATCH_PATH = '/siem/v1/batch/events/ci';
 export const THREAT_FEED_PATH = '/api/ttp/threat-intel/get-feed';
 /**
  * get-feed's `fail[]` code (in an HTTP 200) for a request with nothing (more) in its window: "caught up",
@@ -135,3 +146,54 @@ export const THREAT_FEED_PERMISSION: Permission = {
   v1: 'Services | Gateway | Tracking | Read (and the threat intelligence feed enabled)',
   v2: CG_PRODUCT,
 };
+
+/**
+ * Cloud Integrated tenants make their API 2.0 applications in their own console (Email Security Cloud
+ * Integrated, Integrations | API 2.0 Applications); a Cloud Gateway application cannot read these.
+ */
+export const SIEM_CI_PERMISSION =
+  'an API 2.0 application made in Email Security Cloud Integrated (Integrations | API 2.0 Applications) with its SIEM events product';
+
+/** The API 2.0 application's role needs this permission for every Awareness Training endpoint. */
+export const AWARENESS_PERMISSION = 'Awareness Training | Dashboard | Read';
+
+export type SnapshotStreamId = Extract<
+  StreamId,
+  'awareness-performance' | 'awareness-safescore' | 'awareness-user-data' | 'awareness-watchlist'
+>;
+
+/**
+ * Awareness Training snapshot endpoints (reference H; request and record shapes as Sentinel's MimecastAT
+ * connector reads them): POST, `meta.pagination` paging, the records directly in `data[]`.
+ */
+export interface SnapshotEndpoint {
+  path: string;
+  /** Sent as `data[0]`; none when undefined. */
+  item?: Record<string, Json>;
+  /** Log type of every record. */
+  logType: string;
+}
+
+export const SNAPSHOT_ENDPOINTS: Record<
+  Exclude<SnapshotStreamId, 'awareness-user-data'>,
+  SnapshotEndpoint
+> = {
+  'awareness-performance': {
+    path: '/api/awareness-training/company/get-performance-details',
+    item: { includeUserDetails: true },
+    logType: 'performance details',
+  },
+  'awareness-safescore': {
+    path: '/api/awareness-training/company/get-safe-score-details',
+    logType: 'safe score details',
+  },
+  'awareness-watchlist': {
+    path: '/api/awareness-training/company/get-watchlist-details',
+    logType: 'watchlist details',
+  },
+};
+
+/** Phishing campaigns (`data[]`, each with `id` and `name`), then per campaign its users (`data[0].items`). */
+export const AWARENESS_CAMPAIGNS_PATH = '/api/awareness-training/phishing/campaign/get-campaign';
+export const AWARENESS_USER_DATA_PATH = '/api/awareness-training/phishing/campaign/get-user-data';
+export const AWARENESS_USER_DATA_LOG_TYPE = 'phishing user data';

@@ -9,7 +9,7 @@
 import type { Dispatcher } from 'undici';
 import type { Clock, Log } from '../core/ports';
 import { systemClock } from '../core/ports';
-import type { StreamId } from '../core/streams';
+import { STREAM_API_VERSIONS, type StreamId } from '../core/streams';
 import { ConfigError, type ConfigProblem } from '../errors';
 import type { MimecastCredentials } from '../secrets/credentials';
 import { isLoopbackHost } from '../url-rules';
@@ -24,10 +24,12 @@ import {
   DEFAULT_MAX_RECORD_CHARS,
   DEFAULT_RETRY,
   DEFAULT_SIEM_BATCH_PAGE_SIZE,
+  DEFAULT_SNAPSHOT_INTERVAL_HOURS,
   DEFAULT_TIMEOUTS,
   MAX_BOUNDARY_IDS,
   MAX_LATE_DATA_IDS,
   type RetryPolicy,
+  SIEM_CI_EVENT_TYPES,
   SIEM_V2_EVENT_TYPES,
   type Timeouts,
 } from './constants';
@@ -36,15 +38,27 @@ import { isKnownMimecastHost, MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS, parseBaseUrl
 import { HttpTransport, sharedAgent } from './http';
 import type { SourceDeps, StreamSettings } from './streams/common';
 import { SiemV1Source } from './streams/siem-v1';
-import { SiemV2Source } from './streams/siem-v2';
+import { SIEM_V2_LISTINGS, SiemV2Source } from './streams/siem-v2';
+import { SnapshotSource } from './streams/snapshot';
 import { JsonEndpointApi, ThreatFeedApi, WindowSource } from './streams/window';
 import type { MimecastStreamSource } from './types';
 
 export type { CallContext } from './classify';
 export { excerpt, retryAfterMs } from './classify';
 export * from './constants';
-export type { JsonEndpoint, Permission, WindowStreamId } from './endpoints';
-export { JSON_ENDPOINTS, SIEM_PERMISSION, THREAT_FEED_PERMISSION } from './endpoints';
+export type { JsonEndpoint, Permission, SnapshotStreamId, WindowStreamId } from './endpoints';
+export {
+  AWARENESS_CAMPAIGNS_PATH,
+  AWARENESS_PERMISSION,
+  AWARENESS_USER_DATA_PATH,
+  JSON_ENDPOINTS,
+  SIEM_CI_BATCH_PATH,
+  SIEM_CI_PERMISSION,
+  SIEM_PERMISSION,
+  SIEM_V2_BATCH_PATH,
+  SNAPSHOT_ENDPOINTS,
+  THREAT_FEED_PERMISSION,
+} from './endpoints';
 export type { MimecastHost } from './hosts';
 export {
   baseUrlProblems,
@@ -85,7 +99,7 @@ export interface MimecastClientOptions {
   pageSizes?: {
     /** Records per page on the post-REST JSON endpoints (default 500). */
     json?: number;
-    /** Batch files per API 2.0 SIEM listing page (default 100). */
+    /** Batch files per API 2.0 SIEM listing page, `siem` and `siem-ci` (default 100). */
     siemBatch?: number;
   };
   /** Retries of 5xx, timeouts, resets, retryable fail[] within one call (defaults: 4 attempts, 250 ms base, 4 s cap, full jitter). */
@@ -96,6 +110,10 @@ export interface MimecastClientOptions {
   siemFileFormat?: 'json' | 'key_value';
   /** API 2.0 SIEM event types to list (default: all ten Cloud Gateway types). */
   siemTypes?: readonly string[];
+  /** API 2.0 Cloud Integrated SIEM event types to list for `siem-ci` (default: entities, mailflow, urlclick). */
+  siemCiTypes?: readonly string[];
+  /** Hours between two Awareness Training snapshots (default 24). */
+  snapshotIntervalHours?: number;
   /**
    * Limits: JSON answers read whole, one record, boundary ids per cursor, ids remembered per stream for
    * the late-data re-check, re-listings of expired file URLs.
@@ -160,9 +178,24 @@ export function createMimecastClient(options: MimecastClientOptions): MimecastCl
 }
 
 function createSource(deps: SourceDeps, stream: StreamId): MimecastStreamSource {
+  if (!STREAM_API_VERSIONS[stream]?.includes(deps.apiVersion)) {
+    throw new ConfigError('stream list', [
+      {
+        field: 'stream',
+        problem: `stream "${String(stream)}" is not served by API ${deps.apiVersion}.0; use API 2.0 credentials or leave it out`,
+      },
+    ]);
+  }
   switch (stream) {
     case 'siem':
       return deps.apiVersion === 1 ? new SiemV1Source(deps) : new SiemV2Source(deps);
+    case 'siem-ci':
+      return new SiemV2Source(deps, SIEM_V2_LISTINGS['siem-ci']);
+    case 'awareness-performance':
+    case 'awareness-safescore':
+    case 'awareness-watchlist':
+    case 'awareness-user-data':
+      return new SnapshotSource(deps, stream);
     case 'malware-customer':
     case 'malware-grid':
       return new WindowSource(deps, new ThreatFeedApi(deps, stream));
@@ -229,6 +262,10 @@ function resolveSettings(options: MimecastClientOptions): StreamSettings {
     ),
     siemFileFormat: options.siemFileFormat ?? 'json',
     siemTypes: options.siemTypes ?? SIEM_V2_EVENT_TYPES,
+    siemCiTypes: options.siemCiTypes ?? SIEM_CI_EVENT_TYPES,
+    snapshotIntervalMs:
+      positive('snapshotIntervalHours', options.snapshotIntervalHours, DEFAULT_SNAPSHOT_INTERVAL_HOURS) *
+      3_600_000,
   };
   if (settings.lateDataMs <= settings.latenessMarginMs) {
     // The first pass already waits that long behind now: a second pass would find nothing more.
@@ -236,6 +273,9 @@ function resolveSettings(options: MimecastClientOptions): StreamSettings {
   }
   if (settings.siemTypes.length === 0) {
     problems.push({ field: 'siemTypes', problem: 'must list at least one event type' });
+  }
+  if (settings.siemCiTypes.length === 0) {
+    problems.push({ field: 'siemCiTypes', problem: 'must list at least one event type' });
   }
   const retry = options.retry ?? {};
   if (retry.maxAttempts !== undefined) {

@@ -37,6 +37,11 @@ export interface CollectorSettingsValues {
   sinkFormat: string;
   /** Minutes between ticks: "5", "10", ... */
   scheduleMinutes: string;
+  jsonPageSize: string;
+  siemBatchPageSize: string;
+  siemEventTypes: string;
+  siemCiEventTypes: string;
+  awarenessSnapshotHours: string;
 }
 
 export interface CollectorFunctionProps {
@@ -112,6 +117,11 @@ export class CollectorFunction extends Construct {
         [ENV.collectionStart]: settings.collectionStart,
         [ENV.sinkUrl]: settings.sinkUrl,
         [ENV.sinkFormat]: settings.sinkFormat,
+        [ENV.jsonPageSize]: settings.jsonPageSize,
+        [ENV.siemBatchPageSize]: settings.siemBatchPageSize,
+        [ENV.siemEventTypes]: settings.siemEventTypes,
+        [ENV.siemCiEventTypes]: settings.siemCiEventTypes,
+        [ENV.awarenessSnapshotHours]: settings.awarenessSnapshotHours,
         // An ARN and a table name: where the secrets are, never a secret value.
         [ENV.secretArn]: secret.secretArn,
         [ENV.checkpointTable]: table.tableName,

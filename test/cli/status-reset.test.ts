@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Agent } from 'undici';
 import { main } from '../../bin/cli/main';
 import { resetCommand } from '../../bin/cli/reset';
-import { statusCommand } from '../../bin/cli/status';
+import { cursorSummary, statusCommand } from '../../bin/cli/status';
 import { parseCollectorSettings } from '../../lambda/config';
 import { type CheckpointKey, toLastError } from '../../lambda/core/checkpoint';
 import type { Log } from '../../lambda/core/ports';
@@ -131,7 +131,7 @@ async function seedFailingHeldStream(leaseMs: number): Promise<void> {
 }
 
 test('status after a real tick: every stream, its cursor, newest event, lag and totals matching what the receiver got', async () => {
-  await tick('audit,siem,dlp');
+  await tick('audit,siem,dlp,siem-ci,awareness-watchlist');
   const delivered = receiver.received();
   expect(delivered.length).toBeGreaterThan(0);
 
@@ -146,6 +146,8 @@ test('status after a real tick: every stream, its cursor, newest event, lag and 
   expect(text).toMatch(
     /^\s+cursor\s+batch listings since \S+: \d+ event types? with a page token, \d+ pending$/m,
   );
+  expect(text).toMatch(/^siem-ci\s+\S+\s+\S+ ago\s+0\s+free\s+\d+$/m);
+  expect(text).toMatch(/^\s+cursor\s+caught up; next snapshot due \S+Z$/m);
   expect(text).toMatch(/^\s+last error\s+none$/m);
   expect(text).toContain('No stream is failing.');
 
@@ -163,7 +165,13 @@ test('status after a real tick: every stream, its cursor, newest event, lag and 
     }>;
   };
   expect(doc.instance).toBe('local');
-  expect(doc.streams.map((s) => s.stream)).toEqual(['audit', 'dlp', 'siem']);
+  expect(doc.streams.map((s) => s.stream)).toEqual([
+    'audit',
+    'awareness-watchlist',
+    'dlp',
+    'siem',
+    'siem-ci',
+  ]);
   expect(doc.streams.reduce((sum, s) => sum + s.totals.events, 0)).toBe(delivered.length);
   for (const stream of doc.streams) {
     expect(stream.lastSuccessAt).not.toBeNull();
@@ -297,4 +305,32 @@ test('--help of status and reset explains every flag with an example', async () 
     expect(reset.outLines.join('\n')).toContain(flag);
   }
   expect(reset.outLines.join('\n')).toMatch(/up to\s+7 days back/);
+});
+
+test('a snapshot in progress is summarised with its time, campaign and page', () => {
+  expect(
+    cursorSummary({
+      cursor: {
+        due: '2026-11-20T00:00:00.000Z',
+        snapshot: {
+          at: '2026-11-21T00:00:05.000Z',
+          pageToken: 'p2',
+          campaign: { id: 'c-1', name: 'Parcel' },
+          after: null,
+        },
+      },
+      offset: 3,
+    }),
+  ).toBe(
+    'snapshot of 2026-11-21T00:00:05.000Z in progress, campaign c-1, following page tokens; 3 events of the current page delivered',
+  );
+  expect(
+    cursorSummary({
+      cursor: {
+        due: '2026-11-20T00:00:00.000Z',
+        snapshot: { at: 'x', pageToken: null, campaign: null, after: 'c-1' },
+      },
+      offset: 0,
+    }),
+  ).toBe('snapshot of x in progress, after campaign c-1, first page');
 });

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { configureCommand } from '../../bin/cli/configure';
 import { main } from '../../bin/cli/main';
 import { verifyCommand } from '../../bin/cli/verify';
-import { STREAM_IDS } from '../../lambda/core/streams';
+import { STREAM_IDS, streamsFor } from '../../lambda/core/streams';
 import { REDACTED } from '../../lambda/telemetry/redact';
 import { type AwsStub, startAwsStub } from '../aws-stub';
 import { type Receiver, startReceiver } from '../receivers';
@@ -104,6 +104,46 @@ test('every stream and an ndjson receiver pass with API 2.0 credentials from the
   expect(ndjson.requests()).toHaveLength(1);
   expect(ndjson.requests()[0].headers.authorization).toBe(`Bearer ${TOKEN}`);
   expectClean(io, [sim.credentials.v2.clientSecret, TOKEN]);
+});
+
+test('API 1.0: the default probes the streams API 1.0 serves; siem-ci listed is refused by name before any call', async () => {
+  const io = captureIO(v1Env());
+  expect(await verifyCommand(['--mimecast-url', sim.url], io)).toBe(0);
+  expect(Object.keys(rows(io))).toEqual(streamsFor(1));
+
+  sim.clearRequests();
+  const refused = captureIO(v1Env());
+  expect(await verifyCommand(['--mimecast-url', sim.url, '--streams', 'audit,siem-ci'], refused)).toBe(2);
+  expect(refused.errLines.join('\n')).toMatch(/--streams: "siem-ci" is collected over API 2\.0 only/);
+  expect(sim.requests()).toEqual([]);
+});
+
+test('--siem-types and --siem-ci-types choose the event type each listing is probed with', async () => {
+  const io = captureIO(v2Env());
+  const code = await verifyCommand(
+    [
+      '--mimecast-url',
+      sim.url,
+      '--streams',
+      'siem,siem-ci',
+      '--siem-types',
+      'journal',
+      '--siem-ci-types',
+      'urlclick,mailflow',
+    ],
+    io,
+  );
+  expect(code).toBe(0);
+  const listings = sim.requests().filter((r) => r.path.startsWith('/siem/v1/batch/events/'));
+  expect(listings.map((r) => [r.path, r.query.type])).toEqual(
+    expect.arrayContaining([
+      ['/siem/v1/batch/events/cg', 'journal'],
+      ['/siem/v1/batch/events/ci', 'urlclick'],
+    ]),
+  );
+  const bad = captureIO(v2Env());
+  expect(await verifyCommand(['--mimecast-url', sim.url, '--siem-ci-types', 'receipt'], bad)).toBe(2);
+  expect(bad.errLines.join('\n')).toMatch(/--siem-ci-types: unknown event type "receipt"/);
 });
 
 test('a 403 on one stream shows the missing permission; a 401 on another shows bad credentials', async () => {

@@ -13,9 +13,10 @@ import {
   validateMimecastBaseUrl,
   validateSinkUrl,
 } from '../../lambda/config';
-import { STREAM_IDS } from '../../lambda/core/streams';
+import { STREAM_IDS, streamsFor } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { ConfigError } from '../../lambda/errors';
+import { SIEM_V2_EVENT_TYPES } from '../../lambda/mimecast/constants';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:MimecastCollectorSecret-AbC123';
 
@@ -61,7 +62,75 @@ describe('parseLambdaConfig', () => {
       maxPagesPerTick: 100,
       batchMaxEvents: 5000,
       batchMaxBytes: 4 * 1024 * 1024,
+      jsonPageSize: 500,
+      siemBatchPageSize: 100,
+      siemEventTypes: [...SIEM_V2_EVENT_TYPES],
+      siemCiEventTypes: ['entities', 'mailflow', 'urlclick'],
+      awarenessSnapshotHours: 24,
     });
+  });
+
+  it('reads the page sizes, the SIEM event types and the snapshot interval', () => {
+    const config = parseLambdaConfig(
+      validEnv({
+        [ENV.jsonPageSize]: '100',
+        [ENV.siemBatchPageSize]: '25',
+        [ENV.siemEventTypes]: ' receipt, url  protect ,receipt',
+        [ENV.siemCiEventTypes]: 'urlclick',
+        [ENV.awarenessSnapshotHours]: '168',
+      }),
+    );
+    expect(config).toMatchObject({
+      jsonPageSize: 100,
+      siemBatchPageSize: 25,
+      siemEventTypes: ['receipt', 'url protect'],
+      siemCiEventTypes: ['urlclick'],
+      awarenessSnapshotHours: 168,
+    });
+  });
+
+  it('refuses page sizes beyond what Mimecast accepts, unknown event types and a snapshot interval out of range', () => {
+    const problems = problemsOf(() =>
+      parseLambdaConfig(
+        validEnv({
+          [ENV.jsonPageSize]: '1000',
+          [ENV.siemBatchPageSize]: '101',
+          [ENV.siemEventTypes]: 'receipt,url-protect',
+          [ENV.siemCiEventTypes]: 'receipt',
+          [ENV.awarenessSnapshotHours]: '0',
+        }),
+      ),
+    );
+    expect(problems.map((p) => p.field)).toEqual([
+      ENV.jsonPageSize,
+      ENV.siemBatchPageSize,
+      ENV.siemEventTypes,
+      ENV.siemCiEventTypes,
+      ENV.awarenessSnapshotHours,
+    ]);
+    expect(problems[0]!.problem).toMatch(/1000 is out of range; expected a whole number from 1 to 500/);
+    expect(problems[2]!.problem).toMatch(/unknown event type "url-protect"; expected .*url protect/);
+    expect(problems[3]!.problem).toMatch(
+      /unknown event type "receipt"; expected .*entities, mailflow, urlclick/,
+    );
+  });
+
+  it('API 1.0: the API 2.0-only streams are left out of the default and refused by name when listed', () => {
+    const v1 = { [ENV.apiVersion]: '1', [ENV.mimecastBaseUrl]: 'https://eu-api.mimecast.com' };
+    expect(parseLambdaConfig(validEnv({ ...v1, [ENV.streams]: '' })).streams).toEqual(streamsFor(1));
+    expect(streamsFor(1)).not.toContain('siem-ci');
+    const problems = problemsOf(() =>
+      parseLambdaConfig(validEnv({ ...v1, [ENV.streams]: 'siem,siem-ci,awareness-safescore' })),
+    );
+    expect(problems).toEqual([
+      {
+        field: ENV.streams,
+        problem:
+          '"siem-ci", "awareness-safescore" are collected over API 2.0 only, but API 1.0 is configured; remove them from the list, or use API 2.0 credentials and set MIMECAST_API_VERSION to 2',
+      },
+    ]);
+    // API 2.0: every stream by default, siem-ci and the Awareness Training streams included.
+    expect(parseLambdaConfig(validEnv({ [ENV.streams]: '' })).streams).toEqual([...STREAM_IDS]);
   });
 
   it('reads the optional numeric settings', () => {
@@ -204,6 +273,11 @@ describe('parseCollectorSettings (command-line flags)', () => {
       maxPagesPerTick: '--max-pages',
       batchMaxEvents: '--batch-events',
       batchMaxBytes: '--batch-bytes',
+      jsonPageSize: '--page-size',
+      siemBatchPageSize: '--siem-batch-page-size',
+      siemEventTypes: '--siem-types',
+      siemCiEventTypes: '--siem-ci-types',
+      awarenessSnapshotHours: '--awareness-snapshot-hours',
     };
     const problems = problemsOf(() =>
       parseCollectorSettings(
@@ -234,7 +308,7 @@ describe('parseCollectorSettings (command-line flags)', () => {
       apiVersion: 1,
       mimecastBaseUrl: 'http://localhost:8443',
       sinkUrl: 'http://[::1]:9000/ingest?x=1',
-      streams: [...STREAM_IDS],
+      streams: streamsFor(1),
     });
   });
 });

@@ -17,7 +17,18 @@ import type { Cfn } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const INSTANCE = 'test';
-const STREAMS: StreamId[] = ['audit', 'siem', 'malware-grid'];
+const STREAMS: StreamId[] = [
+  'audit',
+  'siem',
+  'malware-grid',
+  'siem-ci',
+  'awareness-performance',
+  'awareness-safescore',
+  'awareness-user-data',
+  'awareness-watchlist',
+];
+/** Settings given as stack parameters other than their defaults, to see them reach the bundled client. */
+const PARAMETER_VALUES: Record<string, string> = { MimecastPageSize: '7', AwarenessSnapshotHours: '6' };
 
 let outdir: string;
 let template: Cfn;
@@ -50,7 +61,19 @@ beforeAll(async () => {
 
   world = await startWorld({
     streams: STREAMS,
-    simulator: { seed: 5, events: { audit: 20, siem: 30, 'malware-grid': 15 } },
+    simulator: {
+      seed: 5,
+      events: {
+        audit: 20,
+        siem: 30,
+        'malware-grid': 15,
+        'siem-ci': 25,
+        'awareness-performance': 12,
+        'awareness-safescore': 9,
+        'awareness-user-data': 16,
+        'awareness-watchlist': 5,
+      },
+    },
   });
   await world.storeCredentials({ wrap: true });
 }, 240_000);
@@ -92,7 +115,16 @@ function invokeBundle(
 }
 
 test('the synthesized function environment holds no secret and names every setting', () => {
-  expect(Object.keys(variables)).toEqual(expect.arrayContaining(Object.values(ENV).slice(0, 9)));
+  expect(Object.keys(variables)).toEqual(
+    expect.arrayContaining([
+      ...Object.values(ENV).slice(0, 9),
+      ENV.jsonPageSize,
+      ENV.siemBatchPageSize,
+      ENV.siemEventTypes,
+      ENV.siemCiEventTypes,
+      ENV.awarenessSnapshotHours,
+    ]),
+  );
   expect(variables[ENV.instance]).toBe(INSTANCE);
   // Deploy-time values are references (parameters, the secret's ARN, the table's name), never literals.
   for (const name of [ENV.secretArn, ENV.checkpointTable, ENV.sinkUrl, ENV.mimecastBaseUrl]) {
@@ -105,11 +137,16 @@ test('the bundled handler collects into the receiver and writes checkpoints', as
     Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string'),
   );
   const resolved = world.env();
-  // What CloudFormation would resolve at deploy time, plus loopback endpoints; literals stay as synthesized.
+  // What CloudFormation would resolve at deploy time, plus loopback endpoints; literals stay as
+  // synthesized. A parameter the world does not set takes the value given above, else its default.
+  const parameterValue = (value: unknown): string => {
+    const ref = (value as { Ref?: string }).Ref ?? '';
+    return PARAMETER_VALUES[ref] ?? String(template.Parameters?.[ref]?.Default ?? '');
+  };
   const deployTime = Object.fromEntries(
     Object.keys(variables)
       .filter((name) => typeof variables[name] !== 'string')
-      .map((name) => [name, resolved[name] ?? '']),
+      .map((name) => [name, resolved[name] ?? parameterValue(variables[name])]),
   );
   const endpoints = Object.fromEntries(Object.entries(resolved).filter(([name]) => name.startsWith('AWS_')));
   const env: Record<string, string> = {
@@ -132,4 +169,17 @@ test('the bundled handler collects into the receiver and writes checkpoints', as
   expect(checkpoints.map((c) => c.stream).sort()).toEqual([...STREAMS].sort());
   // The bundle logs and emits metrics like the source does: EMF lines on stdout.
   expect(run.stdout).toMatch(/"EventsForwarded":\d+/);
+  // The stack's settings reached the client: its page size, and the snapshot interval in the cursor.
+  const pageSizes = world.simulator
+    .requests()
+    .filter((r) => r.path.startsWith('/api/awareness-training/company/'))
+    .map((r) => JSON.parse(r.body).meta.pagination.pageSize);
+  expect(new Set(pageSizes)).toEqual(new Set([7]));
+  for (const stream of ['awareness-performance', 'awareness-user-data'] as const) {
+    const { cursor, newestEventTime } = checkpoints.find((c) => c.stream === stream)!;
+    expect(cursor).toEqual({
+      due: new Date(Date.parse(newestEventTime!) + 6 * 3_600_000).toISOString(),
+      snapshot: null,
+    });
+  }
 }, 120_000);

@@ -5,23 +5,31 @@
 import {
   type ApiVersion,
   INSTANCE_PATTERN,
+  NUMERIC_SETTINGS,
+  parseBoundedInteger,
   parseCollectionStart,
+  parseEventTypes,
   parseLambdaConfig,
   parseStreamList,
+  SIEM_EVENT_TYPE_SETS,
   SINK_FORMATS,
   validateInstanceId,
   validateMimecastBaseUrl,
   validateSinkUrl,
 } from '../../lambda/config';
-import { STREAM_IDS } from '../../lambda/core/streams';
+import { STREAM_IDS, streamsFor } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { isPlaceholderSecret } from '../../lambda/secrets/document';
 import { SECRET_PLACEHOLDER } from '../../lib/constructs/credentials-store';
 import {
   COLLECTION_START_PATTERN,
   INGESTION_URL_PATTERN,
+  JSON_PAGE_SIZE_PATTERN,
   MIMECAST_V1_BASE_URLS,
   MIMECAST_V2_BASE_URLS,
+  SIEM_BATCH_PAGE_SIZE_PATTERN,
+  SIEM_CI_EVENT_TYPES_PATTERN,
+  SIEM_EVENT_TYPES_PATTERN,
   STREAMS_PATTERN,
 } from '../../lib/parameters';
 import { buildStack, type Cfn } from './helpers';
@@ -70,6 +78,39 @@ test('values matching the parameter patterns pass the function checks', () => {
   }
 });
 
+test('page sizes: the pattern allows exactly the whole numbers the function accepts', () => {
+  for (const [pattern, bounds] of [
+    [JSON_PAGE_SIZE_PATTERN, NUMERIC_SETTINGS.jsonPageSize],
+    [SIEM_BATCH_PAGE_SIZE_PATTERN, NUMERIC_SETTINGS.siemBatchPageSize],
+  ] as const) {
+    for (let n = 0; n <= bounds.max + 2; n += 1) {
+      const text = String(n);
+      const allowed = new RegExp(pattern).test(text);
+      const accepted = parseBoundedInteger(text, bounds).ok;
+      expect({ text, allowed }).toEqual({ text, allowed: accepted });
+    }
+    for (const bad of ['', '01', '1.0', ' 5', '-1']) expect(new RegExp(pattern).test(bad)).toBe(false);
+  }
+});
+
+test('SIEM event types: every type and list the pattern allows is one the function accepts, and no unknown type', () => {
+  for (const [pattern, known] of [
+    [SIEM_EVENT_TYPES_PATTERN, SIEM_EVENT_TYPE_SETS.siem],
+    [SIEM_CI_EVENT_TYPES_PATTERN, SIEM_EVENT_TYPE_SETS['siem-ci']],
+  ] as const) {
+    for (const value of ['', ...known, known.join(','), `${known[0]},${known[known.length - 1]}`]) {
+      expect(new RegExp(pattern).test(value)).toBe(true);
+      expect(parseEventTypes(value, known)).toEqual({
+        ok: true,
+        value: value === '' ? [...known] : [...new Set(value.split(','))],
+      });
+    }
+    for (const bad of ['bogus', `${known[0]},`, `${known[0]}, ${known[0]}`, known[0]!.toUpperCase()]) {
+      expect(new RegExp(pattern).test(bad)).toBe(false);
+    }
+  }
+});
+
 test('the function environment, with parameter defaults, is a valid function configuration', () => {
   const fn = Object.values<Cfn>(json.Resources).find((r) => r.Type === 'AWS::Lambda::Function');
   const resolve = (value: Cfn): string => {
@@ -91,7 +132,13 @@ test('the function environment, with parameter defaults, is a valid function con
     instance: 'acme',
     apiVersion: 2,
     sinkFormat: 'ndjson',
-    streams: [...STREAM_IDS],
+    // The Streams default: the streams both API versions serve (siem-ci and awareness-* are opt-in).
+    streams: streamsFor(1),
+    jsonPageSize: 500,
+    siemBatchPageSize: 100,
+    siemEventTypes: [...SIEM_EVENT_TYPE_SETS.siem],
+    siemCiEventTypes: [...SIEM_EVENT_TYPE_SETS['siem-ci']],
+    awarenessSnapshotHours: 24,
   });
   expect(config.collectionStart).toBeUndefined();
 });

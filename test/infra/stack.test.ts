@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { STREAM_IDS } from '../../lambda/core/streams';
+import { STREAM_IDS, streamsFor } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { DYNAMODB_ACTIONS_BY_METHOD, DYNAMODB_ACTIONS_FOR_TICK } from '../../lambda/state/table';
 import {
@@ -80,6 +80,11 @@ describe('parameters', () => {
       'MimecastApiVersion',
       'MimecastBaseUrl',
       'Streams',
+      'SiemEventTypes',
+      'SiemCiEventTypes',
+      'MimecastPageSize',
+      'SiemBatchPageSize',
+      'AwarenessSnapshotHours',
       'IngestionUrl',
       'SinkFormat',
       'ScheduleMinutes',
@@ -157,10 +162,11 @@ describe('parameters', () => {
     });
   });
 
-  test('Streams: comma list of stream ids, default all of them', () => {
+  test('Streams: comma list of stream ids, default the Cloud Gateway logs and threat feeds (both API versions)', () => {
     const p = parameters.Streams;
     expect(p.AllowedPattern).toBe(STREAMS_PATTERN);
-    expect(p.Default).toBe(STREAM_IDS.join(','));
+    // siem-ci and awareness-* are opt-in: a tenant without Cloud Integrated or Awareness Training would fail every tick.
+    expect(p.Default).toBe(streamsFor(1).join(','));
     expect(matches(p.AllowedPattern, p.Default)).toBe(true);
     for (const id of STREAM_IDS) expect(matches(p.AllowedPattern, id)).toBe(true);
     expect(matches(p.AllowedPattern, 'siem,audit,ttp-url')).toBe(true);
@@ -320,6 +326,11 @@ describe('function', () => {
       [ENV.collectionStart]: { Ref: 'CollectionStartTs' },
       [ENV.sinkUrl]: { Ref: 'IngestionUrl' },
       [ENV.sinkFormat]: { Ref: 'SinkFormat' },
+      [ENV.jsonPageSize]: { Ref: 'MimecastPageSize' },
+      [ENV.siemBatchPageSize]: { Ref: 'SiemBatchPageSize' },
+      [ENV.siemEventTypes]: { Ref: 'SiemEventTypes' },
+      [ENV.siemCiEventTypes]: { Ref: 'SiemCiEventTypes' },
+      [ENV.awarenessSnapshotHours]: { Ref: 'AwarenessSnapshotHours' },
       [ENV.secretArn]: { Ref: secretId },
       [ENV.checkpointTable]: { Ref: tableId },
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -337,6 +348,11 @@ describe('function', () => {
       'CollectionStartTs',
       'IngestionUrl',
       'SinkFormat',
+      'MimecastPageSize',
+      'SiemBatchPageSize',
+      'SiemEventTypes',
+      'SiemCiEventTypes',
+      'AwarenessSnapshotHours',
       secretId, // Ref of a secret = its ARN, never its value
       tableId,
     ]);

@@ -6,9 +6,9 @@
 import {
   ALL_STREAMS,
   allOutcomes,
-  BATCH,
   deliveryReport,
   exactlyOnce,
+  expectPagedAndBatched,
   MARGIN_S,
   outcomes,
   type Rig,
@@ -26,16 +26,7 @@ describe.each([1, 2] as const)('API %i: every stream', (api) => {
     const first = await rig.run({ owner: 'first' });
     expect(outcomes(first)).toEqual(allOutcomes(ALL_STREAMS, 'caught-up'));
     expect(deliveryReport(rig)).toEqual(exactlyOnce());
-    // Paging and batching really happened on every stream.
-    for (const stream of ALL_STREAMS) {
-      const result = first.streams.find((s) => s.stream === stream)!;
-      expect({ stream, pages: result.pages > 1, batches: rig.batches(stream).length > 1 }).toEqual({
-        stream,
-        pages: true,
-        batches: true,
-      });
-      expect(Math.max(...rig.batches(stream).map((b) => b.length))).toBeLessThanOrEqual(BATCH);
-    }
+    expectPagedAndBatched(rig, first, ALL_STREAMS);
 
     // Nothing new: nothing delivered again.
     const before = rig.receiver.ids().length;

@@ -25,8 +25,13 @@ import type { Envelope } from '../../lambda/core/envelope';
 import { OccurrenceIds } from '../../lambda/core/occurrences';
 import type { Clock, Cursor, Log, Sink } from '../../lambda/core/ports';
 import type { TickResult } from '../../lambda/core/results';
-import { STREAM_IDS, type StreamId } from '../../lambda/core/streams';
-import { createMimecastClient, type MimecastClient } from '../../lambda/mimecast';
+import { type StreamId, streamsFor } from '../../lambda/core/streams';
+import {
+  createMimecastClient,
+  type MimecastClient,
+  SIEM_CI_EVENT_TYPES,
+  SIEM_V2_EVENT_TYPES,
+} from '../../lambda/mimecast';
 import { createCredentialsProvider } from '../../lambda/secrets/provider';
 import { createHttpSink } from '../../lambda/sinks';
 import { createDynamoDbCheckpointStore, type DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
@@ -36,7 +41,11 @@ import { type AwsStub, startAwsStub } from '../aws-stub';
 import { type Receiver, type ReceiverKind, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 
-export const ALL_STREAMS: readonly StreamId[] = STREAM_IDS;
+/**
+ * The streams both API versions serve, which every test here runs on both. The API 2.0-only streams
+ * (siem-ci, the Awareness Training snapshots) have their own tests (api2-streams.test.ts).
+ */
+export const ALL_STREAMS: readonly StreamId[] = streamsFor(1);
 export const INSTANCE = 'it';
 /** Records served per JSON page (the simulator clamps the client's larger request to this). */
 export const PAGE_SIZE = 8;
@@ -60,6 +69,11 @@ export const SMALL_EVENTS: Record<StreamId, number> = {
   'archive-search': 21,
   'malware-customer': 7,
   'malware-grid': 8,
+  'siem-ci': 30,
+  'awareness-performance': 19,
+  'awareness-safescore': 17,
+  'awareness-user-data': 23,
+  'awareness-watchlist': 11,
 };
 
 /** Mimecast paths per stream (the simulator's `inject` matches on them). */
@@ -78,6 +92,24 @@ export const STREAM_PATHS: Record<StreamId, { 1: string | RegExp; 2: string | Re
   // Both feeds share one path; the feed type is in the body.
   'malware-customer': { 1: '/api/ttp/threat-intel/get-feed', 2: '/api/ttp/threat-intel/get-feed' },
   'malware-grid': { 1: '/api/ttp/threat-intel/get-feed', 2: '/api/ttp/threat-intel/get-feed' },
+  // API 2.0 only: the API 1.0 entries name the same paths (nothing calls them).
+  'siem-ci': { 1: '/siem/v1/batch/events/ci', 2: '/siem/v1/batch/events/ci' },
+  'awareness-performance': {
+    1: '/api/awareness-training/company/get-performance-details',
+    2: '/api/awareness-training/company/get-performance-details',
+  },
+  'awareness-safescore': {
+    1: '/api/awareness-training/company/get-safe-score-details',
+    2: '/api/awareness-training/company/get-safe-score-details',
+  },
+  'awareness-user-data': {
+    1: /^\/api\/awareness-training\/phishing\/campaign\/get-(campaign|user-data)$/,
+    2: /^\/api\/awareness-training\/phishing\/campaign\/get-(campaign|user-data)$/,
+  },
+  'awareness-watchlist': {
+    1: '/api/awareness-training/company/get-watchlist-details',
+    2: '/api/awareness-training/company/get-watchlist-details',
+  },
 };
 
 /** Wall time plus an offset the test moves: shared by the simulator, the client and the engine. */
@@ -328,6 +360,11 @@ export async function startRig(options: RigOptions): Promise<Rig> {
           maxPagesPerTick: 100,
           batchMaxEvents: BATCH,
           batchMaxBytes: 4 * 1024 * 1024,
+          jsonPageSize: 500,
+          siemBatchPageSize: 100,
+          siemEventTypes: [...SIEM_V2_EVENT_TYPES],
+          siemCiEventTypes: [...SIEM_CI_EVENT_TYPES],
+          awarenessSnapshotHours: 24,
         },
         adapters: {
           log: adapters.log,
@@ -465,6 +502,19 @@ export function expectAtLeastOnceWithinOneBatch(
     expect(check).toEqual({ stream, atMostTwice: true, withinBatchSize: true, oneBatch: true });
   }
   return repeats;
+}
+
+/** Paging and batching really happened on every stream: more than one page and batch, none over BATCH. */
+export function expectPagedAndBatched(rig: Rig, result: TickResult, streams: readonly StreamId[]): void {
+  for (const stream of streams) {
+    const pages = result.streams.find((s) => s.stream === stream)!.pages;
+    expect({ stream, pages: pages > 1, batches: rig.batches(stream).length > 1 }).toEqual({
+      stream,
+      pages: true,
+      batches: true,
+    });
+    expect(Math.max(...rig.batches(stream).map((b) => b.length))).toBeLessThanOrEqual(BATCH);
+  }
 }
 
 export function sameSet(a: readonly string[], b: readonly string[]): boolean {

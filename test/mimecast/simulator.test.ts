@@ -7,7 +7,7 @@ import { Agent } from 'undici';
 import { runTick } from '../../lambda/core/engine';
 import { eventId } from '../../lambda/core/envelope';
 import type { Cursor } from '../../lambda/core/ports';
-import { STREAM_IDS, type StreamId } from '../../lambda/core/streams';
+import { STREAM_CURSOR_KIND, type StreamId, streamsFor } from '../../lambda/core/streams';
 import {
   AuthenticationError,
   CollectorError,
@@ -38,6 +38,7 @@ const SMALL: SimulatorOptions = {
     'archive-search': 40,
     'malware-customer': 30,
     'malware-grid': 40,
+    'siem-ci': 60,
   },
   siem: { fileIntervalMs: 6 * 3_600_000, v1EventsPerFile: 30, v2EventsPerFile: 20 },
   threatFeed: { indicatorsPerFile: 15 },
@@ -126,6 +127,9 @@ async function stopHarness(h: Harness | undefined) {
   }
 }
 
+/** Log streams of an API version: snapshots (once a day, no late records) have test/mimecast/snapshot.test.ts. */
+const logStreams = (api: 1 | 2) => streamsFor(api).filter((s) => STREAM_CURSOR_KIND[s] !== 'snapshot');
+
 describe.each([1, 2] as const)('API %i: every stream against the simulator', (api) => {
   let h: Harness;
   // One client for the whole block, as one container holds one: API 2.0 must ask for one token only.
@@ -136,7 +140,7 @@ describe.each([1, 2] as const)('API %i: every stream against the simulator', (ap
   });
   afterAll(() => stopHarness(h));
 
-  it.each(STREAM_IDS)(
+  it.each(logStreams(api))(
     '%s: empty cursor to caught up, each record once; late records in a later call',
     async (stream) => {
       h.offset.ms = 0;
@@ -160,7 +164,7 @@ describe.each([1, 2] as const)('API %i: every stream against the simulator', (ap
     },
   );
 
-  it.each(STREAM_IDS)('%s: probe succeeds with good credentials', async (stream) => {
+  it.each(streamsFor(api))('%s: probe succeeds with good credentials', async (stream) => {
     await client.source(stream).probe(budget());
   });
 
@@ -181,7 +185,7 @@ describe.each([1, 2] as const)('API %i: every stream against the simulator', (ap
 });
 
 describe.each([1, 2] as const)('API %i: idle window streams through the engine', (api) => {
-  const WINDOW_STREAMS = STREAM_IDS.filter((stream) => stream !== 'siem');
+  const WINDOW_STREAMS = streamsFor(1).filter((stream) => stream !== 'siem');
   let h: Harness;
   let client: ReturnType<typeof makeClient>;
   beforeAll(async () => {
@@ -282,7 +286,7 @@ describe('simulator variants: every UNCERTAIN switch flipped', () => {
       siemFileFormat: 'key_value',
       pageSizes: { json: 500, siemBatch: 100 },
     });
-    for (const stream of STREAM_IDS) {
+    for (const stream of streamsFor(api)) {
       const result = await drain(client, stream);
       expectExactlyOnce(result.ids, truthIds(h.sim, stream, api));
       const again = await drain(client, stream, result.cursor);
@@ -705,5 +709,50 @@ describe('injected faults', () => {
     expect(error).toBeInstanceOf(ThrottledError);
     expect((error as ThrottledError).retryAfterMs).toBeGreaterThan(0);
     expect(h.sim.requests().filter((r) => r.path === AUDIT)).toHaveLength(3);
+  });
+});
+
+describe('siem-ci: the Cloud Integrated listing', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await withSimulator(SMALL);
+  });
+  afterAll(() => stopHarness(h));
+
+  it('lists /siem/v1/batch/events/ci one configured type at a time, dates on the first call only', async () => {
+    const client = makeClient(h, 2, { siemCiTypes: ['urlclick', 'entities'] });
+    h.sim.clearRequests();
+    const result = await drain(client, 'siem-ci');
+    const wanted = (h.sim.groundTruth('siem-ci', 2) as { type: string }[])
+      .filter((r) => r.type === 'urlclick' || r.type === 'entities')
+      .map((r) => eventId('siem-ci', r));
+    expectExactlyOnce(result.ids, wanted);
+    const listings = h.sim.requests().filter((r) => r.path.startsWith('/siem/v1/batch/events/'));
+    expect(new Set(listings.map((r) => r.path))).toEqual(new Set(['/siem/v1/batch/events/ci']));
+    expect([...new Set(listings.map((r) => r.query.type))]).toEqual(['urlclick', 'entities']);
+    for (const type of ['urlclick', 'entities']) {
+      const [first, ...rest] = listings.filter((r) => r.query.type === type);
+      expect(first!.query).toMatchObject({ dateRangeStartsAt: expect.any(String), pageSize: '5' });
+      for (const later of rest) {
+        expect(later.query.nextPage).toEqual(expect.any(String));
+        expect(later.query.dateRangeStartsAt).toBeUndefined();
+      }
+    }
+  });
+
+  it('a batch file URL that stays expired is a transient error naming siem-ci and the file', async () => {
+    const client = makeClient(h, 2, { limits: { fileUrlRelistAttempts: 0 } });
+    h.sim.inject({
+      path: /^\/mimecast-siem-ci\//,
+      times: Number.POSITIVE_INFINITY,
+      fault: { kind: 'expire-batch-url' },
+    });
+    try {
+      const error = await failure(drain(client, 'siem-ci'));
+      expect(error).toBeInstanceOf(TransientError);
+      expect(error.message).toMatch(/stream siem-ci, GET \/mimecast-siem-ci\/.*HTTP 403/);
+    } finally {
+      h.sim.clearFaults();
+    }
   });
 });

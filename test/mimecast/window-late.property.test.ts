@@ -83,6 +83,8 @@ const settings: StreamSettings = {
   fileUrlRelistAttempts: 0,
   siemFileFormat: 'json',
   siemTypes: [],
+  siemCiTypes: [],
+  snapshotIntervalMs: 86_400_000,
 };
 
 const budget = { signal: new AbortController().signal, deadline: Number.POSITIVE_INFINITY };

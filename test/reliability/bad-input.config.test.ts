@@ -21,7 +21,7 @@ import fc from 'fast-check';
 import type { CliIO } from '../../bin/cli/io';
 import { runCommand } from '../../bin/cli/run';
 import { parseLambdaConfig } from '../../lambda/config';
-import { STREAM_IDS } from '../../lambda/core/streams';
+import { STREAM_IDS, streamsFor } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { ConfigError, SecretError } from '../../lambda/errors';
 import { MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS } from '../../lambda/mimecast/hosts';
@@ -63,7 +63,8 @@ type Var = keyof typeof ENV;
 
 const GOOD: Record<Exclude<Var, 'mimecastBaseUrl' | 'apiVersion'>, readonly string[]> = {
   instance: ['prod', 'eu-tenant-1', 'a'],
-  streams: ['', 'siem', 'audit,dlp', STREAM_IDS.join(',')],
+  // Valid on both API versions (the API 2.0-only streams are refused on 1.0: config.test.ts).
+  streams: ['', 'siem', 'audit,dlp', streamsFor(1).join(',')],
   collectionStart: ['', '2026-01-01T00:00:00Z', '2024-02-29T23:59:59Z', '2025-06-01'],
   sinkUrl: [
     'https://hec.example.com:8088/services/collector/event',
@@ -81,6 +82,11 @@ const GOOD: Record<Exclude<Var, 'mimecastBaseUrl' | 'apiVersion'>, readonly stri
   maxPagesPerTick: ['', '1', '1000'],
   batchMaxEvents: ['', '1', '50000'],
   batchMaxBytes: ['', '1024', '10485760'],
+  jsonPageSize: ['', '1', '500'],
+  siemBatchPageSize: ['', '1', '100'],
+  siemEventTypes: ['', 'receipt', 'url protect,process', ' receipt , journal '],
+  siemCiEventTypes: ['', 'entities', 'mailflow,urlclick'],
+  awarenessSnapshotHours: ['', '1', '24', '168'],
 };
 
 const BAD: Record<Var, readonly (string | undefined)[]> = {
@@ -116,6 +122,11 @@ const BAD: Record<Var, readonly (string | undefined)[]> = {
   maxPagesPerTick: ['0', '1001', 'x'],
   batchMaxEvents: ['0', '50001', ' 1 2 '],
   batchMaxBytes: ['1023', '10485761', '0x400'],
+  jsonPageSize: ['0', '501', 'x'],
+  siemBatchPageSize: ['0', '101', '1.5'],
+  siemEventTypes: ['url-protect', 'receipt,bogus', 'RECEIPT'],
+  siemCiEventTypes: ['entity', 'receipt'],
+  awarenessSnapshotHours: ['0', '169', 'daily'],
 };
 
 const V1_URLS = MIMECAST_V1_HOSTS.map((h) => h.baseUrl);
@@ -127,7 +138,10 @@ const environment = fc
   .record({
     bad: fc.subarray(Object.keys(ENV) as Var[]),
     version: fc.constantFrom('1', '2'),
-    pick: fc.array(fc.nat(), { minLength: 16, maxLength: 16 }),
+    pick: fc.array(fc.nat(), {
+      minLength: Object.keys(ENV).length,
+      maxLength: Object.keys(ENV).length,
+    }),
   })
   .map(({ bad, version, pick }) => {
     const env: Record<string, string | undefined> = {};
@@ -351,6 +365,11 @@ describe('before any call is made', () => {
       [ENV.maxPagesPerTick]: '0',
       [ENV.batchMaxEvents]: 'many',
       [ENV.batchMaxBytes]: '1',
+      [ENV.jsonPageSize]: '501',
+      [ENV.siemBatchPageSize]: '0',
+      [ENV.siemEventTypes]: 'url-protect',
+      [ENV.siemCiEventTypes]: 'clicks',
+      [ENV.awarenessSnapshotHours]: 'daily',
     };
     const handler = coldStartHandler(env);
     for (let invocation = 0; invocation < 2; invocation += 1) {
@@ -466,6 +485,10 @@ describe('CloudFormation parameters (synthesized template)', () => {
   const byPattern: Array<[string, string, fc.Arbitrary<string>]> = [
     ['CollectionStartTs', ENV.collectionStart, fc.constant('')],
     ['IngestionUrl', ENV.sinkUrl, fc.constant('https://a')],
+    ['SiemEventTypes', ENV.siemEventTypes, fc.constant('')],
+    ['SiemCiEventTypes', ENV.siemCiEventTypes, fc.constant('')],
+    ['MimecastPageSize', ENV.jsonPageSize, fc.constant('500')],
+    ['SiemBatchPageSize', ENV.siemBatchPageSize, fc.constant('100')],
   ];
 
   // A regular expression cannot tell valid punycode from invalid (`xn--0` is not IDNA), so host labels
@@ -529,6 +552,9 @@ describe('CloudFormation parameters (synthesized template)', () => {
     }
     for (const format of parameters.SinkFormat.AllowedValues as string[]) {
       expect(functionAccepts({ [ENV.sinkFormat]: format })).toBeUndefined();
+    }
+    for (const hours of parameters.AwarenessSnapshotHours.AllowedValues as string[]) {
+      expect(functionAccepts({ [ENV.awarenessSnapshotHours]: hours })).toBeUndefined();
     }
   });
 

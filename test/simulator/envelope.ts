@@ -78,6 +78,11 @@ export function validationFailure(
   );
 }
 
+/** The `fail[]` answer to a page token the endpoint did not issue, or issued for another question. */
+export function invalidPageToken(item: Record<string, unknown>): SimResponse {
+  return validationFailure('err_validation_invalid_token', 'The pageToken is not valid', item, 'pageToken');
+}
+
 export type PageSizeOutcome = { ok: true; pageSize: number } | { ok: false; response: SimResponse };
 
 /** pageSize as a number or a numeric string (ELASTIC sends `"100"`), defaulted and limited per the variants. */

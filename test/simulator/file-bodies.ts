@@ -120,10 +120,10 @@ export function buildV1FileBody(
 }
 
 /** gzip of NDJSON, one event per line, each line ending in `\n`. */
-export function buildV2FileBody(data: TenantData, file: SiemFile): Buffer {
+export function buildV2FileBody(file: SiemFile, event: (seq: number) => Record<string, unknown>): Buffer {
   const buffers: Buffer[] = [];
   function* lines(): Generator<string> {
-    for (const seq of file.events) yield `${JSON.stringify(data.v2Event(seq))}\n`;
+    for (const seq of file.events) yield `${JSON.stringify(event(seq))}\n`;
   }
   for (const text of chunked(lines())) buffers.push(Buffer.from(text, 'utf8'));
   return gzipSync(Buffer.concat(buffers));

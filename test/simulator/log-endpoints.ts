@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { SimContext, SimRequest } from './context';
 import { DAY_MS, parseRequestDate, startOfUtcDay } from './dates';
-import { parseEnvelope, resolvePageSize, validationFailure } from './envelope';
+import { invalidPageToken, parseEnvelope, resolvePageSize, validationFailure } from './envelope';
 import type { LogStreamId } from './log-records';
 import { jsonResponse, type SimResponse } from './responses';
 import type { LogStore } from './stores';
@@ -287,12 +287,7 @@ export function handleLogRequest(stream: LogStreamId, request: SimRequest, conte
   if (pageToken !== undefined && pageToken !== '') {
     const opened = pageTokenSchema.safeParse(context.sealer.open(PAGE_TOKEN_KIND, pageToken));
     if (!opened.success || opened.data.stream !== stream) {
-      return validationFailure(
-        'err_validation_invalid_token',
-        'The pageToken is not valid',
-        item,
-        'pageToken',
-      );
+      return invalidPageToken(item);
     }
     token = opened.data;
   } else {

@@ -133,12 +133,17 @@ export interface SimulatorOptions {
   seed?: number;
   /** Simulator clock, epoch ms: token expiry, date skew, URL expiry, defaults of time windows. */
   now?: () => number;
-  /** Records per stream at start (siem: per API version; malware feeds: indicators). */
+  /**
+   * Records per stream at start (siem: per API version; malware feeds: indicators; Awareness Training:
+   * rows of the snapshot).
+   */
   events?: Partial<Record<StreamId, number>>;
   /** Event times spread over this range. Default: the 24 h ending 10 minutes before now. */
   range?: { start: Date; end: Date };
   siem?: SiemOptions;
   threatFeed?: { indicatorsPerFile?: number };
+  /** Awareness Training: phishing campaigns (user-data rows are spread over them). Default 3. */
+  awareness?: { campaigns?: number };
   variants?: SimulatorVariants;
   /** OAuth token lifetime. Default 1799. */
   tokenExpiresInSeconds?: number;
@@ -173,6 +178,12 @@ export const DEFAULT_EVENTS: Record<StreamId, number> = {
   'archive-search': 150,
   'malware-customer': 100,
   'malware-grid': 300,
+  'siem-ci': 300,
+  // Snapshot streams: rows of the current state (users; user data: recipients over all campaigns).
+  'awareness-performance': 60,
+  'awareness-safescore': 60,
+  'awareness-user-data': 90,
+  'awareness-watchlist': 12,
 };
 
 export const DEFAULT_VARIANTS: Required<SimulatorVariants> = {
@@ -274,6 +285,7 @@ const optionsSchema = z.strictObject({
     })
     .optional(),
   threatFeed: z.strictObject({ indicatorsPerFile: positiveInt.optional() }).optional(),
+  awareness: z.strictObject({ campaigns: positiveInt.optional() }).optional(),
   variants: variantsSchema.optional(),
   tokenExpiresInSeconds: positiveInt.optional(),
   rateLimit: rateLimitSchema.optional(),
@@ -310,6 +322,7 @@ export interface ResolvedOptions {
   range: { start: number; end: number };
   siem: Required<Omit<SiemOptions, 'v1UtcOffsets'>> & { v1UtcOffsets: Record<V1LogType, number> };
   threatFeed: { indicatorsPerFile: number };
+  awareness: { campaigns: number };
   variants: Required<SimulatorVariants>;
   tokenExpiresInSeconds: number;
   rateLimit?: RateLimitOptions;
@@ -359,6 +372,7 @@ export function resolveOptions(input: SimulatorOptions = {}): ResolvedOptions {
       retentionMs: options.siem?.retentionMs ?? 7 * DAY_MS,
     },
     threatFeed: { indicatorsPerFile: options.threatFeed?.indicatorsPerFile ?? 50 },
+    awareness: { campaigns: options.awareness?.campaigns ?? 3 },
     variants: { ...DEFAULT_VARIANTS, ...options.variants },
     tokenExpiresInSeconds: options.tokenExpiresInSeconds ?? 1799,
     rateLimit: options.rateLimit,

@@ -12,6 +12,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { STREAM_IDS } from '../../lambda/core/streams';
+import { handleAwarenessRequest, isAwarenessPath } from './awareness';
 import type { SimContext, SimRequest } from './context';
 import { parseEnvelope } from './envelope';
 import { FaultBook, type FaultRule, type FiredFault, faultRuleJsonSchema } from './faults';
@@ -299,7 +300,8 @@ export class SimulatorServer {
           message: 'Use GET',
           retryable: false,
         });
-      if (path === '/siem/v1/batch/events/cg') return handleBatchListing(request, context);
+      if (path === '/siem/v1/batch/events/cg') return handleBatchListing(request, context, 'cg');
+      if (path === '/siem/v1/batch/events/ci') return handleBatchListing(request, context, 'ci');
       if (path === '/siem/v1/events/cg') return handleStreamingEvents(request, context);
       return errorInDialect('siem', 404, {
         code: 'Not Found',
@@ -332,6 +334,7 @@ export class SimulatorServer {
         return withQuota(handleV1SiemRequest(request, context));
       if (path === '/api/ttp/threat-intel/get-feed')
         return withQuota(handleThreatFeedRequest(request, context));
+      if (isAwarenessPath(path)) return withQuota(handleAwarenessRequest(request, context));
       return withQuota(
         v1Failure(404, [
           { code: 'err_resource_not_found', message: `No such endpoint: ${path}`, retryable: false },

@@ -47,6 +47,10 @@ export const V2_LOG_TYPES = [
 ] as const;
 export type V2LogType = (typeof V2_LOG_TYPES)[number];
 
+/** Cloud Integrated (`/siem/v1/batch/events/ci`) event types (reference D.5). */
+export const CI_LOG_TYPES = ['entities', 'mailflow', 'urlclick'] as const;
+export type CiLogType = (typeof CI_LOG_TYPES)[number];
+
 /** Relative frequencies in a typical tenant: transport logs dominate, threat logs are rare. */
 const WEIGHTS: Record<string, number> = {
   receipt: 30,
@@ -64,6 +68,9 @@ const WEIGHTS: Record<string, number> = {
   'impersonation protect': 2,
   ttp_iep: 2,
   'internal email protect': 2,
+  entities: 10,
+  mailflow: 10,
+  urlclick: 2,
 };
 
 export function logTypeWeights<T extends string>(types: readonly T[]): (readonly [T, number])[] {
@@ -572,4 +579,78 @@ export function keyValueLine(record: Record<string, string>): string {
   return Object.entries(record)
     .map(([key, value]) => `${key}=${value}`)
     .join('|');
+}
+
+const CI_THREATS = [
+  ['NO_DETECTIONS', 'DELIVERY_IN_PROGRESS', 'DO_NOTHING', 8],
+  ['SPAM', 'DELIVERED', 'DO_NOTHING', 2],
+  ['MALWARE', 'BLOCKED', 'BLOCK', 1],
+  ['PHISHING', 'BLOCKED', 'BLOCK', 1],
+] as const;
+
+function ciFields(type: CiLogType, rng: Rng, m: Message): Row {
+  switch (type) {
+    case 'entities': {
+      const [threatType, threatState, action] = rng.weighted(
+        CI_THREATS.map(([t, s, a, w]) => [[t, s, a] as const, w] as const),
+      );
+      const [fileName] = rng.pick(FILE_NAMES);
+      return {
+        subtype: threatType,
+        attachments: m.attachments === 0 ? [] : [fileName],
+        direction: m.direction.toUpperCase(),
+        historicalMail: false,
+        messageId: m.messageId,
+        policiesApplied: [{ action, mode: 'ACTIVE', name: 'Default O365 Mail policy' }],
+        recipients: [m.recipient],
+        senderEnvelope: m.sender,
+        senderHeader: m.sender,
+        senderIp: m.ip,
+        source: 'OFFICE_365_MAIL',
+        subject: m.subject,
+        tags: threatType === 'NO_DETECTIONS' ? null : [threatType],
+        threatState,
+        threatType,
+      };
+    }
+    case 'mailflow':
+      return {
+        subtype: null,
+        authResults: [
+          { aligned: rng.chance(0.8), result: rng.pick(['pass', 'pass', 'fail']), type: 'SPF' },
+          { aligned: rng.chance(0.3), result: rng.pick(['pass', 'none']), type: 'DKIM' },
+          { aligned: null, result: rng.pick(['pass', 'pass', 'fail']), type: 'DMARC' },
+        ],
+        messageId: m.messageId,
+      };
+    case 'urlclick':
+      return {
+        subtype: null,
+        action: rng.pick(['BLOCK', 'WARN']),
+        messageId: m.messageId,
+        originalUrl: rng.pick(URLS),
+        recipients: [m.recipient],
+        redirectUrl: rng.pick(URLS),
+        sourceIp: rng.documentationIp(),
+      };
+  }
+}
+
+/** A Cloud Integrated event as its batch files carry it: camelCase keys, epoch-ms `timestamp`, arrays as arrays. */
+export function generateCiSiemRecord(type: CiLogType, seq: number, time: number, context: SiemContext): Row {
+  const rng = Rng.of(context.seed, saltOf('siem-ci-event'), seq);
+  const m = messageFor(seq, context);
+  const epochSeconds = Math.floor(time / 1000);
+  const { subtype, ...fields } = ciFields(type, rng, m);
+  return {
+    _offset: 1_800_000 + seq,
+    _partition: 53,
+    accountId: context.tenant.accountCode,
+    aggregateId: `${m.aCode}_${epochSeconds}`,
+    processingId: `${rng.hex(64)}_${epochSeconds}`,
+    ...fields,
+    subtype,
+    timestamp: time,
+    type,
+  };
 }

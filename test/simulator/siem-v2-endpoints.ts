@@ -1,7 +1,8 @@
 /**
- * API 2.0 SIEM (reference D.3, D.4):
+ * API 2.0 SIEM (reference D.3, D.4, D.5):
  * - `GET /siem/v1/batch/events/cg` lists batch files `{value:[{url,size,expiry}], @nextPage, isCaughtUp}`,
  *   always with an `@nextPage` (also when caught up) that later polls continue from;
+ *   `GET /siem/v1/batch/events/ci` does the same for Cloud Integrated events (`entities`, `mailflow`, `urlclick`);
  * - the files sit behind pre-signed, expiring, unguessable object-store URLs served without Bearer auth;
  * - `GET /siem/v1/events/cg` returns the same events inline, last 24 hours only.
  */
@@ -17,12 +18,38 @@ import {
 } from './dates';
 import { buildV2FileBody } from './file-bodies';
 import { jsonResponse, type SimResponse, s3Error, siemError } from './responses';
-import { V2_LOG_TYPES } from './siem-records';
-import type { SiemFile } from './stores';
+import { CI_LOG_TYPES, V2_LOG_TYPES } from './siem-records';
+import type { SiemFile, SiemFileStore } from './stores';
 
-const BATCH_TOKEN_KIND = 'batch-next-page';
 const STREAM_TOKEN_KIND = 'stream-next-page';
-const FILE_PATH = /^\/mimecast-siem-cg\/[^/]+\/\d{4}\/\d{2}\/\d{2}\/(\d+)-([0-9a-f]{16})\.json\.gz$/;
+const FILE_PATH = /^\/mimecast-siem-(cg|ci)\/[^/]+\/\d{4}\/\d{2}\/\d{2}\/(\d+)-([0-9a-f]{16})\.json\.gz$/;
+
+/** A batch-file feed: Cloud Gateway (`cg`) or Cloud Integrated (`ci`). */
+export type BatchFeedName = 'cg' | 'ci';
+
+interface BatchFeed {
+  name: BatchFeedName;
+  store: SiemFileStore<string>;
+  types: readonly string[];
+  event(seq: number): Record<string, unknown>;
+}
+
+function feedOf(context: SimContext, name: BatchFeedName): BatchFeed {
+  const data = context.data;
+  return name === 'cg'
+    ? { name, store: data.siemV2, types: V2_LOG_TYPES, event: (seq) => data.v2Event(seq) }
+    : { name, store: data.siemCi, types: CI_LOG_TYPES, event: (seq) => data.ciEvent(seq) };
+}
+
+/** Listing tokens of the two feeds are not interchangeable. */
+function batchTokenKind(feed: BatchFeed): string {
+  return feed.name === 'cg' ? 'batch-next-page' : 'ci-batch-next-page';
+}
+
+/** The CG names are kept as they were, so CG file URLs stay stable across simulator versions. */
+function fileIdSubject(feed: BatchFeed, seq: number): string {
+  return feed.name === 'cg' ? `v2file:${seq}` : `cifile:${seq}`;
+}
 
 const batchTokenSchema = z.object({ after: z.int().min(-1), types: z.array(z.string()).nullable() });
 const streamTokenSchema = z.object({
@@ -38,13 +65,13 @@ function invalid(message: string): SimResponse {
 
 type TypesOutcome = { ok: true; types: string[] | null } | { ok: false; response: SimResponse };
 
-function parseTypes(raw: string | null, context: SimContext): TypesOutcome {
+function parseTypes(raw: string | null, context: SimContext, known: readonly string[]): TypesOutcome {
   if (raw === null || raw.trim() === '') return { ok: true, types: null };
   const types = raw.split(',').map((t) => t.trim());
   if (types.length > 1 && context.options.variants.v2BatchMultiType === 'reject') {
     return { ok: false, response: invalid('type accepts a single event type') };
   }
-  const unknown = types.filter((t) => !(V2_LOG_TYPES as readonly string[]).includes(t));
+  const unknown = types.filter((t) => !known.includes(t));
   if (unknown.length > 0) return { ok: false, response: invalid(`Unknown type: ${unknown.join(', ')}`) };
   return { ok: true, types };
 }
@@ -57,12 +84,12 @@ function parsePageSize(raw: string | null, fallback: number, max: number): numbe
 }
 
 /** A pre-signed URL in the style of S3's SigV4 query signing, checked by handleBatchFileDownload. */
-function presignedUrl(context: SimContext, file: SiemFile): { url: string; expiry: string } {
+function presignedUrl(context: SimContext, feed: BatchFeed, file: SiemFile): { url: string; expiry: string } {
   const now = context.now();
   const issuedAt = Math.floor(now / 1000) * 1000;
   const expiresSeconds = Math.max(1, Math.ceil(context.options.siem.batchUrlTtlMs / 1000));
   const day = formatDateOnly(file.createdAt).replaceAll('-', '/');
-  const path = `/mimecast-siem-cg/${context.data.tenant.accountCode}/${day}/${file.seq}-${context.sealer.idFor(`v2file:${file.seq}`)}.json.gz`;
+  const path = `/mimecast-siem-${feed.name}/${context.data.tenant.accountCode}/${day}/${file.seq}-${context.sealer.idFor(fileIdSubject(feed, file.seq))}.json.gz`;
   const amzDate = formatAmzDate(issuedAt);
   const query = new URLSearchParams({
     'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
@@ -78,11 +105,17 @@ function presignedUrl(context: SimContext, file: SiemFile): { url: string; expir
   };
 }
 
-function v2FileBody(context: SimContext, file: SiemFile): Buffer {
-  return context.bodies.get(`v2:${file.seq}`, () => buildV2FileBody(context.data, file));
+function v2FileBody(context: SimContext, feed: BatchFeed, file: SiemFile): Buffer {
+  const key = feed.name === 'cg' ? `v2:${file.seq}` : `ci:${file.seq}`;
+  return context.bodies.get(key, () => buildV2FileBody(file, feed.event));
 }
 
-export function handleBatchListing(request: SimRequest, context: SimContext): SimResponse {
+export function handleBatchListing(
+  request: SimRequest,
+  context: SimContext,
+  feedName: BatchFeedName,
+): SimResponse {
+  const feed = feedOf(context, feedName);
   const { query } = request;
   const variants = context.options.variants;
   const pageSize = parsePageSize(query.get('pageSize'), 100, variants.v2BatchMaxPageSize);
@@ -92,12 +125,12 @@ export function handleBatchListing(request: SimRequest, context: SimContext): Si
   let tokenTypes: string[] | null = null;
   const nextPage = query.get('nextPage');
   if (nextPage) {
-    const opened = batchTokenSchema.safeParse(context.sealer.open(BATCH_TOKEN_KIND, nextPage));
+    const opened = batchTokenSchema.safeParse(context.sealer.open(batchTokenKind(feed), nextPage));
     if (!opened.success) return invalid('nextPage is not valid');
     after = opened.data.after;
     tokenTypes = opened.data.types;
   }
-  const typesOutcome = parseTypes(query.get('type'), context);
+  const typesOutcome = parseTypes(query.get('type'), context, feed.types);
   if (!typesOutcome.ok) return typesOutcome.response;
   const types = typesOutcome.types ?? tokenTypes;
 
@@ -115,7 +148,7 @@ export function handleBatchListing(request: SimRequest, context: SimContext): Si
   if (start !== undefined && start > end)
     return invalid('dateRangeStartsAt must not be after dateRangeEndsAt');
 
-  const store = context.data.siemV2;
+  const store = feed.store;
   const now = context.now();
   const firstLive = store.firstLiveFile(now, context.options.siem.retentionMs);
   const candidates = matchingFiles(store.files, after, types, store.fileSeqsOfType.bind(store), firstLive);
@@ -134,14 +167,14 @@ export function handleBatchListing(request: SimRequest, context: SimContext): Si
       caughtUp = false;
       break;
     }
-    value.push(listingEntry(context, file));
+    value.push(listingEntry(context, feed, file));
     last = seq;
   }
   if (variants.v2BatchRepeatUrls === 'pad') {
     // Padded out to the page size with files already listed: the previous page's, then this page's own.
     const own = value.slice();
     const repeats = filesBefore(after, types, pageSize, store, firstLive).map((seq) =>
-      listingEntry(context, store.files[seq]),
+      listingEntry(context, feed, store.files[seq]),
     );
     for (const entry of [...repeats, ...own]) {
       if (value.length >= pageSize) break;
@@ -150,14 +183,18 @@ export function handleBatchListing(request: SimRequest, context: SimContext): Si
   }
   const answer: Record<string, unknown> = { value, isCaughtUp: caughtUp };
   if (!caughtUp || variants.v2BatchNextPageWhenCaughtUp === 'always') {
-    answer['@nextPage'] = context.sealer.seal(BATCH_TOKEN_KIND, { after: last, types });
+    answer['@nextPage'] = context.sealer.seal(batchTokenKind(feed), { after: last, types });
   }
   return jsonResponse(200, answer);
 }
 
-function listingEntry(context: SimContext, file: SiemFile): { url: string; size: number; expiry: string } {
-  const { url, expiry } = presignedUrl(context, file);
-  return { url, size: v2FileBody(context, file).length, expiry };
+function listingEntry(
+  context: SimContext,
+  feed: BatchFeed,
+  file: SiemFile,
+): { url: string; size: number; expiry: string } {
+  const { url, expiry } = presignedUrl(context, feed, file);
+  return { url, size: v2FileBody(context, feed, file).length, expiry };
 }
 
 /** Up to `count` file seqs at or before `at`, of the given types (all when null), newest first. */
@@ -165,7 +202,7 @@ function filesBefore(
   at: number,
   types: string[] | null,
   count: number,
-  store: SimContext['data']['siemV2'],
+  store: BatchFeed['store'],
   firstLive: number,
 ): number[] {
   const seqs: number[] = [];
@@ -233,9 +270,10 @@ export function handleBatchFileDownload(
   if (request.method !== 'GET')
     return s3Error(405, 'MethodNotAllowed', 'The specified method is not allowed');
   const match = FILE_PATH.exec(request.path);
-  const store = context.data.siemV2;
-  const seq = match ? Number(match[1]) : -1;
-  if (!match || seq >= store.files.length || match[2] !== context.sealer.idFor(`v2file:${seq}`)) {
+  const feed = feedOf(context, match?.[1] === 'ci' ? 'ci' : 'cg');
+  const store = feed.store;
+  const seq = match ? Number(match[2]) : -1;
+  if (!match || seq >= store.files.length || match[3] !== context.sealer.idFor(fileIdSubject(feed, seq))) {
     return s3Error(404, 'NoSuchKey', 'The specified key does not exist.');
   }
   if (
@@ -269,7 +307,7 @@ export function handleBatchFileDownload(
   return {
     status: 200,
     headers: { 'content-type': 'application/octet-stream' },
-    body: v2FileBody(context, store.files[seq]),
+    body: v2FileBody(context, feed, store.files[seq]),
   };
 }
 
@@ -298,7 +336,7 @@ export function handleStreamingEvents(request: SimRequest, context: SimContext):
       );
     }
     if (from < now - DAY_MS) return invalid("'from' must be within the 24-hour retention period");
-    const types = parseTypes(query.get(variants.v2StreamingTypeParam), context);
+    const types = parseTypes(query.get(variants.v2StreamingTypeParam), context, V2_LOG_TYPES);
     if (!types.ok) return types.response;
     token = { after: null, from, to, types: types.types };
   }

@@ -219,7 +219,13 @@ export interface BatchFile {
 /** Follows the batch listing until isCaughtUp; returns the files and the last @nextPage. */
 export async function listBatches(
   get: (pathAndQuery: string) => Promise<HttpResult>,
-  options: { pageSize?: number; type?: string; nextPage?: string; maxPages?: number } = {},
+  options: {
+    pageSize?: number;
+    type?: string;
+    nextPage?: string;
+    maxPages?: number;
+    feed?: 'cg' | 'ci';
+  } = {},
 ): Promise<{ files: BatchFile[]; nextPage: string; pages: number }> {
   const files: BatchFile[] = [];
   let nextPage = options.nextPage;
@@ -229,7 +235,7 @@ export async function listBatches(
     if (options.pageSize !== undefined) query.set('pageSize', String(options.pageSize));
     if (options.type) query.set('type', options.type);
     if (nextPage) query.set('nextPage', nextPage);
-    const result = await get(`/siem/v1/batch/events/cg?${query.toString()}`);
+    const result = await get(`/siem/v1/batch/events/${options.feed ?? 'cg'}?${query.toString()}`);
     if (result.status !== 200)
       throw new Error(`batch listing: HTTP ${result.status} ${result.body.toString()}`);
     const parsed = json(result);

@@ -3,11 +3,15 @@
  * (seed, seq) so memory grows with the number of records only by a few bytes each.
  */
 import type { StreamId } from '../../lambda/core/streams';
+import { AWARENESS_STREAMS, AwarenessStore, type AwarenessStreamId } from './awareness';
 import { DAY_MS, parseRequestDate } from './dates';
 import { generateLogRecord, LOG_STREAMS, LOG_TIME_FIELD, type LogStreamId } from './log-records';
 import type { ResolvedOptions } from './options';
 import { hash32, Rng, saltOf } from './random';
 import {
+  CI_LOG_TYPES,
+  type CiLogType,
+  generateCiSiemRecord,
   generateV1SiemRecord,
   generateV2SiemRecord,
   logTypeWeights,
@@ -123,6 +127,8 @@ export interface SiemFile {
 
 interface SiemFileStoreParams<T extends string> {
   api: 1 | 2;
+  /** Salts the times and types: `siem` (Cloud Gateway, per API version) or `siem-ci`. */
+  feed: 'siem' | 'siem-ci';
   count: number;
   range: { start: number; end: number };
   seed: number;
@@ -148,13 +154,13 @@ export class SiemFileStore<T extends string> {
 
   constructor(private readonly params: SiemFileStoreParams<T>) {
     this.weights = logTypeWeights(params.types);
-    this.typeSalt = hash32(params.seed, saltOf('siem-type'), params.api);
+    this.typeSalt = hash32(params.seed, saltOf(`${params.feed}-type`), params.api);
     this.timeline = new Timeline(
       baseTimes(
         params.count,
         params.range,
         params.resolutionMs,
-        hash32(params.seed, saltOf('siem'), params.api),
+        hash32(params.seed, saltOf(params.feed), params.api),
       ),
     );
     this.buildBaseFiles();
@@ -320,6 +326,9 @@ export class TenantData {
   readonly logs: Record<LogStreamId, LogStore>;
   readonly siemV1: SiemFileStore<V1LogType>;
   readonly siemV2: SiemFileStore<V2LogType>;
+  /** Cloud Integrated SIEM (API 2.0 only). */
+  readonly siemCi: SiemFileStore<CiLogType>;
+  readonly awareness: AwarenessStore;
   readonly feeds: Record<FeedType, ThreatFeedStore>;
   private readonly v1Context: SiemContext;
   private readonly v2Context: SiemContext;
@@ -337,6 +346,7 @@ export class TenantData {
     this.siemV1 = new SiemFileStore({
       ...common,
       api: 1,
+      feed: 'siem',
       types: siem.v1LogTypes,
       eventsPerFile: siem.v1EventsPerFile,
       resolutionMs: 1000,
@@ -344,10 +354,27 @@ export class TenantData {
     this.siemV2 = new SiemFileStore({
       ...common,
       api: 2,
+      feed: 'siem',
       types: siem.v2LogTypes,
       eventsPerFile: siem.v2EventsPerFile,
       resolutionMs: 1,
     });
+    this.siemCi = new SiemFileStore({
+      ...common,
+      count: events['siem-ci'],
+      api: 2,
+      feed: 'siem-ci',
+      types: CI_LOG_TYPES,
+      eventsPerFile: siem.v2EventsPerFile,
+      resolutionMs: 1,
+    });
+    this.awareness = new AwarenessStore(
+      seed,
+      tenant,
+      Object.fromEntries(AWARENESS_STREAMS.map((s) => [s, events[s]])) as Record<AwarenessStreamId, number>,
+      options.awareness.campaigns,
+      range.end,
+    );
     this.feeds = {
       malware_customer: new ThreatFeedStore('malware_customer', events['malware-customer'], range, seed),
       malware_grid: new ThreatFeedStore('malware_grid', events['malware-grid'], range, seed),
@@ -376,15 +403,30 @@ export class TenantData {
     );
   }
 
+  ciEvent(seq: number): Record<string, unknown> {
+    return generateCiSiemRecord(
+      this.siemCi.typeOf(seq),
+      seq,
+      this.siemCi.timeline.timeOf(seq),
+      this.v2Context,
+    );
+  }
+
   /** Every record held now, as a correct client decodes it (see RunningSimulator.groundTruth). */
   groundTruth(stream: StreamId, api: 1 | 2): unknown[] {
     const now = this.options.now();
-    if (stream === 'siem') {
-      const store = api === 1 ? this.siemV1 : this.siemV2;
+    if (isApi2Only(stream)) {
+      // These exist on API 2.0 only: under API 1.0 the tenant holds none of them.
+      if (api === 1) return [];
+      if (stream !== 'siem-ci') return this.awareness.all(stream);
+    }
+    if (stream === 'siem' || stream === 'siem-ci') {
+      const store = stream === 'siem-ci' ? this.siemCi : api === 1 ? this.siemV1 : this.siemV2;
       const out: unknown[] = [];
       for (let i = store.firstLiveFile(now, this.options.siem.retentionMs); i < store.files.length; i++) {
         for (const seq of store.files[i].events) {
-          if (api === 2) out.push(this.v2Event(seq));
+          if (stream === 'siem-ci') out.push(this.ciEvent(seq));
+          else if (api === 2) out.push(this.v2Event(seq));
           else if (this.options.siem.v1FileFormat === 'key_value')
             out.push(toKeyValueRecord(this.v1Event(seq)));
           else out.push(this.v1Event(seq));
@@ -410,6 +452,8 @@ export class TenantData {
   ): unknown[] {
     const now = this.options.now();
     const end = now - lateBySeconds * 1000;
+    // Nothing to add to a dataset API 1.0 does not serve.
+    if (isApi2Only(stream) && api === 1) return [];
     if (stream === 'siem') {
       const out: unknown[] = [];
       if (api !== 2) {
@@ -426,16 +470,28 @@ export class TenantData {
     if (stream === 'malware-customer' || stream === 'malware-grid') {
       return this.feeds[feedOf(stream)].publish(count, end, identical);
     }
+    if (stream === 'siem-ci') {
+      return this.siemCi.publish(count, end, now).map((seq) => this.ciEvent(seq));
+    }
+    if (isAwarenessStream(stream)) return this.awareness.publish(stream, count);
     return this.logs[stream].publish(count, end, identical);
   }
 
   /** More copies of a record of a paged log stream (identical events published later, e.g. indexed late). */
   publishCopies(stream: StreamId, record: unknown, count: number): unknown[] {
-    if (stream === 'siem' || stream === 'malware-customer' || stream === 'malware-grid') {
+    if (!(LOG_STREAMS as readonly string[]).includes(stream)) {
       throw new RangeError(`copyOf is supported for the paged log streams only, not ${stream}`);
     }
-    return this.logs[stream].publishCopies(record, count);
+    return this.logs[stream as LogStreamId].publishCopies(record, count);
   }
+}
+
+function isAwarenessStream(stream: StreamId): stream is AwarenessStreamId {
+  return (AWARENESS_STREAMS as readonly string[]).includes(stream);
+}
+
+function isApi2Only(stream: StreamId): stream is AwarenessStreamId | 'siem-ci' {
+  return stream === 'siem-ci' || isAwarenessStream(stream);
 }
 
 export function feedOf(stream: 'malware-customer' | 'malware-grid'): FeedType {

@@ -22,6 +22,9 @@ export interface StreamSettings {
   fileUrlRelistAttempts: number;
   siemFileFormat: 'json' | 'key_value';
   siemTypes: readonly string[];
+  siemCiTypes: readonly string[];
+  /** Time between the starts of two Awareness Training snapshots. */
+  snapshotIntervalMs: number;
 }
 
 export interface SourceDeps {

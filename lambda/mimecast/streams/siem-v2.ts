@@ -1,6 +1,8 @@
 /**
  * `siem` on API 2.0: `GET /siem/v1/batch/events/cg` lists batch files (pre-signed URLs of gzip NDJSON),
- * one event type per listing as every known client does, paged by `@nextPage`.
+ * one event type per listing as every known client does, paged by `@nextPage`. `siem-ci` is the same
+ * protocol on `GET /siem/v1/batch/events/ci` (Cloud Integrated) with its own event types
+ * (`SIEM_V2_LISTINGS`).
  *
  * Cursor:
  * ```
@@ -45,7 +47,7 @@ import { DecodeError } from '../decode/errors';
 import { gunzip } from '../decode/gzip';
 import { NdjsonDecoder } from '../decode/lines';
 import { decodeRecords, Queue } from '../decode/pump';
-import { SIEM_PERMISSION, SIEM_V2_BATCH_PATH } from '../endpoints';
+import { SIEM_CI_BATCH_PATH, SIEM_CI_PERMISSION, SIEM_PERMISSION, SIEM_V2_BATCH_PATH } from '../endpoints';
 import { apiUrl } from '../hosts';
 import { bodyChunks, FileUrlExpiredError, type HttpResponse, readJson } from '../http';
 import { formatDateOnly, parseMimecastTime, toIsoUtc } from '../time';
@@ -73,16 +75,45 @@ type BatchFile = Listing['value'][number];
 
 const DAY_MS = 86_400_000;
 
+/** What differs between the batch-file streams: the listing path, the permission, the event types. */
+export interface SiemV2Listing {
+  stream: 'siem' | 'siem-ci';
+  path: string;
+  permission: string;
+  types(settings: SourceDeps['settings']): readonly string[];
+}
+
+export const SIEM_V2_LISTINGS: Record<SiemV2Listing['stream'], SiemV2Listing> = {
+  siem: {
+    stream: 'siem',
+    path: SIEM_V2_BATCH_PATH,
+    permission: SIEM_PERMISSION.v2,
+    types: (settings) => settings.siemTypes,
+  },
+  'siem-ci': {
+    stream: 'siem-ci',
+    path: SIEM_CI_BATCH_PATH,
+    permission: SIEM_CI_PERMISSION,
+    types: (settings) => settings.siemCiTypes,
+  },
+};
+
 export class SiemV2Source implements MimecastStreamSource {
-  readonly stream = 'siem' as const;
+  readonly stream: SiemV2Listing['stream'];
+  private readonly path: string;
   private readonly ctx: CallContext;
 
-  constructor(private readonly deps: SourceDeps) {
-    this.ctx = callContext(deps, 'siem', 'GET', SIEM_V2_BATCH_PATH, SIEM_PERMISSION.v2);
+  constructor(
+    private readonly deps: SourceDeps,
+    private readonly listing: SiemV2Listing = SIEM_V2_LISTINGS.siem,
+  ) {
+    this.stream = listing.stream;
+    this.path = listing.path;
+    this.ctx = callContext(deps, listing.stream, 'GET', listing.path, listing.permission);
   }
 
   private types(): string[] {
-    return [...this.deps.settings.siemTypes];
+    return [...this.listing.types(this.deps.settings)];
   }
 
   seed(start: Date, now: Date): Cursor {
@@ -157,7 +188,7 @@ export class SiemV2Source implements MimecastStreamSource {
     pageSize: number,
     budget: CallBudget,
   ): Promise<Listing> {
-    const url = apiUrl(this.deps.base, SIEM_V2_BATCH_PATH);
+    const url = apiUrl(this.deps.base, this.path);
     url.searchParams.set('type', type);
     url.searchParams.set('pageSize', String(pageSize));
     if (token) {
@@ -223,7 +254,7 @@ export class SiemV2Source implements MimecastStreamSource {
           }
           if (relists >= this.deps.settings.fileUrlRelistAttempts) {
             throw new TransientError(
-              `Batch file still unavailable after listing the page ${relists} more times (stream siem, ${err.endpoint}, HTTP ${err.status})`,
+              `Batch file still unavailable after listing the page ${relists} more times (stream ${this.stream}, ${err.endpoint}, HTTP ${err.status})`,
               'Nothing to change if it happens once: the next run lists the page again. If it persists, Mimecast is not serving files it lists.',
               { stream: this.stream, endpoint: err.endpoint, status: err.status, cause: err },
             );
@@ -239,7 +270,7 @@ export class SiemV2Source implements MimecastStreamSource {
           const position = again.findIndex((file) => file.key === files[index].key);
           if (position === -1 && again.length !== files.length) {
             throw new TransientError(
-              'The batch listing changed while its files were being read (stream siem, GET /siem/v1/batch/events/cg)',
+              `The batch listing changed while its files were being read (stream ${this.stream}, GET ${this.path})`,
               'Nothing to change: the next run starts this page again.',
               { stream: this.stream, endpoint: this.ctx.endpoint },
             );
