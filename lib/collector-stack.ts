@@ -5,6 +5,7 @@
  */
 import { Aws, CfnOutput, type Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { formatLagAlarmSeconds } from '../lambda/config';
 import { STREAM_IDS, type StreamId } from '../lambda/core/streams';
 import { CheckpointTable } from './constructs/checkpoint-table';
 import { CollectorFunction } from './constructs/collector-function';
@@ -41,6 +42,11 @@ export class MimecastCollectorStack extends Stack {
     this.parameters = defineParameters(this);
     const p = this.parameters;
 
+    const lagThresholds = { ...LAG_ALARM_THRESHOLDS, ...props.lagAlarmThresholds } as Record<
+      StreamId,
+      Duration
+    >;
+
     this.credentials = new CredentialsStore(this, 'Credentials', { instance: this.instance });
     this.checkpoints = new CheckpointTable(this, 'Checkpoints');
 
@@ -58,6 +64,9 @@ export class MimecastCollectorStack extends Stack {
         sinkUrl: p.ingestionUrl.valueAsString,
         sinkFormat: p.sinkFormat.valueAsString,
         scheduleMinutes: p.scheduleMinutes.valueAsString,
+        lagAlarmSeconds: formatLagAlarmSeconds(
+          Object.fromEntries(STREAM_IDS.map((stream) => [stream, lagThresholds[stream].toSeconds()])),
+        ),
       },
     });
 
@@ -65,9 +74,12 @@ export class MimecastCollectorStack extends Stack {
       instance: this.instance,
       streams: STREAM_IDS,
       fn: this.collector.function,
+      logGroup: this.collector.logGroup,
       failureQueue: this.collector.failureQueue,
+      // One customer-managed key for the instance: the alarm topic uses the credentials key.
+      key: this.credentials.key,
       scheduleMinutes: p.scheduleMinutes.valueAsString,
-      lagThresholds: { ...LAG_ALARM_THRESHOLDS, ...props.lagAlarmThresholds } as Record<StreamId, Duration>,
+      lagThresholds,
       alarmEmail: p.alarmEmail.valueAsString,
       hasAlarmEmail: p.hasAlarmEmail,
     });
@@ -83,7 +95,7 @@ export class MimecastCollectorStack extends Stack {
       value: secretArn,
     });
     new CfnOutput(this, 'KeyArn', {
-      description: 'KMS key encrypting the secret and wrapped fields',
+      description: 'KMS key encrypting the secret, the wrapped fields and the alarm topic',
       value: keyArn,
     });
     new CfnOutput(this, 'TableName', {

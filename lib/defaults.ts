@@ -35,15 +35,10 @@ export function keyAliasFor(instance: string): string {
   return `alias/mimecast-collector/${instance}`;
 }
 
-/** KMS alias of the key that encrypts the alarm topic. */
-export function alarmKeyAliasFor(instance: string): string {
-  return `alias/mimecast-collector/${instance}/alarms`;
-}
-
 /**
  * Prefix of every alarm name of an instance. A `/` cannot occur in an instance id, so the prefix
  * of `acme` never matches the alarms of `acme-eu` (it is also the `aws:SourceArn` pattern that
- * lets CloudWatch publish to this instance's topic and use its key).
+ * lets CloudWatch publish to this instance's topic and use the key that encrypts it).
  */
 export function alarmNamePrefix(instance: string): string {
   return `mimecast-collector/${instance}/`;
@@ -94,24 +89,23 @@ export const DEFAULT_SCHEDULE_MINUTES = '5';
 
 export const ALARM_DEFAULTS = {
   /**
-   * "No successful tick" fires after this many schedule periods in a row without a tick in which
-   * every stream was healthy (missing data counts as breaching: a collector that stopped running
-   * emits nothing). Three periods ride out one transient failure and one late tick.
+   * "Streams failing" fires after this many schedule periods in a row in which some stream failed
+   * (missing data counts as failing: a collector that stopped running emits nothing). Three periods
+   * ride out one transient failure and one late tick; the third failed tick pages at once.
    */
-  missedTickPeriods: 3,
-  /** Lag must stay above its threshold for this many schedule periods before the alarm fires. */
-  lagEvaluationPeriods: 2,
+  failedTickPeriods: 3,
   /** Period of the alarms on AWS-emitted metrics (Lambda errors, queue depth). */
   servicePeriod: Duration.minutes(5),
 } as const;
 
 /**
- * Collection lag (now minus the newest event time delivered) above which a stream alarms.
+ * Collection lag (now minus the newest event time delivered) above which a stream counts as lagging
+ * (the function compares each stream with its own threshold; one tick beyond it pages).
  * Mimecast publishes SIEM files about every 30 minutes, so two hours means the collector is
  * behind, not Mimecast. The other streams only have events when something happens (a click, a
  * DLP hit, a held message released, an archive search): a quiet tenant can go hours without
  * one, so their thresholds are a day to avoid paging on silence. A stream that is stuck rather
- * than quiet is caught by the "no successful tick" alarm. Override per stream with the stack's
+ * than quiet is caught by the "streams failing" alarm. Override per stream with the stack's
  * `lagAlarmThresholds` prop.
  */
 export const LAG_ALARM_THRESHOLDS: Record<StreamId, Duration> = Object.fromEntries(
