@@ -11,7 +11,7 @@ import { CheckpointTable } from './constructs/checkpoint-table';
 import { CollectorFunction } from './constructs/collector-function';
 import { CredentialsStore } from './constructs/credentials-store';
 import { Monitoring } from './constructs/monitoring';
-import { LAG_ALARM_THRESHOLDS, validateInstance } from './defaults';
+import { LAG_ALARM_THRESHOLDS, lagAlarmSeconds, validateInstance } from './defaults';
 import { type CollectorParameters, defineParameters } from './parameters';
 
 export interface MimecastCollectorStackProps extends StackProps {
@@ -64,9 +64,7 @@ export class MimecastCollectorStack extends Stack {
         sinkUrl: p.ingestionUrl.valueAsString,
         sinkFormat: p.sinkFormat.valueAsString,
         scheduleMinutes: p.scheduleMinutes.valueAsString,
-        lagAlarmSeconds: formatLagAlarmSeconds(
-          Object.fromEntries(STREAM_IDS.map((stream) => [stream, lagThresholds[stream].toSeconds()])),
-        ),
+        lagAlarmSeconds: formatLagAlarmSeconds(lagAlarmSeconds(lagThresholds)),
       },
     });
 

@@ -111,3 +111,11 @@ export const ALARM_DEFAULTS = {
 export const LAG_ALARM_THRESHOLDS: Record<StreamId, Duration> = Object.fromEntries(
   STREAM_IDS.map((stream) => [stream, stream === 'siem' ? Duration.hours(2) : Duration.hours(24)]),
 ) as Record<StreamId, Duration>;
+
+/** Thresholds in whole seconds, as the function receives them (LAG_ALARM_SECONDS). */
+export function lagAlarmSeconds(thresholds: Record<StreamId, Duration>): Record<StreamId, number> {
+  return Object.fromEntries(STREAM_IDS.map((stream) => [stream, thresholds[stream].toSeconds()])) as Record<
+    StreamId,
+    number
+  >;
+}

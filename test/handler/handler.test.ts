@@ -1,10 +1,12 @@
 /**
  * The Lambda handler as Lambda runs it: a scheduled event in, with the stack's environment pointed
- * at loopback parts — events at the receiver, checkpoints in dynalite, EMF metrics on stdout.
+ * at loopback parts — events at the receiver, checkpoints in dynalite, its health (EMF metrics and
+ * stream health lines) on stdout.
  */
 import { eventId } from '../../lambda/core/envelope';
 import type { StreamId } from '../../lambda/core/streams';
-import { INSTANCE_METRICS, METRICS_NAMESPACE, STREAM_METRICS } from '../../lambda/telemetry/metric-names';
+import { STREAM_HEALTH_MESSAGE } from '../../lambda/telemetry/health-log';
+import { INSTANCE_METRICS, METRICS_NAMESPACE } from '../../lambda/telemetry/metric-names';
 import type { TickOutcome } from '../../lambda/tick';
 import { type CapturedOutput, captureOutput } from '../support/capture-output';
 import { startWorld, WORLD_INSTANCE, type World } from '../support/world';
@@ -114,20 +116,21 @@ describe('handler', () => {
       expect(c.totals.events).toBe(world.simulator.groundTruth(c.stream, 2).length);
     }
 
-    const emf = emfLines(output);
+    const health = output.json().filter((l) => l.message === STREAM_HEALTH_MESSAGE);
     for (const stream of STREAMS) {
-      const dims = { service: 'mimecast-collector', Instance: WORLD_INSTANCE, Stream: stream };
-      expect(metricValue(emf, STREAM_METRICS.eventsForwarded, dims)).toEqual([
-        world.simulator.groundTruth(stream, 2).length,
+      expect(health.filter((l) => l.stream === stream)).toEqual([
+        expect.objectContaining({
+          instance: WORLD_INSTANCE,
+          healthy: 1,
+          lagging: 0,
+          events: world.simulator.groundTruth(stream, 2).length,
+        }),
       ]);
-      expect(metricValue(emf, STREAM_METRICS.healthy, dims)).toEqual([1]);
     }
-    expect(
-      metricValue(emf, INSTANCE_METRICS.tickSucceeded, {
-        service: 'mimecast-collector',
-        Instance: WORLD_INSTANCE,
-      }),
-    ).toEqual([1]);
+    const emf = emfLines(output);
+    const instance = { service: 'mimecast-collector', Instance: WORLD_INSTANCE };
+    expect(metricValue(emf, INSTANCE_METRICS.streamsFailed, instance)).toEqual([0]);
+    expect(metricValue(emf, INSTANCE_METRICS.streamsLagging, instance)).toEqual([0]);
 
     // A second tick finds nothing new and forwards nothing twice.
     const again = (await invoke(handler, scheduledEvent)).outcome!;
@@ -159,6 +162,12 @@ describe('handler', () => {
         Instance: WORLD_INSTANCE,
       }),
     ).toEqual([STREAMS.length]);
+    expect(
+      output
+        .json()
+        .filter((l) => l.message === STREAM_HEALTH_MESSAGE)
+        .map((l) => [l.stream, l.healthy, (l.error as { kind: string }).kind]),
+    ).toEqual(STREAMS.map((s) => [s, 0, 'authentication']));
     expect(world.receiver.ids()).toHaveLength(0);
     expect(output.text()).not.toContain('not-the-right-secret');
   });

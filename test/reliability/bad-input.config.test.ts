@@ -20,7 +20,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import fc from 'fast-check';
 import type { CliIO } from '../../bin/cli/io';
 import { runCommand } from '../../bin/cli/run';
-import { parseLambdaConfig } from '../../lambda/config';
+import { formatLagAlarmSeconds, parseLambdaConfig } from '../../lambda/config';
 import { STREAM_IDS } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { ConfigError, SecretError } from '../../lambda/errors';
@@ -61,6 +61,8 @@ async function counter(): Promise<Counter> {
 
 type Var = keyof typeof ENV;
 
+const ALL_THRESHOLDS = formatLagAlarmSeconds(Object.fromEntries(STREAM_IDS.map((s) => [s, 7200])));
+
 const GOOD: Record<Exclude<Var, 'mimecastBaseUrl' | 'apiVersion'>, readonly string[]> = {
   instance: ['prod', 'eu-tenant-1', 'a'],
   streams: ['', 'siem', 'audit,dlp', STREAM_IDS.join(',')],
@@ -80,6 +82,8 @@ const GOOD: Record<Exclude<Var, 'mimecastBaseUrl' | 'apiVersion'>, readonly stri
   maxPagesPerTick: ['', '1', '1000'],
   batchMaxEvents: ['', '1', '50000'],
   batchMaxBytes: ['', '1024', '10485760'],
+  // Every stream has one, as the stack writes it; spaces around the pairs are harmless.
+  lagAlarmSeconds: [ALL_THRESHOLDS, ALL_THRESHOLDS.split(',').join(' , ')],
 };
 
 const BAD: Record<Var, readonly (string | undefined)[]> = {
@@ -114,6 +118,14 @@ const BAD: Record<Var, readonly (string | undefined)[]> = {
   maxPagesPerTick: ['0', '1001', 'x'],
   batchMaxEvents: ['0', '50001', ' 1 2 '],
   batchMaxBytes: ['1023', '10485761', '0x400'],
+  lagAlarmSeconds: [
+    undefined,
+    '',
+    'siem:7200',
+    'siem=59',
+    `${ALL_THRESHOLDS},siem=7200`,
+    `bogus=7200,${ALL_THRESHOLDS}`,
+  ],
 };
 
 const V1_URLS = MIMECAST_V1_HOSTS.map((h) => h.baseUrl);
@@ -433,7 +445,12 @@ describe('before any call is made', () => {
 // The stack's parameters, as the synthesized template states them
 
 describe('CloudFormation parameters (synthesized template)', () => {
-  const parameters: Record<string, Cfn> = buildStack('bad-input').template.toJSON().Parameters;
+  const template: Cfn = buildStack('bad-input').template.toJSON();
+  const parameters: Record<string, Cfn> = template.Parameters;
+  /** What the stack sets as a literal: the lag thresholds of every stream. */
+  const lagAlarmSeconds: string = Object.values<Cfn>(template.Resources).find(
+    (r) => r.Type === 'AWS::Lambda::Function',
+  ).Properties.Environment.Variables[ENV.lagAlarmSeconds];
   /** Whole-value match, as CloudFormation applies AllowedPattern. */
   const allowed = (name: string, value: string) =>
     new RegExp(`^(?:${parameters[name].AllowedPattern})$`).test(value);
@@ -449,6 +466,7 @@ describe('CloudFormation parameters (synthesized template)', () => {
         [ENV.sinkFormat]: 'ndjson',
         [ENV.secretArn]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf',
         [ENV.checkpointTable]: 'ckpt-table',
+        [ENV.lagAlarmSeconds]: lagAlarmSeconds,
         ...overrides,
       });
       return undefined;
