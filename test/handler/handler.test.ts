@@ -7,80 +7,19 @@ import { eventId } from '../../lambda/core/envelope';
 import type { StreamId } from '../../lambda/core/streams';
 import { STREAM_HEALTH_MESSAGE } from '../../lambda/telemetry/health-log';
 import { INSTANCE_METRICS, METRICS_NAMESPACE } from '../../lambda/telemetry/metric-names';
-import type { TickOutcome } from '../../lambda/tick';
-import { type CapturedOutput, captureOutput } from '../support/capture-output';
+import type { CapturedOutput } from '../support/capture-output';
+import { emfDatapoints, metricIdentity } from '../support/emf';
+import { coldStart, invoke, scheduledEvent } from '../support/lambda';
 import { startWorld, WORLD_INSTANCE, type World } from '../support/world';
-
-type Handler = (event: unknown, context: unknown) => Promise<TickOutcome>;
 
 const STREAMS: StreamId[] = ['audit', 'siem', 'ttp-url'];
 
-const scheduledEvent = {
-  version: '0',
-  id: 'c5a4f5ea-0b42-4b6e-9a0b-1f8e0b6a2d11',
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  time: new Date().toISOString(),
-  region: 'eu-west-1',
-  resources: ['arn:aws:events:eu-west-1:123456789012:rule/mimecast-collector-test'],
-  detail: {},
-};
-
-function lambdaContext(remainingMs = 60_000) {
-  const end = Date.now() + remainingMs;
-  return { awsRequestId: `req-${Math.random()}`, getRemainingTimeInMillis: () => end - Date.now() };
-}
-
-/** A fresh container: module-scope state (config, caches, clients) starts empty, as after a cold start. */
-function coldStart(env: Record<string, string>): Handler {
-  Object.assign(process.env, env);
-  let handler: Handler | undefined;
-  jest.isolateModules(() => {
-    handler = require('../../lambda/handler').handler;
-  });
-  return handler!;
-}
-
-interface EmfLine {
-  _aws: {
-    CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string }> }>;
-  };
-  [key: string]: unknown;
-}
-
-/** Invokes with stdout captured: what the Lambda runtime would ship to CloudWatch Logs. */
-async function invoke(
-  handler: Handler,
-  event: unknown,
-): Promise<{ outcome?: TickOutcome; failure?: unknown; output: CapturedOutput }> {
-  const output = captureOutput();
-  try {
-    return { outcome: await handler(event, lambdaContext()), output };
-  } catch (failure) {
-    return { failure, output };
-  } finally {
-    output.restore();
-  }
-}
-
-function emfLines(output: CapturedOutput): EmfLine[] {
-  return output.json().filter((l): l is EmfLine => typeof l._aws === 'object') as EmfLine[];
-}
-
-function metricValue(lines: EmfLine[], name: string, dimensions: Record<string, string>): unknown[] {
-  return lines
-    .filter((l) =>
-      l._aws.CloudWatchMetrics.some(
-        (m) =>
-          m.Metrics.some((x) => x.Name === name) &&
-          m.Namespace === METRICS_NAMESPACE &&
-          m.Dimensions.some(
-            (set) =>
-              set.length === Object.keys(dimensions).length && set.every((d) => l[d] === dimensions[d]),
-          ),
-      ),
-    )
-    .map((l) => l[name]);
+/** Values of one metric (name and exact dimension set) in what the invocation wrote. */
+function metricValue(output: CapturedOutput, name: string, dimensions: Record<string, string>): number[] {
+  return emfDatapoints(output.json())
+    .filter((p) => p.namespace === METRICS_NAMESPACE && p.name === name)
+    .filter((p) => metricIdentity(p) === metricIdentity({ namespace: METRICS_NAMESPACE, name, dimensions }))
+    .map((p) => p.value);
 }
 
 describe('handler', () => {
@@ -127,10 +66,9 @@ describe('handler', () => {
         }),
       ]);
     }
-    const emf = emfLines(output);
     const instance = { service: 'mimecast-collector', Instance: WORLD_INSTANCE };
-    expect(metricValue(emf, INSTANCE_METRICS.streamsFailed, instance)).toEqual([0]);
-    expect(metricValue(emf, INSTANCE_METRICS.streamsLagging, instance)).toEqual([0]);
+    expect(metricValue(output, INSTANCE_METRICS.streamsFailed, instance)).toEqual([0]);
+    expect(metricValue(output, INSTANCE_METRICS.streamsLagging, instance)).toEqual([0]);
 
     // A second tick finds nothing new and forwards nothing twice.
     const again = (await invoke(handler, scheduledEvent)).outcome!;
@@ -157,7 +95,7 @@ describe('handler', () => {
     expect(failure).toBeInstanceOf(AggregateError);
     expect((failure as Error).message).toMatch(/need an operator/);
     expect(
-      metricValue(emfLines(output), INSTANCE_METRICS.authenticationFailures, {
+      metricValue(output, INSTANCE_METRICS.authenticationFailures, {
         service: 'mimecast-collector',
         Instance: WORLD_INSTANCE,
       }),
