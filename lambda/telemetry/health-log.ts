@@ -60,6 +60,9 @@ export const MIMECAST_ERROR_KINDS = Object.keys({
   'checkpoint-conflict': true,
 } satisfies Record<ErrorKind, true>) as ErrorKind[];
 
+/** The error classes that count in StreamsRefused: Mimecast refused the key, or the stream to this key. */
+export const REFUSALS = ['authentication', 'permission'] as const satisfies readonly ErrorKind[];
+
 const ON_HEALTH_LINES = `filter message = "${STREAM_HEALTH_MESSAGE}"`;
 
 /** A Logs Insights field reference: nested names with characters Insights does not take bare are quoted. */
@@ -80,10 +83,10 @@ export const HEALTH_QUERIES = {
   laggingStreams:
     `${ON_HEALTH_LINES} and lagging = 1 | stats max(lagSeconds) as lagSeconds, ` +
     'latest(lagAlarmSeconds) as thresholdSeconds by stream | sort lagSeconds desc',
-  /** Streams refused for one error class (authentication, permission). */
-  refusedStreams: (kind: ErrorKind) =>
-    `${ON_HEALTH_LINES} and error.kind = "${kind}" | stats count(*) as ticks, latest(error.message) as message, ` +
-    'latest(error.remedy) as remedy by stream',
+  /** Streams Mimecast refused (key or permission), with the class and what to do. */
+  refusedStreams:
+    `${ON_HEALTH_LINES} and error.kind in [${REFUSALS.map((k) => `"${k}"`).join(', ')}] | stats count(*) as ticks, ` +
+    'latest(error.kind) as kind, latest(error.remedy) as remedy by stream',
   /** Where every stream stands: the dashboard's main table. */
   streamsNow:
     `${ON_HEALTH_LINES} | stats latest(outcome) as outcome, min(healthy) as healthy, ` +

@@ -1,5 +1,5 @@
 /**
- * What one tick tells the operator: four instance metrics through Powertools Metrics (one EMF line
+ * What one tick tells the operator: three instance metrics through Powertools Metrics (one EMF line
  * on stdout: no PutMetricData call, so no extra IAM permission and no latency) for the alarms, and
  * one stream health log line per stream (health-log.ts) for the dashboard and for finding the
  * stream an alarm is about.
@@ -15,7 +15,7 @@ import type { Log } from '../core/ports';
 import { isHealthy, type StreamResult, type TickResult } from '../core/results';
 import type { StreamId } from '../core/streams';
 import { CollectorError, type ErrorKind } from '../errors';
-import { STREAM_HEALTH_MESSAGE, type StreamHealthLine } from './health-log';
+import { REFUSALS, STREAM_HEALTH_MESSAGE, type StreamHealthLine } from './health-log';
 import {
   INSTANCE_METRICS,
   type InstanceMetricName,
@@ -38,6 +38,8 @@ export interface TickHealth {
   /** Stream ids, comma-separated (Logs Insights shows a string whole; an array splits into fields). */
   failedStreams: string;
   laggingStreams: string;
+  /** `<stream>:<error kind>`, comma-separated: which stream was refused, and whether key or permission. */
+  refusedStreams: string;
   streams: StreamHealthLine[];
 }
 
@@ -71,18 +73,21 @@ export function streamHealth(result: StreamResult, now: number, lagAlarmSeconds?
 /** The whole tick: instance metrics from the stream health lines, so both always agree. */
 export function tickHealth(result: TickResult, now: number, lagAlarmSeconds: LagAlarmSeconds): TickHealth {
   const streams = result.streams.map((s) => streamHealth(s, now, lagAlarmSeconds[s.stream]));
-  const kinds = result.streams.map((s) => (s.error instanceof CollectorError ? s.error.kind : undefined));
+  const refused = result.streams
+    .map((s) => ({ stream: s.stream, kind: s.error instanceof CollectorError ? s.error.kind : undefined }))
+    .filter(({ kind }) => kind !== undefined && (REFUSALS as readonly string[]).includes(kind))
+    .map(({ stream, kind }) => `${stream}:${kind}`);
   const failed = streams.filter((s) => s.healthy === 0).map((s) => s.stream);
   const lagging = streams.filter((s) => s.lagging === 1).map((s) => s.stream);
   return {
     metrics: {
-      [INSTANCE_METRICS.authenticationFailures]: kinds.filter((k) => k === 'authentication').length,
-      [INSTANCE_METRICS.permissionFailures]: kinds.filter((k) => k === 'permission').length,
+      [INSTANCE_METRICS.streamsRefused]: refused.length,
       [INSTANCE_METRICS.streamsFailed]: failed.length,
       [INSTANCE_METRICS.streamsLagging]: lagging.length,
     },
     failedStreams: failed.join(','),
     laggingStreams: lagging.join(','),
+    refusedStreams: refused.join(','),
     streams,
   };
 }
@@ -118,6 +123,7 @@ export function createTickTelemetry(options: TickTelemetryOptions): TickTelemetr
       // In the EMF line too, so a query on the metric's own line names the streams behind it.
       metrics.addMetadata('failedStreams', health.failedStreams);
       metrics.addMetadata('laggingStreams', health.laggingStreams);
+      metrics.addMetadata('refusedStreams', health.refusedStreams);
       metrics.setTimestamp(now);
       metrics.publishStoredMetrics();
     },

@@ -58,7 +58,7 @@ export class CredentialsStore extends Construct {
         'Mimecast API keys (1.0) and OAuth client secrets (2.0) are issued in the Mimecast admin console; ' +
         'Secrets Manager has no API to rotate them, so a rotation Lambda could only break them. Operators ' +
         'rotate by issuing new keys in Mimecast and running "mimecast-collector configure"; the ' +
-        'AuthenticationFailures alarm pages when a key expires or is revoked.',
+        'mimecast-refused alarm pages when a key expires or is revoked.',
     });
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Alarms, their topic, and the dashboard.
  *
- * Cost shapes this file (README "What it costs"): the custom metrics are the four instance metrics of
+ * Cost shapes this file (README "What it costs"): the custom metrics are the three instance metrics of
  * lambda/telemetry/metric-names.ts, with the very namespace and dimension set the function emits
  * (Powertools adds the `service` dimension, so it is part of the set; an alarm on any other set would
  * watch an empty metric and never fire). None carries the stream, so adding streams adds neither
@@ -49,8 +49,7 @@ export interface MonitoringProps {
 export const ALARM_KEYS = [
   'streamsFailing',
   'streamsLagging',
-  'authentication',
-  'permission',
+  'refused',
   'functionErrors',
   'failureQueue',
 ] as const;
@@ -60,8 +59,7 @@ export type AlarmKey = (typeof ALARM_KEYS)[number];
 export const ALARM_NAMES: Record<AlarmKey, string> = {
   streamsFailing: 'streams-failing',
   streamsLagging: 'streams-lagging',
-  authentication: 'authentication-failures',
-  permission: 'permission-failures',
+  refused: 'mimecast-refused',
   functionErrors: 'function-errors',
   failureQueue: 'failed-ticks-queued',
 };
@@ -206,33 +204,16 @@ export class Monitoring extends Construct {
     );
 
     addAlarm(
-      'authentication',
-      new cloudwatch.Alarm(this, 'AuthenticationFailures', {
-        alarmName: name('authentication'),
+      'refused',
+      new cloudwatch.Alarm(this, 'MimecastRefused', {
+        alarmName: name('refused'),
         alarmDescription:
-          `Mimecast refused the credentials of collector "${instance}" (expired, revoked or wrong key). ` +
-          'Issue new keys in the Mimecast admin console and run "npx mimecast-collector configure" (stack ' +
-          'output ConfigureCommand). Nothing is collected until then; checkpoints are kept.' +
-          findWith(HEALTH_QUERIES.refusedStreams('authentication')),
-        metric: anyStream(INSTANCE_METRICS.authenticationFailures),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      true,
-    );
-
-    addAlarm(
-      'permission',
-      new cloudwatch.Alarm(this, 'PermissionFailures', {
-        alarmName: name('permission'),
-        alarmDescription:
-          `Mimecast refused collector "${instance}" a stream its role may not read (a missing permission or ` +
-          "product). Grant the permission the error names to the service user's role in Mimecast (or drop " +
-          'the stream from the Streams parameter); "npx mimecast-collector verify" shows every stream.' +
-          findWith(HEALTH_QUERIES.refusedStreams('permission')),
-        metric: anyStream(INSTANCE_METRICS.permissionFailures),
+          `Mimecast refused collector "${instance}": its credentials (kind authentication: expired, revoked or ` +
+          'wrong key; issue new keys in the Mimecast console, run "npx mimecast-collector configure") or a ' +
+          'stream its role may not read (kind permission: grant what the error names, or drop the stream ' +
+          'from Streams). Checkpoints are kept.' +
+          findWith(HEALTH_QUERIES.refusedStreams),
+        metric: anyStream(INSTANCE_METRICS.streamsRefused),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,

@@ -84,7 +84,7 @@ describe('handler', () => {
     expect(await world.dynamo.store.list(WORLD_INSTANCE)).toHaveLength(1);
   });
 
-  it('fails the invocation and emits an authentication-failure metric when the key is wrong', async () => {
+  it('fails the invocation and counts the streams refused when the key is wrong', async () => {
     await world.storeCredentials({
       mutate: (doc) => {
         doc.clientSecret = 'not-the-right-secret';
@@ -95,7 +95,7 @@ describe('handler', () => {
     expect(failure).toBeInstanceOf(AggregateError);
     expect((failure as Error).message).toMatch(/need an operator/);
     expect(
-      metricValue(output, INSTANCE_METRICS.authenticationFailures, {
+      metricValue(output, INSTANCE_METRICS.streamsRefused, {
         service: 'mimecast-collector',
         Instance: WORLD_INSTANCE,
       }),

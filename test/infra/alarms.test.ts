@@ -129,7 +129,7 @@ test('every alarm on a custom metric watches one the handler emits: same namespa
   );
   const custom = alarms.filter((a) => a.namespace === METRICS_NAMESPACE);
   expect(custom.map((a) => a.name).sort()).toEqual(
-    (['streamsFailing', 'streamsLagging', 'authentication', 'permission'] as const)
+    (['streamsFailing', 'streamsLagging', 'refused'] as const)
       .map((k) => `mimecast-collector/${INSTANCE}/${ALARM_NAMES[k]}`)
       .sort(),
   );
@@ -180,8 +180,7 @@ test('each alarm fires on the tick it should, and not before', () => {
   expect({
     streamsFailing: states('streamsFailing'),
     streamsLagging: states('streamsLagging'),
-    authentication: states('authentication'),
-    permission: states('permission'),
+    refused: states('refused'),
     functionErrors: states('functionErrors'),
     failureQueue: states('failureQueue'),
   }).toEqual({
@@ -189,9 +188,8 @@ test('each alarm fires on the tick it should, and not before', () => {
     streamsFailing: ['OK', 'OK', 'OK', 'ALARM', 'ALARM'],
     // siem beyond its (lowered) threshold from the first faulted tick; still behind when the key expired.
     streamsLagging: ['OK', 'ALARM', 'ALARM', 'ALARM', 'ALARM'],
-    authentication: ['OK', 'OK', 'OK', 'OK', 'ALARM'],
-    // dlp refused in ticks 1-3; then the key is what is refused.
-    permission: ['OK', 'ALARM', 'ALARM', 'ALARM', 'OK'],
+    // dlp refused a permission in ticks 1-3; then Mimecast refuses the expired key on every stream.
+    refused: ['OK', 'ALARM', 'ALARM', 'ALARM', 'ALARM'],
     // A permission or an expired key needs an operator: the invocation fails, and its record is queued.
     functionErrors: ['OK', 'ALARM', 'ALARM', 'ALARM', 'ALARM'],
     failureQueue: ['OK', 'ALARM', 'ALARM', 'ALARM', 'ALARM'],
@@ -200,9 +198,18 @@ test('each alarm fires on the tick it should, and not before', () => {
 
 test('the EMF line names the streams behind its counts', () => {
   const emf = (t: Tick) => t.lines.find((l) => l._aws !== undefined)!;
-  expect(emf(ticks[0]!)).toMatchObject({ failedStreams: '', laggingStreams: '' });
-  expect(emf(ticks[1]!)).toMatchObject({ failedStreams: 'audit,dlp', laggingStreams: 'siem' });
-  expect(emf(ticks[4]!).failedStreams).toBe(STREAMS.join(','));
+  expect(emf(ticks[0]!)).toMatchObject({ failedStreams: '', laggingStreams: '', refusedStreams: '' });
+  expect(emf(ticks[1]!)).toMatchObject({
+    failedStreams: 'audit,dlp',
+    laggingStreams: 'siem',
+    refusedStreams: 'dlp:permission',
+    StreamsRefused: 1,
+  });
+  expect(emf(ticks[4]!)).toMatchObject({
+    failedStreams: STREAMS.join(','),
+    refusedStreams: STREAMS.map((s) => `${s}:authentication`).join(','),
+    StreamsRefused: STREAMS.length,
+  });
 });
 
 test('the queries of the alarm descriptions and the dashboard read only fields the stream health lines have', () => {
@@ -215,6 +222,7 @@ test('the queries of the alarm descriptions and the dashboard read only fields t
   for (const line of ticks.flatMap((t) => t.lines).filter((l) => l.message === STREAM_HEALTH_MESSAGE))
     for (const [k, v] of Object.entries(line)) collect(v, k);
   const KEYWORDS = new Set([
+    'in',
     'filter',
     'and',
     'or',
@@ -231,11 +239,7 @@ test('the queries of the alarm descriptions and the dashboard read only fields t
     'min',
     'sum',
   ]);
-  const queries = [
-    ...Object.values(HEALTH_QUERIES).filter((q): q is string => typeof q === 'string'),
-    HEALTH_QUERIES.refusedStreams('authentication'),
-    HEALTH_QUERIES.refusedStreams('permission'),
-  ];
+  const queries = [...Object.values(HEALTH_QUERIES)];
   for (const query of queries) {
     const aliases = [...query.matchAll(/\bas\s+`?([\w-]+)`?/g)].map((m) => m[1]);
     const referenced = query

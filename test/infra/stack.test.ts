@@ -606,7 +606,7 @@ describe('alarms and topic', () => {
     );
   });
 
-  test('six alarms whatever the number of streams, each notifying the topic on ALARM and OK', () => {
+  test('five alarms whatever the number of streams, each notifying the topic on ALARM and OK', () => {
     expect(alarms.map((a) => a.Properties.AlarmName).sort()).toEqual(
       Object.values(ALARM_NAMES)
         .map((suffix) => `mimecast-collector/${INSTANCE}/${suffix}`)
@@ -645,11 +645,10 @@ describe('alarms and topic', () => {
     }
     expect(describedAs(byName('streams-failing'))).toContain(HEALTH_QUERIES.failedStreams);
     expect(describedAs(byName('streams-lagging'))).toContain(HEALTH_QUERIES.laggingStreams);
-    expect(describedAs(byName('authentication-failures'))).toContain(
-      HEALTH_QUERIES.refusedStreams('authentication'),
+    expect(describedAs(byName('mimecast-refused'))).toContain(HEALTH_QUERIES.refusedStreams);
+    expect(describedAs(byName('mimecast-refused'))).toMatch(
+      /expired.*mimecast-collector configure.*permission/,
     );
-    expect(describedAs(byName('authentication-failures'))).toMatch(/mimecast-collector configure/);
-    expect(describedAs(byName('permission-failures'))).toContain(HEALTH_QUERIES.refusedStreams('permission'));
   });
 
   test('streams failing: some stream failed in each of 3 ticks, or no tick at all (missing data breaching)', () => {
@@ -670,8 +669,7 @@ describe('alarms and topic', () => {
 
   test.each([
     ['streams-lagging', INSTANCE_METRICS.streamsLagging],
-    ['authentication-failures', INSTANCE_METRICS.authenticationFailures],
-    ['permission-failures', INSTANCE_METRICS.permissionFailures],
+    ['mimecast-refused', INSTANCE_METRICS.streamsRefused],
   ])('%s: one tick with a stream counted pages', (suffix, metricName) => {
     const alarm = byName(suffix);
     expect(alarm.Properties).toMatchObject({

@@ -430,7 +430,7 @@ export const FAULTS: readonly FaultCase[] = [
       outcome: 'failed',
       error: 'authentication',
       errorClass: AuthenticationError,
-      shows: 'instance:AuthenticationFailures',
+      shows: 'instance:StreamsRefused',
       log: /^stream failed$/,
       says: /Check the API 2.0 client id and client secret/,
       resent: 0,

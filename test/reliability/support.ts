@@ -532,7 +532,7 @@ export function streamHealth(record: TickRecord, stream: StreamId): Record<strin
   return out;
 }
 
-/** The per-tick instance metrics (AuthenticationFailures, PermissionFailures, StreamsFailed, StreamsLagging). */
+/** The per-tick instance metrics (StreamsFailed, StreamsLagging, StreamsRefused). */
 export function instanceMetrics(record: TickRecord): Record<string, number> {
   const line = record.emf.find((l) => l.dimensions.Stream === undefined);
   return line?.metrics ?? {};

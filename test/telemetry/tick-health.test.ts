@@ -114,7 +114,7 @@ const behind = stream({
 });
 
 describe('the EMF line', () => {
-  it('is one line per tick: the four instance metrics, Count, under exactly the instance dimensions', () => {
+  it('is one line per tick: the three instance metrics, Count, under exactly the instance dimensions', () => {
     publish(tick([caughtUp, refused, behind]));
     const lines = emfLines();
     expect(lines).toHaveLength(1);
@@ -124,14 +124,14 @@ describe('the EMF line', () => {
     expect(line!._aws.Timestamp).toBe(NOW);
     expect(dimensionsOf(line!)).toEqual([instanceDimensions('prod')]);
     expect(metricsOf(line!)).toEqual({
-      [INSTANCE_METRICS.authenticationFailures]: ['Count', 1],
-      [INSTANCE_METRICS.permissionFailures]: ['Count', 0],
+      [INSTANCE_METRICS.streamsRefused]: ['Count', 1],
       [INSTANCE_METRICS.streamsFailed]: ['Count', 1],
       [INSTANCE_METRICS.streamsLagging]: ['Count', 1],
     });
     // The streams behind the counts, on the metric's own line.
     expect(line!.failedStreams).toBe('audit');
     expect(line!.laggingStreams).toBe('ttp-url');
+    expect(line!.refusedStreams).toBe('audit:authentication');
   });
 
   it('does not grow with the streams: the same four metrics and one dimension set for one stream or all of them', () => {
@@ -142,7 +142,7 @@ describe('the EMF line', () => {
     expect(dimensionsOf(ten!)).toEqual(dimensionsOf(one!));
   });
 
-  it('counts permission failures, and failures of any class in StreamsFailed', () => {
+  it('counts permission refusals like key refusals, and failures of any class in StreamsFailed', () => {
     const denied = stream({
       stream: 'dlp',
       outcome: 'failed',
@@ -154,20 +154,17 @@ describe('the EMF line', () => {
     publish(tick([caughtUp, stream({ stream: 'dlp', outcome: 'throttled' })]));
     expect(emfLines().map(metricsOf)).toEqual([
       {
-        AuthenticationFailures: ['Count', 0],
-        PermissionFailures: ['Count', 1],
+        StreamsRefused: ['Count', 1],
         StreamsFailed: ['Count', 1],
         StreamsLagging: ['Count', 0],
       },
       {
-        AuthenticationFailures: ['Count', 0],
-        PermissionFailures: ['Count', 0],
+        StreamsRefused: ['Count', 0],
         StreamsFailed: ['Count', 1],
         StreamsLagging: ['Count', 0],
       },
       {
-        AuthenticationFailures: ['Count', 0],
-        PermissionFailures: ['Count', 0],
+        StreamsRefused: ['Count', 0],
         StreamsFailed: ['Count', 0],
         StreamsLagging: ['Count', 0],
       },
