@@ -347,8 +347,8 @@ export class Monitoring extends Construct {
         12,
       ),
       logQuery(
-        'Errors by class',
-        HEALTH_QUERIES.errorsByClass,
+        'Failures by class',
+        HEALTH_QUERIES.failuresByClass,
         cloudwatch.LogQueryVisualizationType.TABLE,
         12,
       ),

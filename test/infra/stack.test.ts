@@ -766,7 +766,7 @@ describe('dashboard', () => {
       HEALTH_QUERIES.lagOverTime,
       HEALTH_QUERIES.eventsOverTime,
       HEALTH_QUERIES.failuresOverTime,
-      HEALTH_QUERIES.errorsByClass,
+      HEALTH_QUERIES.failuresByClass,
     ]) {
       expect(queries).toContain(`SOURCE 'LOG_GROUP' | ${query}`);
     }
