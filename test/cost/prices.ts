@@ -1,12 +1,13 @@
 /**
  * The list prices the cost report uses (us-east-1, USD, no free tier applied), each with where it
- * was read, and the assumptions it cannot measure on a machine without AWS.
+ * comes from, and the assumptions it cannot measure on a machine without AWS.
  *
- * Read on AWS's own pages where the page text was reachable (aws.amazon.com/cloudwatch/pricing for
- * the free tier wording, aws.amazon.com/kms/pricing, the AWS Security Blog post "The curious case of
- * faster AWS KMS symmetric key rotation" for the rotation price cap, aws.amazon.com/lambda/pricing
- * for what duration covers); the figures themselves agree across several pricing write-ups of 2025-26.
- * Marked "assumed" where no page confirmed the figure.
+ * Checked (2026-12) against excerpts of AWS's pages where those were reachable: the CloudWatch
+ * pricing page (free tier: 3 dashboards, 10 alarm metrics), the KMS pricing page (USD 1 a key-month,
+ * rotation material), the AWS Security Blog post on faster KMS key rotation (the rotation charge
+ * stops after the second rotation), the Lambda pricing page (duration covers initialisation code).
+ * The figures agree with several 2025-26 pricing write-ups; the one no page confirmed is marked
+ * "assumed".
  */
 
 export interface Price {
