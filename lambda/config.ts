@@ -7,7 +7,7 @@
  * are not secrets (design.md: the environment never holds one) and are quoted, shortened.
  */
 import * as z from 'zod';
-import { STREAM_API_VERSIONS, STREAM_IDS, type StreamId, streamsFor } from './core/streams';
+import { isStreamId, STREAM_API_VERSIONS, STREAM_IDS, type StreamId, streamsFor } from './core/streams';
 import { ENV } from './env-names';
 import { ConfigError, type ConfigProblem } from './errors';
 import { SIEM_CI_EVENT_TYPES, SIEM_V2_EVENT_TYPES } from './mimecast/constants';
@@ -62,6 +62,8 @@ export interface LambdaConfig extends CollectorSettings {
   secretArn: string;
   /** DynamoDB table name or ARN. */
   checkpointTable: string;
+  /** Lag alarm threshold of each configured stream, seconds: a stream beyond it counts in StreamsLagging. */
+  lagAlarmSeconds: Partial<Record<StreamId, number>>;
 }
 
 export interface NumberBounds {
@@ -337,6 +339,46 @@ export function validateTableName(text: string | undefined): Check<string> {
   return { ok: true, value };
 }
 
+/** Bounds of a lag alarm threshold: a minute to a year. */
+export const LAG_ALARM_SECONDS_BOUNDS = { min: 60, max: 365 * 86_400 } as const;
+
+/**
+ * LAG_ALARM_SECONDS, as the stack writes it from its per-stream thresholds: `siem=7200,audit=86400`.
+ * The function judges each stream's lag against its own threshold, so one metric (StreamsLagging)
+ * serves every stream.
+ */
+export function formatLagAlarmSeconds(seconds: Partial<Record<StreamId, number>>): string {
+  return STREAM_IDS.filter((stream) => seconds[stream] !== undefined)
+    .map((stream) => `${stream}=${seconds[stream]}`)
+    .join(',');
+}
+
+/** LAG_ALARM_SECONDS back into thresholds; every stream in `required` must have one. */
+export function parseLagAlarmSeconds(
+  text: string | undefined,
+  required: readonly StreamId[],
+): Check<Partial<Record<StreamId, number>>> {
+  const value = (text ?? '').trim();
+  const expected = `expected <stream>=<seconds> pairs separated by commas, e.g. siem=7200,audit=86400 (the stack sets it)`;
+  if (value === '') return fail(`is not set; ${expected}`);
+  const seconds: Partial<Record<StreamId, number>> = {};
+  const { min, max } = LAG_ALARM_SECONDS_BOUNDS;
+  for (const pair of value.split(',')) {
+    const match = /^\s*([a-z0-9-]+)\s*=\s*(\d+)\s*$/.exec(pair);
+    if (match === null) return fail(`${quote(pair.trim())} is not a <stream>=<seconds> pair; ${expected}`);
+    const [, stream, number] = match as unknown as [string, string, string];
+    if (!isStreamId(stream)) return fail(`unknown stream ${quote(stream)}; ${expected}`);
+    if (seconds[stream] !== undefined) return fail(`${stream} is given twice; ${expected}`);
+    const n = Number(number);
+    if (n < min || n > max)
+      return fail(`${stream}=${number} is out of range; expected ${min} to ${max} seconds`);
+    seconds[stream] = n;
+  }
+  const missing = required.filter((stream) => seconds[stream] === undefined);
+  if (missing.length > 0) return fail(`has no threshold for ${missing.join(', ')}; ${expected}`);
+  return { ok: true, value: seconds };
+}
+
 /** An optional whole number within bounds; unset or empty gives the default. */
 export function parseBoundedInteger(text: string | undefined, bounds: NumberBounds): Check<number> {
   const value = (text ?? '').trim();
@@ -468,7 +510,10 @@ export function parseLambdaConfig(env: Record<string, string | undefined>): Lamb
   if (!secretArn.ok) problems.push({ field: ENV.secretArn, problem: secretArn.problem });
   const checkpointTable = validateTableName(env[ENV.checkpointTable]);
   if (!checkpointTable.ok) problems.push({ field: ENV.checkpointTable, problem: checkpointTable.problem });
-  if (problems.length > 0 || !secretArn.ok || !checkpointTable.ok) {
+  // Checked against the streams only when those are valid, so one mistake gives one problem.
+  const lagAlarmSeconds = parseLagAlarmSeconds(env[ENV.lagAlarmSeconds], settings.streams ?? []);
+  if (!lagAlarmSeconds.ok) problems.push({ field: ENV.lagAlarmSeconds, problem: lagAlarmSeconds.problem });
+  if (problems.length > 0 || !secretArn.ok || !checkpointTable.ok || !lagAlarmSeconds.ok) {
     throw new ConfigError(
       'function configuration (environment variables)',
       problems,
@@ -479,6 +524,7 @@ export function parseLambdaConfig(env: Record<string, string | undefined>): Lamb
     ...settingsSchema.parse(settings),
     secretArn: secretArn.value,
     checkpointTable: checkpointTable.value,
+    lagAlarmSeconds: lagAlarmSeconds.value,
   };
 }
 

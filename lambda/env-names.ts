@@ -12,6 +12,7 @@ export const ENV = {
   sinkFormat: 'SINK_FORMAT',
   secretArn: 'SECRET_ARN',
   checkpointTable: 'CHECKPOINT_TABLE',
+  lagAlarmSeconds: 'LAG_ALARM_SECONDS',
   latenessMarginSeconds: 'LATENESS_MARGIN_SECONDS',
   lateDataMinutes: 'LATE_DATA_MINUTES',
   maxPagesPerTick: 'MAX_PAGES_PER_TICK',

@@ -13,7 +13,7 @@ import { Agent } from 'undici';
 import { type LambdaConfig, parseLambdaConfig } from './config';
 import { createCredentialsProvider } from './secrets/provider';
 import { createDynamoDbCheckpointStore } from './state/dynamodb-store';
-import { createLogger, createMetrics } from './telemetry';
+import { createLogger, createMetrics, createTickTelemetry } from './telemetry';
 import { collectTick, operatorFailure, type TickAdapters, type TickOutcome } from './tick';
 
 /** The EventBridge scheduled event; an optional `streams` list narrows the tick. */
@@ -39,7 +39,12 @@ function containerFor(): Container {
     config,
     build: {
       log,
-      metrics: createMetrics(),
+      telemetry: createTickTelemetry({
+        instance: config.instance,
+        metrics: createMetrics(),
+        log,
+        lagAlarmSeconds: config.lagAlarmSeconds,
+      }),
       credentials: createCredentialsProvider({
         secretId: config.secretArn,
         instance: config.instance,

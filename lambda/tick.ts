@@ -1,11 +1,10 @@
 /**
  * One collection tick, as the Lambda handler and the local command line both run it:
- * credentials → Mimecast client and sink → engine → metrics → outcome.
+ * credentials → Mimecast client and sink → engine → tick health (metrics, log lines) → outcome.
  *
  * Kept apart from handler.ts so the code path a laptop runs is the one AWS runs; only the
  * adapters passed in differ (Secrets Manager vs environment credentials, DynamoDB vs embedded store).
  */
-import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Dispatcher } from 'undici';
 import type { CollectorSettings } from './config';
 import type { CheckpointStore } from './core/checkpoint';
@@ -19,7 +18,7 @@ import { createMimecastClient, type MimecastClient } from './mimecast';
 import type { CollectorCredentials } from './secrets/credentials';
 import { secretValuesOf } from './secrets/document';
 import { createHttpSink } from './sinks';
-import { publishTickMetrics } from './telemetry';
+import type { TickTelemetry } from './telemetry';
 
 export interface CredentialsSource {
   get(): Promise<CollectorCredentials>;
@@ -29,7 +28,8 @@ export interface CredentialsSource {
 
 export interface TickAdapters {
   log: Log;
-  metrics?: Metrics;
+  /** Where the tick's health goes: the function's alarms and dashboard (the command line prints its own). */
+  telemetry?: TickTelemetry;
   credentials: CredentialsSource;
   store: CheckpointStore;
   dispatcher?: Dispatcher;
@@ -204,7 +204,7 @@ export async function collectTick(request: TickRequest): Promise<TickReport> {
     }
   }
 
-  if (adapters.metrics) publishTickMetrics(adapters.metrics, config.instance, result, Date.now());
+  adapters.telemetry?.publish(result, Date.now());
 
   return {
     result,

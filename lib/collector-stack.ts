@@ -5,12 +5,13 @@
  */
 import { Aws, CfnOutput, type Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { formatLagAlarmSeconds } from '../lambda/config';
 import { STREAM_IDS, type StreamId } from '../lambda/core/streams';
 import { CheckpointTable } from './constructs/checkpoint-table';
 import { CollectorFunction } from './constructs/collector-function';
 import { CredentialsStore } from './constructs/credentials-store';
 import { Monitoring } from './constructs/monitoring';
-import { LAG_ALARM_THRESHOLDS, validateInstance } from './defaults';
+import { LAG_ALARM_THRESHOLDS, lagAlarmSeconds, validateInstance } from './defaults';
 import { type CollectorParameters, defineParameters } from './parameters';
 
 export interface MimecastCollectorStackProps extends StackProps {
@@ -41,6 +42,11 @@ export class MimecastCollectorStack extends Stack {
     this.parameters = defineParameters(this);
     const p = this.parameters;
 
+    const lagThresholds = { ...LAG_ALARM_THRESHOLDS, ...props.lagAlarmThresholds } as Record<
+      StreamId,
+      Duration
+    >;
+
     this.credentials = new CredentialsStore(this, 'Credentials', { instance: this.instance });
     this.checkpoints = new CheckpointTable(this, 'Checkpoints');
 
@@ -63,6 +69,7 @@ export class MimecastCollectorStack extends Stack {
         siemEventTypes: p.siemEventTypes.valueAsString,
         siemCiEventTypes: p.siemCiEventTypes.valueAsString,
         awarenessSnapshotHours: p.awarenessSnapshotHours.valueAsString,
+        lagAlarmSeconds: formatLagAlarmSeconds(lagAlarmSeconds(lagThresholds)),
       },
     });
 
@@ -70,9 +77,12 @@ export class MimecastCollectorStack extends Stack {
       instance: this.instance,
       streams: STREAM_IDS,
       fn: this.collector.function,
+      logGroup: this.collector.logGroup,
       failureQueue: this.collector.failureQueue,
+      // One customer-managed key for the instance: the alarm topic uses the credentials key.
+      key: this.credentials.key,
       scheduleMinutes: p.scheduleMinutes.valueAsString,
-      lagThresholds: { ...LAG_ALARM_THRESHOLDS, ...props.lagAlarmThresholds } as Record<StreamId, Duration>,
+      lagThresholds,
       alarmEmail: p.alarmEmail.valueAsString,
       hasAlarmEmail: p.hasAlarmEmail,
     });
@@ -88,7 +98,7 @@ export class MimecastCollectorStack extends Stack {
       value: secretArn,
     });
     new CfnOutput(this, 'KeyArn', {
-      description: 'KMS key encrypting the secret and wrapped fields',
+      description: 'KMS key encrypting the secret, the wrapped fields and the alarm topic',
       value: keyArn,
     });
     new CfnOutput(this, 'TableName', {

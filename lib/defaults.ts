@@ -35,15 +35,10 @@ export function keyAliasFor(instance: string): string {
   return `alias/mimecast-collector/${instance}`;
 }
 
-/** KMS alias of the key that encrypts the alarm topic. */
-export function alarmKeyAliasFor(instance: string): string {
-  return `alias/mimecast-collector/${instance}/alarms`;
-}
-
 /**
  * Prefix of every alarm name of an instance. A `/` cannot occur in an instance id, so the prefix
  * of `acme` never matches the alarms of `acme-eu` (it is also the `aws:SourceArn` pattern that
- * lets CloudWatch publish to this instance's topic and use its key).
+ * lets CloudWatch publish to this instance's topic and use the key that encrypts it).
  */
 export function alarmNamePrefix(instance: string): string {
   return `mimecast-collector/${instance}/`;
@@ -94,13 +89,11 @@ export const DEFAULT_SCHEDULE_MINUTES = '5';
 
 export const ALARM_DEFAULTS = {
   /**
-   * "No successful tick" fires after this many schedule periods in a row without a tick in which
-   * every stream was healthy (missing data counts as breaching: a collector that stopped running
-   * emits nothing). Three periods ride out one transient failure and one late tick.
+   * "Streams failing" fires after this many schedule periods in a row in which some stream failed
+   * (missing data counts as failing: a collector that stopped running emits nothing). Three periods
+   * ride out one transient failure and one late tick; the third failed tick pages at once.
    */
-  missedTickPeriods: 3,
-  /** Lag must stay above its threshold for this many schedule periods before the alarm fires. */
-  lagEvaluationPeriods: 2,
+  failedTickPeriods: 3,
   /** Period of the alarms on AWS-emitted metrics (Lambda errors, queue depth). */
   servicePeriod: Duration.minutes(5),
 } as const;
@@ -114,7 +107,8 @@ export const AWARENESS_SNAPSHOT_HOURS = ['1', '2', '3', '4', '6', '8', '12', '24
 export const DEFAULT_AWARENESS_SNAPSHOT_HOURS = '24';
 
 /**
- * Collection lag (now minus the newest event time delivered) above which a stream alarms.
+ * Collection lag (now minus the newest event time delivered) above which a stream counts as lagging
+ * (the function compares each stream with its own threshold; one tick beyond it pages).
  * Mimecast publishes SIEM files about every 30 minutes, so two hours means the collector is
  * behind, not Mimecast; Cloud Integrated SIEM (`siem-ci`) is published the same way. The other
  * log streams only have events when something happens (a click, a DLP hit, a held message
@@ -124,7 +118,7 @@ export const DEFAULT_AWARENESS_SNAPSHOT_HOURS = '24';
  * plus one schedule period (at most an hour) plus the time the snapshot takes; 26 hours means a
  * snapshot is overdue. (A snapshot that finds no rows at all delivers nothing and so does not move
  * the lag: a watchlist that empties alarms after 26 hours.) A stream that is stuck rather than
- * quiet is caught by the "no successful tick" alarm. Override per stream with the stack's
+ * quiet is caught by the "streams failing" alarm. Override per stream with the stack's
  * `lagAlarmThresholds` prop.
  */
 export const LAG_ALARM_THRESHOLDS: Record<StreamId, Duration> = Object.fromEntries(
@@ -135,4 +129,12 @@ function lagThreshold(stream: StreamId): Duration {
   if (stream === 'siem' || stream === 'siem-ci') return Duration.hours(2);
   if (STREAM_CURSOR_KIND[stream] === 'snapshot') return Duration.hours(26);
   return Duration.hours(24);
+}
+
+/** Thresholds in whole seconds, as the function receives them (LAG_ALARM_SECONDS). */
+export function lagAlarmSeconds(thresholds: Record<StreamId, Duration>): Record<StreamId, number> {
+  return Object.fromEntries(STREAM_IDS.map((stream) => [stream, thresholds[stream].toSeconds()])) as Record<
+    StreamId,
+    number
+  >;
 }

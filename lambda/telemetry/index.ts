@@ -1,12 +1,15 @@
-/** Telemetry: the structured logger (core `Log` port, with secret redaction) and the tick metrics. */
+/** Telemetry: the structured logger (core `Log` port, with secret redaction) and the tick's health (metrics and log lines). */
+export * from './health-log';
 export { type CollectorLog, type CollectorLogOptions, createLogger, type LogLevelName } from './logger';
 export * from './metric-names';
+export { encodedForms, MIN_REDACTED_LENGTH, REDACTED, SecretRedactor } from './redact';
 export {
   createMetrics,
-  instanceMetricValues,
-  type MetricValue,
-  publishTickMetrics,
-  STREAM_METRIC_UNITS,
-  streamMetricValues,
-} from './metrics';
-export { encodedForms, MIN_REDACTED_LENGTH, REDACTED, SecretRedactor } from './redact';
+  createTickTelemetry,
+  type LagAlarmSeconds,
+  streamHealth,
+  type TickHealth,
+  type TickTelemetry,
+  type TickTelemetryOptions,
+  tickHealth,
+} from './tick-health';

@@ -42,6 +42,8 @@ export interface CollectorSettingsValues {
   siemEventTypes: string;
   siemCiEventTypes: string;
   awarenessSnapshotHours: string;
+  /** Each stream's lag alarm threshold, as LAG_ALARM_SECONDS (lambda/config.ts formatLagAlarmSeconds). */
+  lagAlarmSeconds: string;
 }
 
 export interface CollectorFunctionProps {
@@ -125,6 +127,7 @@ export class CollectorFunction extends Construct {
         // An ARN and a table name: where the secrets are, never a secret value.
         [ENV.secretArn]: secret.secretArn,
         [ENV.checkpointTable]: table.tableName,
+        [ENV.lagAlarmSeconds]: settings.lagAlarmSeconds,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         NODE_OPTIONS: '--enable-source-maps',

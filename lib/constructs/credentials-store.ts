@@ -1,6 +1,7 @@
 /**
  * Where the Mimecast credentials live: a customer-managed KMS key (rotation on, one alias per
- * instance) and a Secrets Manager secret encrypted with it.
+ * instance) and a Secrets Manager secret encrypted with it. The key is the instance's only one: the
+ * alarm topic uses it too (Monitoring adds the narrow grant CloudWatch needs).
  *
  * The secret is created holding only the placeholder `{"configured":false}`: the template never
  * carries a credential, and none is generated. `npx mimecast-collector configure` writes the real
@@ -38,7 +39,7 @@ export class CredentialsStore extends Construct {
     // and every wrapped field unreadable for good. Its alias is deleted with the stack, so a
     // re-deployed instance can claim the alias again.
     this.key = new kms.Key(this, 'Key', {
-      description: `Mimecast collector "${props.instance}": encrypts the Mimecast credentials secret and KMS-wrapped fields`,
+      description: `Mimecast collector "${props.instance}": encrypts the Mimecast credentials secret, KMS-wrapped fields and the alarm topic`,
       enableKeyRotation: true,
       alias: keyAliasFor(props.instance),
     });
@@ -57,7 +58,7 @@ export class CredentialsStore extends Construct {
         'Mimecast API keys (1.0) and OAuth client secrets (2.0) are issued in the Mimecast admin console; ' +
         'Secrets Manager has no API to rotate them, so a rotation Lambda could only break them. Operators ' +
         'rotate by issuing new keys in Mimecast and running "mimecast-collector configure"; the ' +
-        'AuthenticationFailures alarm pages when a key expires or is revoked.',
+        'mimecast-refused alarm pages when a key expires or is revoked.',
     });
   }
 }

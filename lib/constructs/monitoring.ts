@@ -1,34 +1,42 @@
 /**
- * Alarms, their topic, and the dashboard. Every custom metric is built from the names, namespace
- * and dimension sets in lambda/telemetry/metric-names.ts, the very ones the function emits
- * (Powertools adds the `service` dimension, so it is part of every set): an alarm on any other
- * dimension set would watch an empty metric and never fire.
+ * Alarms, their topic, and the dashboard.
+ *
+ * Cost shapes this file (README "What it costs"): the custom metrics are the three instance metrics of
+ * lambda/telemetry/metric-names.ts, with the very namespace and dimension set the function emits
+ * (Powertools adds the `service` dimension, so it is part of the set; an alarm on any other set would
+ * watch an empty metric and never fire). None carries the stream, so adding streams adds neither
+ * metrics nor alarms. Per-stream detail lives in the stream health log lines; the dashboard reads
+ * them with Logs Insights and every alarm description says which query names the stream(s).
  */
 import { Aws, type CfnCondition, CfnMapping, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StreamId } from '../../lambda/core/streams';
-import {
-  INSTANCE_METRICS,
-  instanceDimensions,
-  METRICS_NAMESPACE,
-  STREAM_METRICS,
-  streamDimensions,
-} from '../../lambda/telemetry/metric-names';
-import { ALARM_DEFAULTS, alarmKeyAliasFor, alarmNamePrefix, SCHEDULE_MINUTES } from '../defaults';
+import { HEALTH_QUERIES, STREAM_HEALTH_MESSAGE } from '../../lambda/telemetry/health-log';
+import { INSTANCE_METRICS, instanceDimensions, METRICS_NAMESPACE } from '../../lambda/telemetry/metric-names';
+import { ALARM_DEFAULTS, alarmNamePrefix, SCHEDULE_MINUTES } from '../defaults';
 
 export interface MonitoringProps {
   instance: string;
-  /** Every stream id: alarms exist for all of them (a stream not collected emits nothing: not breaching). */
+  /** Every stream id (the dashboard's text names their thresholds). */
   streams: readonly StreamId[];
   fn: lambda.IFunction;
+  /** The function's log group: the stream health lines the dashboard and the alarm queries read. */
+  logGroup: logs.ILogGroup;
   failureQueue: sqs.IQueue;
+  /**
+   * The instance's customer-managed key (the credentials key). CloudWatch cannot publish to a topic
+   * encrypted with the AWS-managed SNS key, so the topic needs a customer-managed one; a second key
+   * would cost USD 1 a month for nothing the first cannot do.
+   */
+  key: kms.IKey;
   /** The ScheduleMinutes parameter value (a token): custom-metric alarms evaluate one tick per period. */
   scheduleMinutes: string;
   lagThresholds: Record<StreamId, Duration>;
@@ -37,24 +45,33 @@ export interface MonitoringProps {
   hasAlarmEmail: CfnCondition;
 }
 
+/** The alarms by short name (tests, docs and the dashboard's alarm widget use these keys). */
+export const ALARM_KEYS = [
+  'streamsFailing',
+  'streamsLagging',
+  'refused',
+  'functionErrors',
+  'failureQueue',
+] as const;
+export type AlarmKey = (typeof ALARM_KEYS)[number];
+
+/** Name suffix of each alarm (after `mimecast-collector/<instance>/`). */
+export const ALARM_NAMES: Record<AlarmKey, string> = {
+  streamsFailing: 'streams-failing',
+  streamsLagging: 'streams-lagging',
+  refused: 'mimecast-refused',
+  functionErrors: 'function-errors',
+  failureQueue: 'failed-ticks-queued',
+};
+
 /** Metric helpers bound to one instance. */
 export class CollectorMetrics {
   constructor(private readonly instance: string) {}
 
   /**
    * No label on alarm metrics: a label makes CloudFormation render the alarm in its `Metrics` form,
-   * where the per-tick Period override below would not apply. The dashboard adds `stream` as label.
+   * where the per-tick Period override below would not apply.
    */
-  stream(stream: string, metricName: string, statistic: string, period = ALARM_DEFAULTS.servicePeriod) {
-    return new cloudwatch.Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName,
-      dimensionsMap: streamDimensions(this.instance, stream),
-      statistic,
-      period,
-    });
-  }
-
   instanceMetric(metricName: string, statistic: string, period = ALARM_DEFAULTS.servicePeriod) {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
@@ -68,48 +85,51 @@ export class CollectorMetrics {
 
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
-  readonly topicKey: kms.Key;
   readonly dashboard: cloudwatch.Dashboard;
-  /** Every alarm, by a short name (tests and docs). */
-  readonly alarms: Record<string, cloudwatch.Alarm> = {};
+  readonly alarms = {} as Record<AlarmKey, cloudwatch.Alarm>;
   private readonly periodSeconds: number;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const { instance } = props;
+    const { instance, key, logGroup } = props;
     const stack = Stack.of(this);
     const alarmArnPattern = `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:${alarmNamePrefix(instance)}*`;
+    // Dashboards are global to the account: the region keeps same-named instances apart.
+    const dashboardName = `MimecastCollector-${instance}-${stack.region}`;
+    const dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${dashboardName}`;
 
     // One CloudWatch period per tick: a period shorter than the interval would see periods with
-    // no tick at all (false "no successful tick"), so the period follows the ScheduleMinutes parameter.
+    // no tick at all (false "streams failing"), so the period follows the ScheduleMinutes parameter.
     const periods = new CfnMapping(this, 'SchedulePeriod', {
       mapping: Object.fromEntries(SCHEDULE_MINUTES.map((m) => [m, { Seconds: Number(m) * 60 }])),
     });
     this.periodSeconds = Token.asNumber(periods.findInMap(props.scheduleMinutes, 'Seconds'));
 
-    // CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, so the topic gets
-    // a customer-managed key of its own: the credentials key's policy stays free of service grants.
-    this.topicKey = new kms.Key(this, 'TopicKey', {
-      description: `Mimecast collector "${instance}": encrypts the alarm topic`,
-      enableKeyRotation: true,
-      alias: alarmKeyAliasFor(instance),
-    });
-    this.topicKey.addToResourcePolicy(
+    // CloudWatch publishes to the encrypted topic, so it needs the key: only for this instance's
+    // alarms, and only for SNS data keys (SNS binds them to the topic through the encryption context
+    // `aws:sns:topicArn`). The secret's data keys (context SecretARN) and the wrapped credential
+    // fields (context `collector`) carry no such key, so this grant cannot decrypt them. The pattern
+    // names any topic of the account: naming this topic would make the key depend on the topic and
+    // the topic on the key.
+    key.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: 'CloudWatchAlarmsOfThisInstancePublish',
+        sid: 'CloudWatchAlarmsOfThisInstanceUseItForTheAlarmTopic',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
         conditions: {
           StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
           ArnLike: { 'aws:SourceArn': alarmArnPattern },
+          StringLike: {
+            'kms:EncryptionContext:aws:sns:topicArn': `arn:${Aws.PARTITION}:sns:${Aws.REGION}:${Aws.ACCOUNT_ID}:*`,
+          },
         },
       }),
     );
 
     this.topic = new sns.Topic(this, 'AlarmTopic', {
       displayName: `Mimecast collector ${instance} alarms`,
-      masterKey: this.topicKey,
+      masterKey: key,
       enforceSSL: true,
     });
     this.topic.addToResourcePolicy(
@@ -133,44 +153,48 @@ export class Monitoring extends Construct {
 
     const metrics = new CollectorMetrics(instance);
     const action = new cwActions.SnsAction(this.topic);
-    const addAlarm = (key: string, alarm: cloudwatch.Alarm, perTick: boolean) => {
+    const addAlarm = (key: AlarmKey, alarm: cloudwatch.Alarm, perTick: boolean) => {
       if (perTick) (alarm.node.defaultChild as cloudwatch.CfnAlarm).period = this.periodSeconds;
       alarm.addAlarmAction(action);
       alarm.addOkAction(action);
       this.alarms[key] = alarm;
     };
-    const name = (suffix: string) => `${alarmNamePrefix(instance)}${suffix}`;
-
-    for (const stream of props.streams) {
-      const threshold = props.lagThresholds[stream];
-      addAlarm(
-        `lag:${stream}`,
-        new cloudwatch.Alarm(this, `Lag-${stream}`, {
-          alarmName: name(`collection-lag/${stream}`),
-          alarmDescription:
-            `Stream ${stream} of Mimecast collector "${instance}" is more than ${threshold.toHumanString()} behind ` +
-            '(now minus the newest event delivered). Expected while a backfill catches up; otherwise check the ' +
-            'function logs for throttling or sink errors on this stream.',
-          metric: metrics.stream(stream, STREAM_METRICS.collectionLagSeconds, cloudwatch.Stats.MAXIMUM),
-          threshold: threshold.toSeconds(),
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: ALARM_DEFAULTS.lagEvaluationPeriods,
-          datapointsToAlarm: ALARM_DEFAULTS.lagEvaluationPeriods,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-        true,
-      );
-    }
+    const name = (key: AlarmKey) => `${alarmNamePrefix(instance)}${ALARM_NAMES[key]}`;
+    /** Where the alarm's stream(s) show: a query to paste into Logs Insights, and the dashboard. */
+    const findWith = (query: string) =>
+      ` Which stream(s): CloudWatch Logs Insights on log group ${logGroup.logGroupName}, query: ${query} ` +
+      `- or the dashboard ${dashboardUrl}`;
+    const anyStream = (metricName: string) => metrics.instanceMetric(metricName, cloudwatch.Stats.MAXIMUM);
 
     addAlarm(
-      'authentication',
-      new cloudwatch.Alarm(this, 'AuthenticationFailures', {
-        alarmName: name('authentication-failures'),
+      'streamsFailing',
+      new cloudwatch.Alarm(this, 'StreamsFailing', {
+        alarmName: name('streamsFailing'),
         alarmDescription:
-          `Mimecast refused the credentials of collector "${instance}" (expired, revoked or wrong key). ` +
-          'Issue new keys in the Mimecast admin console and run "npx mimecast-collector configure" (see the ' +
-          'stack output ConfigureCommand). Nothing is collected until then; checkpoints are kept.',
-        metric: metrics.instanceMetric(INSTANCE_METRICS.authenticationFailures, cloudwatch.Stats.SUM),
+          `Some stream of Mimecast collector "${instance}" failed in each of the last ` +
+          `${ALARM_DEFAULTS.failedTickPeriods} ticks, or the collector did not run. Nothing is lost (checkpoints ` +
+          'stay at the last delivery); the remedy of the last failure says what to do.' +
+          findWith(HEALTH_QUERIES.failedStreams),
+        metric: anyStream(INSTANCE_METRICS.streamsFailed),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: ALARM_DEFAULTS.failedTickPeriods,
+        datapointsToAlarm: ALARM_DEFAULTS.failedTickPeriods,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+      true,
+    );
+
+    addAlarm(
+      'streamsLagging',
+      new cloudwatch.Alarm(this, 'StreamsLagging', {
+        alarmName: name('streamsLagging'),
+        alarmDescription:
+          `A stream of Mimecast collector "${instance}" is further behind than its threshold (now minus the ` +
+          'newest event delivered). Expected while a backfill catches up; otherwise look for throttling or ' +
+          'sink errors on that stream.' +
+          findWith(HEALTH_QUERIES.laggingStreams),
+        metric: anyStream(INSTANCE_METRICS.streamsLagging),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
@@ -180,30 +204,32 @@ export class Monitoring extends Construct {
     );
 
     addAlarm(
-      'noSuccessfulTick',
-      new cloudwatch.Alarm(this, 'NoSuccessfulTick', {
-        alarmName: name('no-successful-tick'),
+      'refused',
+      new cloudwatch.Alarm(this, 'MimecastRefused', {
+        alarmName: name('refused'),
         alarmDescription:
-          `Collector "${instance}" has not completed a tick with every stream healthy for ` +
-          `${ALARM_DEFAULTS.missedTickPeriods} schedule periods (or is not running at all). Check the ` +
-          'function logs, the failure queue and the other alarms.',
-        metric: metrics.instanceMetric(INSTANCE_METRICS.tickSucceeded, cloudwatch.Stats.SUM),
+          `Mimecast refused collector "${instance}": its credentials (kind authentication: expired, revoked or ` +
+          'wrong key; issue new keys in the Mimecast console, run "npx mimecast-collector configure") or a ' +
+          'stream its role may not read (kind permission: grant what the error names, or drop the stream ' +
+          'from Streams). Checkpoints are kept.' +
+          findWith(HEALTH_QUERIES.refusedStreams),
+        metric: anyStream(INSTANCE_METRICS.streamsRefused),
         threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: ALARM_DEFAULTS.missedTickPeriods,
-        datapointsToAlarm: ALARM_DEFAULTS.missedTickPeriods,
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
       true,
     );
 
     addAlarm(
-      'lambdaErrors',
+      'functionErrors',
       new cloudwatch.Alarm(this, 'FunctionErrors', {
-        alarmName: name('function-errors'),
+        alarmName: name('functionErrors'),
         alarmDescription:
           `The function of collector "${instance}" failed (an error that needs an operator, a timeout or a crash). ` +
-          'The next tick resumes from the checkpoint; the function logs say what to do.',
+          'The next tick resumes from the checkpoint; the ERROR lines of the function log say what to do.' +
+          findWith(HEALTH_QUERIES.failedStreams),
         metric: props.fn.metricErrors({
           period: ALARM_DEFAULTS.servicePeriod,
           statistic: cloudwatch.Stats.SUM,
@@ -219,10 +245,11 @@ export class Monitoring extends Construct {
     addAlarm(
       'failureQueue',
       new cloudwatch.Alarm(this, 'FailedTicksQueued', {
-        alarmName: name('failed-ticks-queued'),
+        alarmName: name('failureQueue'),
         alarmDescription:
           `Records of failed or undeliverable ticks of collector "${instance}" are waiting in the failure queue ` +
-          '(FailureQueueUrl output). Read them for the cause, then purge the queue.',
+          '(FailureQueueUrl output). Read them for the cause, then purge the queue.' +
+          findWith(HEALTH_QUERIES.failedStreams),
         metric: props.failureQueue.metricApproximateNumberOfMessagesVisible({
           period: ALARM_DEFAULTS.servicePeriod,
           statistic: cloudwatch.Stats.MAXIMUM,
@@ -235,36 +262,48 @@ export class Monitoring extends Construct {
       false,
     );
 
-    this.dashboard = this.buildDashboard(props, metrics, stack);
+    this.dashboard = this.buildDashboard(props, metrics, dashboardName);
   }
 
   private buildDashboard(
     props: MonitoringProps,
     metrics: CollectorMetrics,
-    stack: Stack,
+    dashboardName: string,
   ): cloudwatch.Dashboard {
-    const { instance, streams } = props;
-    // Dashboards are global to the account: the region keeps same-named instances apart.
+    const { instance, logGroup } = props;
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: `MimecastCollector-${instance}-${stack.region}`,
+      dashboardName,
       defaultInterval: Duration.days(1),
     });
-    const perStream = (title: string, metricName: string, statistic: string, width = 8) =>
-      new cloudwatch.GraphWidget({
+    const logQuery = (
+      title: string,
+      queryString: string,
+      view: cloudwatch.LogQueryVisualizationType,
+      width: number,
+      height = 6,
+    ) =>
+      new cloudwatch.LogQueryWidget({
         title,
+        logGroupNames: [logGroup.logGroupName],
+        queryString,
+        view,
         width,
-        height: 6,
-        left: streams.map((s) => metrics.stream(s, metricName, statistic).with({ label: s })),
-        legendPosition: cloudwatch.LegendPosition.RIGHT,
+        height,
       });
+    const thresholds = [...new Set(props.streams.map((s) => props.lagThresholds[s].toHumanString()))]
+      .map((threshold) => {
+        const streams = props.streams.filter((s) => props.lagThresholds[s].toHumanString() === threshold);
+        return `${streams.join(', ')}: ${threshold}`;
+      })
+      .join('; ');
 
     dashboard.addWidgets(
       new cloudwatch.TextWidget({
         markdown:
           `# Mimecast collector \`${instance}\`\n` +
-          'Per-stream health as the function emits it (namespace `' +
-          METRICS_NAMESPACE +
-          '`). Lag = now minus the newest event delivered; Healthy = 1 when the stream ended its tick without error.',
+          `Per stream: the \`${STREAM_HEALTH_MESSAGE}\` lines of the function log, one per stream per tick ` +
+          '(CloudWatch Logs Insights). Lag = now minus the newest event delivered; healthy = 1 when the stream ' +
+          `ended its tick without error. Lag thresholds: ${thresholds}.`,
         width: 24,
         height: 2,
       }),
@@ -274,33 +313,54 @@ export class Monitoring extends Construct {
         title: 'Alarms',
         alarms: Object.values(this.alarms),
         width: 24,
-        height: 4,
+        height: 3,
       }),
     );
     dashboard.addWidgets(
-      perStream('Collection lag (s, max)', STREAM_METRICS.collectionLagSeconds, cloudwatch.Stats.MAXIMUM),
-      perStream('Healthy (min)', STREAM_METRICS.healthy, cloudwatch.Stats.MINIMUM),
-      perStream('Events forwarded', STREAM_METRICS.eventsForwarded, cloudwatch.Stats.SUM),
+      logQuery(
+        'Streams (over the dashboard period)',
+        HEALTH_QUERIES.streamsNow,
+        cloudwatch.LogQueryVisualizationType.TABLE,
+        24,
+        8,
+      ),
     );
     dashboard.addWidgets(
-      perStream('Mimecast errors', STREAM_METRICS.mimecastErrors, cloudwatch.Stats.SUM),
-      perStream('Sink errors', STREAM_METRICS.sinkErrors, cloudwatch.Stats.SUM),
-      perStream('Throttled calls', STREAM_METRICS.throttledCalls, cloudwatch.Stats.SUM),
+      logQuery(
+        'Collection lag (s, max per hour)',
+        HEALTH_QUERIES.lagOverTime,
+        cloudwatch.LogQueryVisualizationType.LINE,
+        12,
+      ),
+      logQuery(
+        'Events forwarded per hour',
+        HEALTH_QUERIES.eventsOverTime,
+        cloudwatch.LogQueryVisualizationType.LINE,
+        12,
+      ),
     );
     dashboard.addWidgets(
-      perStream('Pages fetched', STREAM_METRICS.pagesFetched, cloudwatch.Stats.SUM, 12),
-      perStream('Bytes sent', STREAM_METRICS.bytesSent, cloudwatch.Stats.SUM, 12),
+      logQuery(
+        'Failed ticks per hour',
+        HEALTH_QUERIES.failuresOverTime,
+        cloudwatch.LogQueryVisualizationType.BAR,
+        12,
+      ),
+      logQuery(
+        'Failures by class',
+        HEALTH_QUERIES.failuresByClass,
+        cloudwatch.LogQueryVisualizationType.TABLE,
+        12,
+      ),
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Ticks',
+        title: 'Streams failing, lagging, refused (per tick)',
         width: 8,
         height: 6,
-        left: [
-          metrics.instanceMetric(INSTANCE_METRICS.tickSucceeded, cloudwatch.Stats.SUM),
-          metrics.instanceMetric(INSTANCE_METRICS.authenticationFailures, cloudwatch.Stats.SUM),
-          metrics.instanceMetric(INSTANCE_METRICS.permissionFailures, cloudwatch.Stats.SUM),
-        ],
+        left: Object.values(INSTANCE_METRICS).map((name) =>
+          metrics.instanceMetric(name, cloudwatch.Stats.MAXIMUM).with({ label: name }),
+        ),
       }),
       new cloudwatch.GraphWidget({
         title: 'Function',

@@ -22,8 +22,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -36,6 +34,7 @@ import { openLocalCheckpointStore } from '../../lambda/state/local-store';
 import { startAwsStub } from '../aws-stub';
 import { startReceiver } from '../receivers';
 import { type RunningSimulator, startSimulator } from '../simulator';
+import { countingDynamoProxy } from '../support/dynamo-proxy';
 import type { FloorPlan, FloorRequest } from './floor-worker';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -158,40 +157,6 @@ function bundleWorker(entry: string, outDir: string): string {
     logLevel: 'error',
   });
   return outfile;
-}
-
-/** A pass-through proxy in front of dynalite that counts DynamoDB operations, with their times. */
-async function countingProxy(target: string) {
-  const calls: { op: string; at: number }[] = [];
-  const agent = new http.Agent({ keepAlive: true });
-  const server = http.createServer((req, res) => {
-    const op =
-      String(req.headers['x-amz-target'] ?? 'unknown')
-        .split('.')
-        .pop() ?? 'unknown';
-    calls.push({ op, at: Date.now() });
-    const upstream = http.request(
-      `${target}${req.url ?? '/'}`,
-      { method: req.method, headers: req.headers, agent },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    calls,
-    stop: () =>
-      new Promise<void>((done) => {
-        agent.destroy();
-        server.close(() => done());
-        server.closeAllConnections();
-      }),
-  };
 }
 
 /** The gzip level whose output has the size the collector put on the wire (so the floor posts as many bytes). */
@@ -520,7 +485,7 @@ async function main(): Promise<void> {
     cleanups.push(() => aws.stop());
     const dynamo = await openLocalCheckpointStore({});
     cleanups.push(() => dynamo.close());
-    const proxy = await countingProxy(dynamo.endpoint);
+    const proxy = await countingDynamoProxy(dynamo.endpoint);
     cleanups.push(() => proxy.stop());
 
     const envFor = (

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import {
+  formatLagAlarmSeconds,
   KNOWN_MIMECAST_HOSTS,
   MIMECAST_V1_HOSTNAMES,
   MIMECAST_V2_HOSTNAMES,
@@ -7,6 +8,7 @@ import {
   parseBoundedInteger,
   parseCollectionStart,
   parseCollectorSettings,
+  parseLagAlarmSeconds,
   parseLambdaConfig,
   parseStreamList,
   validateInstanceId,
@@ -31,6 +33,7 @@ function validEnv(overrides: Record<string, string | undefined> = {}): Record<st
     [ENV.sinkFormat]: 'splunk-hec',
     [ENV.secretArn]: SECRET_ARN,
     [ENV.checkpointTable]: 'MimecastCollector-prod-Checkpoints',
+    [ENV.lagAlarmSeconds]: 'siem=7200,audit=86400',
     ...overrides,
   };
 }
@@ -57,6 +60,7 @@ describe('parseLambdaConfig', () => {
       sinkFormat: 'splunk-hec',
       secretArn: SECRET_ARN,
       checkpointTable: 'MimecastCollector-prod-Checkpoints',
+      lagAlarmSeconds: { siem: 7200, audit: 86_400 },
       latenessMarginSeconds: 300,
       lateDataMinutes: 60,
       maxPagesPerTick: 100,
@@ -153,7 +157,13 @@ describe('parseLambdaConfig', () => {
   });
 
   it('defaults to every stream and no collection start when those are empty', () => {
-    const config = parseLambdaConfig(validEnv({ [ENV.streams]: '', [ENV.collectionStart]: undefined }));
+    const config = parseLambdaConfig(
+      validEnv({
+        [ENV.streams]: '',
+        [ENV.collectionStart]: undefined,
+        [ENV.lagAlarmSeconds]: formatLagAlarmSeconds(Object.fromEntries(STREAM_IDS.map((s) => [s, 3600]))),
+      }),
+    );
     expect(config.streams).toEqual([...STREAM_IDS]);
     expect(config.collectionStart).toBeUndefined();
   });
@@ -186,6 +196,7 @@ describe('parseLambdaConfig', () => {
         ENV.sinkFormat,
         ENV.secretArn,
         ENV.checkpointTable,
+        ENV.lagAlarmSeconds,
         ENV.latenessMarginSeconds,
         ENV.lateDataMinutes,
         ENV.maxPagesPerTick,
@@ -198,6 +209,41 @@ describe('parseLambdaConfig', () => {
     expect(byField[ENV.streams]).toMatch(/unknown stream "bogus"/);
     expect(byField[ENV.secretArn]).toMatch(/is not set/);
     expect(byField[ENV.batchMaxBytes]).toMatch(/out of range; expected a whole number from 1024 to 10485760/);
+  });
+
+  it("reads each stream's lag alarm threshold, and needs one for every configured stream", () => {
+    expect(
+      parseLambdaConfig(validEnv({ [ENV.lagAlarmSeconds]: ' audit = 60 , siem=31536000,dlp=900 ' }))
+        .lagAlarmSeconds,
+    ).toEqual({
+      audit: 60,
+      siem: 31_536_000,
+      dlp: 900,
+    });
+    const problem = (text: string | undefined, streams = 'siem,audit') =>
+      problemsOf(() => parseLambdaConfig(validEnv({ [ENV.lagAlarmSeconds]: text, [ENV.streams]: streams })));
+    expect(problem('siem=7200')).toEqual([
+      { field: ENV.lagAlarmSeconds, problem: expect.stringMatching(/^has no threshold for audit; expected/) },
+    ]);
+    expect(problem(undefined)[0]!.problem).toMatch(/^is not set; expected <stream>=<seconds> pairs/);
+    expect(problem('siem=7200,audit:86400')[0]!.problem).toMatch(
+      /^"audit:86400" is not a <stream>=<seconds> pair/,
+    );
+    expect(problem('siem=7200,audit=86400,siem=60')[0]!.problem).toMatch(/^siem is given twice/);
+    expect(problem('siem=59,audit=86400')[0]!.problem).toMatch(
+      /^siem=59 is out of range; expected 60 to 31536000/,
+    );
+    expect(problem('siem=7200,audit=86400,nope=60')[0]!.problem).toMatch(/^unknown stream "nope"/);
+    // With a bad stream list only the streams are named: one mistake, one problem.
+    expect(problem('siem=7200', 'siem,bogus').map((p) => p.field)).toEqual([ENV.streams]);
+  });
+
+  it('writes LAG_ALARM_SECONDS the way it reads it, streams in STREAM_IDS order', () => {
+    const seconds = { audit: 86_400, siem: 7200 };
+    const text = formatLagAlarmSeconds(seconds);
+    expect(text).toBe('siem=7200,audit=86400');
+    const parsed = parseLagAlarmSeconds(text, ['audit', 'siem']);
+    expect(parsed).toEqual({ ok: true, value: seconds });
   });
 
   it('puts every problem in the error message too, with a remedy', () => {

@@ -1,84 +1,25 @@
 /**
  * The Lambda handler as Lambda runs it: a scheduled event in, with the stack's environment pointed
- * at loopback parts — events at the receiver, checkpoints in dynalite, EMF metrics on stdout.
+ * at loopback parts — events at the receiver, checkpoints in dynalite, its health (EMF metrics and
+ * stream health lines) on stdout.
  */
 import { eventId } from '../../lambda/core/envelope';
 import type { StreamId } from '../../lambda/core/streams';
-import { INSTANCE_METRICS, METRICS_NAMESPACE, STREAM_METRICS } from '../../lambda/telemetry/metric-names';
-import type { TickOutcome } from '../../lambda/tick';
-import { type CapturedOutput, captureOutput } from '../support/capture-output';
+import { STREAM_HEALTH_MESSAGE } from '../../lambda/telemetry/health-log';
+import { INSTANCE_METRICS, METRICS_NAMESPACE } from '../../lambda/telemetry/metric-names';
+import type { CapturedOutput } from '../support/capture-output';
+import { emfDatapoints, metricIdentity } from '../support/emf';
+import { coldStart, invoke, scheduledEvent } from '../support/lambda';
 import { startWorld, WORLD_INSTANCE, type World } from '../support/world';
-
-type Handler = (event: unknown, context: unknown) => Promise<TickOutcome>;
 
 const STREAMS: StreamId[] = ['audit', 'siem', 'ttp-url'];
 
-const scheduledEvent = {
-  version: '0',
-  id: 'c5a4f5ea-0b42-4b6e-9a0b-1f8e0b6a2d11',
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  time: new Date().toISOString(),
-  region: 'eu-west-1',
-  resources: ['arn:aws:events:eu-west-1:123456789012:rule/mimecast-collector-test'],
-  detail: {},
-};
-
-function lambdaContext(remainingMs = 60_000) {
-  const end = Date.now() + remainingMs;
-  return { awsRequestId: `req-${Math.random()}`, getRemainingTimeInMillis: () => end - Date.now() };
-}
-
-/** A fresh container: module-scope state (config, caches, clients) starts empty, as after a cold start. */
-function coldStart(env: Record<string, string>): Handler {
-  Object.assign(process.env, env);
-  let handler: Handler | undefined;
-  jest.isolateModules(() => {
-    handler = require('../../lambda/handler').handler;
-  });
-  return handler!;
-}
-
-interface EmfLine {
-  _aws: {
-    CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string }> }>;
-  };
-  [key: string]: unknown;
-}
-
-/** Invokes with stdout captured: what the Lambda runtime would ship to CloudWatch Logs. */
-async function invoke(
-  handler: Handler,
-  event: unknown,
-): Promise<{ outcome?: TickOutcome; failure?: unknown; output: CapturedOutput }> {
-  const output = captureOutput();
-  try {
-    return { outcome: await handler(event, lambdaContext()), output };
-  } catch (failure) {
-    return { failure, output };
-  } finally {
-    output.restore();
-  }
-}
-
-function emfLines(output: CapturedOutput): EmfLine[] {
-  return output.json().filter((l): l is EmfLine => typeof l._aws === 'object') as EmfLine[];
-}
-
-function metricValue(lines: EmfLine[], name: string, dimensions: Record<string, string>): unknown[] {
-  return lines
-    .filter((l) =>
-      l._aws.CloudWatchMetrics.some(
-        (m) =>
-          m.Metrics.some((x) => x.Name === name) &&
-          m.Namespace === METRICS_NAMESPACE &&
-          m.Dimensions.some(
-            (set) =>
-              set.length === Object.keys(dimensions).length && set.every((d) => l[d] === dimensions[d]),
-          ),
-      ),
-    )
-    .map((l) => l[name]);
+/** Values of one metric (name and exact dimension set) in what the invocation wrote. */
+function metricValue(output: CapturedOutput, name: string, dimensions: Record<string, string>): number[] {
+  return emfDatapoints(output.json())
+    .filter((p) => p.namespace === METRICS_NAMESPACE && p.name === name)
+    .filter((p) => metricIdentity(p) === metricIdentity({ namespace: METRICS_NAMESPACE, name, dimensions }))
+    .map((p) => p.value);
 }
 
 describe('handler', () => {
@@ -114,20 +55,20 @@ describe('handler', () => {
       expect(c.totals.events).toBe(world.simulator.groundTruth(c.stream, 2).length);
     }
 
-    const emf = emfLines(output);
+    const health = output.json().filter((l) => l.message === STREAM_HEALTH_MESSAGE);
     for (const stream of STREAMS) {
-      const dims = { service: 'mimecast-collector', Instance: WORLD_INSTANCE, Stream: stream };
-      expect(metricValue(emf, STREAM_METRICS.eventsForwarded, dims)).toEqual([
-        world.simulator.groundTruth(stream, 2).length,
+      expect(health.filter((l) => l.stream === stream)).toEqual([
+        expect.objectContaining({
+          instance: WORLD_INSTANCE,
+          healthy: 1,
+          lagging: 0,
+          events: world.simulator.groundTruth(stream, 2).length,
+        }),
       ]);
-      expect(metricValue(emf, STREAM_METRICS.healthy, dims)).toEqual([1]);
     }
-    expect(
-      metricValue(emf, INSTANCE_METRICS.tickSucceeded, {
-        service: 'mimecast-collector',
-        Instance: WORLD_INSTANCE,
-      }),
-    ).toEqual([1]);
+    const instance = { service: 'mimecast-collector', Instance: WORLD_INSTANCE };
+    expect(metricValue(output, INSTANCE_METRICS.streamsFailed, instance)).toEqual([0]);
+    expect(metricValue(output, INSTANCE_METRICS.streamsLagging, instance)).toEqual([0]);
 
     // A second tick finds nothing new and forwards nothing twice.
     const again = (await invoke(handler, scheduledEvent)).outcome!;
@@ -143,7 +84,7 @@ describe('handler', () => {
     expect(await world.dynamo.store.list(WORLD_INSTANCE)).toHaveLength(1);
   });
 
-  it('fails the invocation and emits an authentication-failure metric when the key is wrong', async () => {
+  it('fails the invocation and counts the streams refused when the key is wrong', async () => {
     await world.storeCredentials({
       mutate: (doc) => {
         doc.clientSecret = 'not-the-right-secret';
@@ -154,11 +95,17 @@ describe('handler', () => {
     expect(failure).toBeInstanceOf(AggregateError);
     expect((failure as Error).message).toMatch(/need an operator/);
     expect(
-      metricValue(emfLines(output), INSTANCE_METRICS.authenticationFailures, {
+      metricValue(output, INSTANCE_METRICS.streamsRefused, {
         service: 'mimecast-collector',
         Instance: WORLD_INSTANCE,
       }),
     ).toEqual([STREAMS.length]);
+    expect(
+      output
+        .json()
+        .filter((l) => l.message === STREAM_HEALTH_MESSAGE)
+        .map((l) => [l.stream, l.healthy, (l.error as { kind: string }).kind]),
+    ).toEqual(STREAMS.map((s) => [s, 0, 'authentication']));
     expect(world.receiver.ids()).toHaveLength(0);
     expect(output.text()).not.toContain('not-the-right-secret');
   });

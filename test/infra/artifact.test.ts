@@ -5,7 +5,7 @@
  * would resolve (parameter values, the secret ARN, the table name) and the AWS endpoints are
  * replaced, by loopback parts: dynalite, the Secrets Manager/KMS stub, the simulator, a receiver.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,7 +13,7 @@ import { eventId } from '../../lambda/core/envelope';
 import type { StreamId } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { startWorld, type World } from '../support/world';
-import type { Cfn } from './helpers';
+import { type Cfn, invokeBundle } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const INSTANCE = 'test';
@@ -83,37 +83,6 @@ afterAll(async () => {
   if (outdir) fs.rmSync(outdir, { recursive: true, force: true });
 });
 
-/** Runs the bundle's handler once in a fresh Node process, like a Lambda cold start. */
-function invokeBundle(
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const runner = `
-    const { handler } = require(${JSON.stringify(handlerPath)});
-    const end = Date.now() + 60000;
-    const context = { awsRequestId: 'artifact-test', getRemainingTimeInMillis: () => end - Date.now() };
-    handler({ 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }, context).then(
-      (outcome) => { process.stdout.write('OUTCOME ' + JSON.stringify(outcome) + '\\n'); },
-      (error) => { process.stdout.write('FAILED ' + error.message + '\\n'); process.exitCode = 1; },
-    );`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', runner], { env, cwd: os.tmpdir() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 test('the synthesized function environment holds no secret and names every setting', () => {
   expect(Object.keys(variables)).toEqual(
     expect.arrayContaining([
@@ -157,7 +126,7 @@ test('the bundled handler collects into the receiver and writes checkpoints', as
   };
   expect(env[ENV.instance]).toBe(INSTANCE);
 
-  const run = await invokeBundle(env);
+  const run = await invokeBundle(handlerPath, env);
   expect(run.stdout).toContain('OUTCOME ');
   expect(run.code).toBe(0);
   const outcome = JSON.parse(run.stdout.split('OUTCOME ')[1]!.split('\n')[0]!);
@@ -167,8 +136,6 @@ test('the bundled handler collects into the receiver and writes checkpoints', as
   expect(world.receiver.ids().sort()).toEqual(expected.sort());
   const checkpoints = await world.dynamo.store.list(INSTANCE);
   expect(checkpoints.map((c) => c.stream).sort()).toEqual([...STREAMS].sort());
-  // The bundle logs and emits metrics like the source does: EMF lines on stdout.
-  expect(run.stdout).toMatch(/"EventsForwarded":\d+/);
   // The stack's settings reached the client: its page size, and the snapshot interval in the cursor.
   const pageSizes = world.simulator
     .requests()
@@ -182,4 +149,8 @@ test('the bundled handler collects into the receiver and writes checkpoints', as
       snapshot: null,
     });
   }
+  // The bundle reports its health like the source does: stream health lines and one EMF line on stdout.
+  const health = run.stdout.split('\n').filter((l) => l.includes('"message":"stream health"'));
+  expect(health).toHaveLength(STREAMS.length);
+  expect(run.stdout).toMatch(/"_aws":\{.*"StreamsFailed":0/);
 }, 120_000);

@@ -2,7 +2,9 @@
  * Helpers for the stack tests, and for the test that invokes the bundled handler against
  * loopback parts (synthesizeBundled).
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -94,4 +96,43 @@ export function synthesizeBundled(instance = 'default'): BundledSynth {
       return { ...literal, ...overrides };
     },
   };
+}
+
+/** What one invocation of the bundled handler printed, and how its process ended. */
+export interface BundleRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the bundled handler once in a fresh Node process with exactly `env`, like a Lambda cold start
+ * with a scheduled event. Prints `OUTCOME <json>` or `FAILED <message>` after the handler's own output.
+ */
+export function invokeBundle(handlerPath: string, env: Record<string, string>): Promise<BundleRun> {
+  const runner = `
+    const { handler } = require(${JSON.stringify(handlerPath)});
+    const end = Date.now() + 60000;
+    const context = { awsRequestId: 'bundle-' + process.pid, getRemainingTimeInMillis: () => end - Date.now() };
+    handler({ 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }, context).then(
+      (outcome) => { process.stdout.write('OUTCOME ' + JSON.stringify(outcome) + '\\n'); },
+      (error) => { process.stdout.write('FAILED ' + error.message + '\\n'); process.exitCode = 1; },
+    );`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', runner], { env, cwd: os.tmpdir() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }

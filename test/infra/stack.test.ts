@@ -5,20 +5,28 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { formatLagAlarmSeconds } from '../../lambda/config';
 import { STREAM_IDS, streamsFor } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { DYNAMODB_ACTIONS_BY_METHOD, DYNAMODB_ACTIONS_FOR_TICK } from '../../lambda/state/table';
+import { HEALTH_QUERIES } from '../../lambda/telemetry/health-log';
 import {
   INSTANCE_METRICS,
   instanceDimensions,
   METRICS_NAMESPACE,
   SERVICE_NAME,
-  STREAM_METRICS,
-  streamDimensions,
 } from '../../lambda/telemetry/metric-names';
 import { MimecastCollectorStack } from '../../lib/collector-stack';
 import { SECRET_PLACEHOLDER } from '../../lib/constructs/credentials-store';
-import { FUNCTION_DEFAULTS, SCHEDULE_MINUTES, stackNameFor, validateInstance } from '../../lib/defaults';
+import { ALARM_NAMES } from '../../lib/constructs/monitoring';
+import {
+  FUNCTION_DEFAULTS,
+  LAG_ALARM_THRESHOLDS,
+  lagAlarmSeconds,
+  SCHEDULE_MINUTES,
+  stackNameFor,
+  validateInstance,
+} from '../../lib/defaults';
 import {
   ALARM_EMAIL_PATTERN,
   COLLECTION_START_PATTERN,
@@ -62,7 +70,6 @@ function sortedDimensions(alarm: Cfn) {
 }
 
 const keyId = logicalIdOf('AWS::KMS::Key', (r) => /credentials secret/.test(r.Properties.Description));
-const topicKeyId = logicalIdOf('AWS::KMS::Key', (r) => /alarm topic/.test(r.Properties.Description));
 const [secretId] = only('AWS::SecretsManager::Secret');
 const [tableId] = only('AWS::DynamoDB::GlobalTable');
 const [functionId, fn] = only('AWS::Lambda::Function');
@@ -333,6 +340,7 @@ describe('function', () => {
       [ENV.awarenessSnapshotHours]: { Ref: 'AwarenessSnapshotHours' },
       [ENV.secretArn]: { Ref: secretId },
       [ENV.checkpointTable]: { Ref: tableId },
+      [ENV.lagAlarmSeconds]: formatLagAlarmSeconds(lagAlarmSeconds(LAG_ALARM_THRESHOLDS)),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       NODE_OPTIONS: '--enable-source-maps',
@@ -340,7 +348,13 @@ describe('function', () => {
   });
 
   test('no environment variable holds a secret-looking value', () => {
-    const allowedLiterals = new Set([INSTANCE, SERVICE_NAME, METRICS_NAMESPACE, '--enable-source-maps']);
+    const allowedLiterals = new Set([
+      INSTANCE,
+      SERVICE_NAME,
+      METRICS_NAMESPACE,
+      '--enable-source-maps',
+      formatLagAlarmSeconds(lagAlarmSeconds(LAG_ALARM_THRESHOLDS)),
+    ]);
     const allowedRefs = new Set([
       'MimecastApiVersion',
       'MimecastBaseUrl',
@@ -530,22 +544,70 @@ describe('IAM: exactly the calls the function makes', () => {
 
 describe('alarms and topic', () => {
   const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a);
-  const byName = (name: string) => {
-    const found = alarms.filter((a) => a.Properties.AlarmName === name);
+  const byName = (suffix: string) => {
+    const found = alarms.filter((a) => a.Properties.AlarmName === `mimecast-collector/${INSTANCE}/${suffix}`);
     expect(found).toHaveLength(1);
     return found[0];
   };
   const perTickPeriod = {
     'Fn::FindInMap': [expect.any(String), { Ref: 'ScheduleMinutes' }, 'Seconds'],
   };
+  /** An alarm description with its references filled in at their longest plausible length. */
+  const describedAs = (alarm: Cfn): string => {
+    const d = alarm.Properties.AlarmDescription;
+    if (typeof d === 'string') return d;
+    return d['Fn::Join'][1]
+      .map((part: Cfn) => {
+        if (typeof part === 'string') return part;
+        // A generated log group name is at most 512 characters; CloudFormation's are about 60.
+        if (part.Ref === logGroupId) return `<log group ${'x'.repeat(80)}>`;
+        return 'ap-southeast-5'; // AWS::Region, the only other reference
+      })
+      .join('');
+  };
 
-  test('topic encrypted with its own rotated key, TLS only, CloudWatch of this instance may publish', () => {
-    const topic = resources[topicId];
-    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [topicKeyId, 'Arn'] });
-    expect(resources[topicKeyId].Properties.EnableKeyRotation).toBe(true);
+  test('one customer-managed key for the instance: the topic is encrypted with the credentials key', () => {
+    expect(ofType('AWS::KMS::Key')).toHaveLength(1);
+    expect(ofType('AWS::KMS::Alias')).toHaveLength(1);
+    expect(resources[topicId].Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+  });
+
+  test("CloudWatch may use the key only for this instance's alarms and only for SNS data keys", () => {
+    const statements: Cfn[] = resources[keyId].Properties.KeyPolicy.Statement;
+    const services = statements.filter((s) => s.Principal?.Service);
+    expect(services).toHaveLength(1);
+    const [cw] = services;
+    expect(cw.Principal).toEqual({ Service: 'cloudwatch.amazonaws.com' });
+    expect(cw.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    expect(cw.Condition.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
+    expect(JSON.stringify(cw.Condition.ArnLike['aws:SourceArn'])).toContain(
+      `:alarm:mimecast-collector/${INSTANCE}/*`,
+    );
+    // SNS binds its data keys to the topic through this encryption context; the secret's data keys
+    // (context SecretARN) and the wrapped fields (context `collector`) have no such key, so this
+    // statement cannot decrypt them.
+    expect(cw.Condition.StringLike).toEqual({
+      'kms:EncryptionContext:aws:sns:topicArn': {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':sns:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':*',
+          ],
+        ],
+      },
+    });
+    expect(Object.keys(cw.Condition).sort()).toEqual(['ArnLike', 'StringEquals', 'StringLike']);
+  });
+
+  test('topic: TLS only, CloudWatch alarms of this instance may publish', () => {
     const [, topicPolicy] = only('AWS::SNS::TopicPolicy');
-    const topicStatements = topicPolicy.Properties.PolicyDocument.Statement;
-    expect(topicStatements).toEqual(
+    expect(topicPolicy.Properties.PolicyDocument.Statement).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
         expect.objectContaining({
@@ -558,66 +620,85 @@ describe('alarms and topic', () => {
         }),
       ]),
     );
-    const keyStatements = resources[topicKeyId].Properties.KeyPolicy.Statement;
-    const cw = keyStatements.find((s: Cfn) => s.Principal?.Service === 'cloudwatch.amazonaws.com');
-    expect(cw.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
-    expect(JSON.stringify(cw.Condition.ArnLike)).toContain(`:alarm:mimecast-collector/${INSTANCE}/*`);
-    // The credentials key grants no service principal anything.
-    const credentialStatements = resources[keyId].Properties.KeyPolicy.Statement;
-    expect(credentialStatements.some((s: Cfn) => s.Principal?.Service)).toBe(false);
   });
 
-  test('every alarm notifies the topic on ALARM and OK and is named after the instance', () => {
-    expect(alarms).toHaveLength(STREAM_IDS.length + 4);
+  test('five alarms whatever the number of streams, each notifying the topic on ALARM and OK', () => {
+    expect(alarms.map((a) => a.Properties.AlarmName).sort()).toEqual(
+      Object.values(ALARM_NAMES)
+        .map((suffix) => `mimecast-collector/${INSTANCE}/${suffix}`)
+        .sort(),
+    );
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
-      expect(alarm.Properties.AlarmName).toMatch(new RegExp(`^mimecast-collector/${INSTANCE}/`));
+      // Plain metric alarms: one alarm metric each (a math expression is billed per metric in it).
+      expect(alarm.Properties.Metrics).toBeUndefined();
     }
   });
 
-  test.each(STREAM_IDS)('CollectionLagSeconds alarm for stream %s on the emitted metric', (stream) => {
-    const alarm = byName(`mimecast-collector/${INSTANCE}/collection-lag/${stream}`);
-    expect(alarm.Properties).toMatchObject({
-      Namespace: METRICS_NAMESPACE,
-      MetricName: STREAM_METRICS.collectionLagSeconds,
-      Statistic: 'Maximum',
-      ComparisonOperator: 'GreaterThanThreshold',
-      TreatMissingData: 'notBreaching',
-      Period: perTickPeriod,
-    });
-    expect(sortedDimensions(alarm)).toEqual(dimensionList(streamDimensions(INSTANCE, stream)));
-    expect(alarm.Properties.Threshold).toBeGreaterThan(0);
+  test("every description says what to do and how to find the stream(s), within CloudWatch's 1024 characters", () => {
+    const long = buildStack('x'.repeat(32)).template.toJSON() as Record<string, Cfn>;
+    for (const alarm of Object.values<Cfn>(long.Resources).filter(
+      (r) => r.Type === 'AWS::CloudWatch::Alarm',
+    )) {
+      const logGroup = Object.entries<Cfn>(long.Resources).find(
+        ([, r]) => r.Type === 'AWS::Logs::LogGroup',
+      )![0];
+      const d = alarm.Properties.AlarmDescription;
+      const text = d['Fn::Join'][1]
+        .map((part: Cfn) =>
+          typeof part === 'string' ? part : part.Ref === logGroup ? 'x'.repeat(90) : 'ap-southeast-5',
+        )
+        .join('');
+      expect(text.length).toBeLessThanOrEqual(1024);
+    }
+    for (const alarm of alarms) {
+      const text = describedAs(alarm);
+      expect(text).toMatch(
+        /Which stream\(s\): CloudWatch Logs Insights on log group <log group x+>, query: filter message = "stream health"/,
+      );
+      expect(text).toContain(`#dashboards/dashboard/MimecastCollector-${INSTANCE}-ap-southeast-5`);
+    }
+    expect(describedAs(byName('streams-failing'))).toContain(HEALTH_QUERIES.failedStreams);
+    expect(describedAs(byName('streams-lagging'))).toContain(HEALTH_QUERIES.laggingStreams);
+    expect(describedAs(byName('mimecast-refused'))).toContain(HEALTH_QUERIES.refusedStreams);
+    expect(describedAs(byName('mimecast-refused'))).toMatch(
+      /expired.*mimecast-collector configure.*permission/,
+    );
   });
 
-  test('AuthenticationFailures >= 1 in one period', () => {
-    const alarm = byName(`mimecast-collector/${INSTANCE}/authentication-failures`);
+  test('streams failing: some stream failed in each of 3 ticks, or no tick at all (missing data breaching)', () => {
+    const alarm = byName('streams-failing');
     expect(alarm.Properties).toMatchObject({
       Namespace: METRICS_NAMESPACE,
-      MetricName: INSTANCE_METRICS.authenticationFailures,
-      Statistic: 'Sum',
+      MetricName: INSTANCE_METRICS.streamsFailed,
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'breaching',
+      Period: perTickPeriod,
+    });
+    expect(sortedDimensions(alarm)).toEqual(dimensionList(instanceDimensions(INSTANCE)));
+  });
+
+  test.each([
+    ['streams-lagging', INSTANCE_METRICS.streamsLagging],
+    ['mimecast-refused', INSTANCE_METRICS.streamsRefused],
+  ])('%s: one tick with a stream counted pages', (suffix, metricName) => {
+    const alarm = byName(suffix);
+    expect(alarm.Properties).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: metricName,
+      Statistic: 'Maximum',
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       EvaluationPeriods: 1,
       TreatMissingData: 'notBreaching',
       Period: perTickPeriod,
     });
-    expect(sortedDimensions(alarm)).toEqual(dimensionList(instanceDimensions(INSTANCE)));
-  });
-
-  test('no successful tick for N periods, missing data breaching', () => {
-    const alarm = byName(`mimecast-collector/${INSTANCE}/no-successful-tick`);
-    expect(alarm.Properties).toMatchObject({
-      Namespace: METRICS_NAMESPACE,
-      MetricName: INSTANCE_METRICS.tickSucceeded,
-      Statistic: 'Sum',
-      Threshold: 1,
-      ComparisonOperator: 'LessThanThreshold',
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 3,
-      TreatMissingData: 'breaching',
-      Period: perTickPeriod,
-    });
+    expect(alarm.Properties.DatapointsToAlarm).toBeUndefined();
     expect(sortedDimensions(alarm)).toEqual(dimensionList(instanceDimensions(INSTANCE)));
   });
 
@@ -628,8 +709,20 @@ describe('alarms and topic', () => {
     );
   });
 
+  test("each stream's lag threshold reaches the function, which judges the lag", () => {
+    expect(fn.Properties.Environment.Variables[ENV.lagAlarmSeconds]).toBe(
+      formatLagAlarmSeconds(lagAlarmSeconds(LAG_ALARM_THRESHOLDS)),
+    );
+    const overridden = buildStack('acme', { props: { lagAlarmThresholds: { audit: Duration.hours(6) } } });
+    const variables = Object.values<Cfn>(overridden.template.toJSON().Resources).find(
+      (r) => r.Type === 'AWS::Lambda::Function',
+    ).Properties.Environment.Variables;
+    expect(variables[ENV.lagAlarmSeconds]).toContain('audit=21600');
+    expect(variables[ENV.lagAlarmSeconds]).toContain('siem=7200');
+  });
+
   test('Lambda errors and failure-queue depth', () => {
-    expect(byName(`mimecast-collector/${INSTANCE}/function-errors`).Properties).toMatchObject({
+    expect(byName('function-errors').Properties).toMatchObject({
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId } }],
@@ -638,7 +731,7 @@ describe('alarms and topic', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Period: 300,
     });
-    expect(byName(`mimecast-collector/${INSTANCE}/failed-ticks-queued`).Properties).toMatchObject({
+    expect(byName('failed-ticks-queued').Properties).toMatchObject({
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
@@ -653,12 +746,12 @@ describe('dashboard', () => {
   /** The body with its CloudFormation references replaced by a placeholder, parsed. */
   const body = JSON.parse(
     dashboard.Properties.DashboardBody['Fn::Join'][1]
-      .map((part: unknown) => (typeof part === 'string' ? part : 'REF'))
+      .map((part: Cfn) => (typeof part === 'string' ? part : part.Ref === logGroupId ? 'LOG_GROUP' : 'REF'))
       .join(''),
   );
   /** Every metric of every graph as {namespace, name, dimensions}. */
   const metrics = body.widgets
-    .filter((w: Cfn) => w.type === 'metric')
+    .filter((w: Cfn) => w.type === 'metric' && w.properties.metrics)
     .flatMap((w: Cfn) => w.properties.metrics)
     .map((m: Cfn[]) => {
       const [namespace, name, ...rest] = m;
@@ -667,32 +760,31 @@ describe('dashboard', () => {
       for (let i = 0; i < pairs.length; i += 2) dimensions[pairs[i]] = pairs[i + 1];
       return { namespace, name, dimensions };
     });
+  const logQueries = body.widgets.filter((w: Cfn) => w.type === 'log');
 
-  test.each(STREAM_IDS)('stream %s: every health metric, with the emitted names and dimensions', (stream) => {
-    for (const name of Object.values(STREAM_METRICS)) {
-      expect(metrics).toContainEqual({
-        namespace: METRICS_NAMESPACE,
-        name,
-        dimensions: streamDimensions(INSTANCE, stream),
-      });
-    }
-  });
-
-  test('instance metrics, and nothing in our namespace with another dimension set', () => {
-    for (const name of Object.values(INSTANCE_METRICS)) {
-      expect(metrics).toContainEqual({
+  test('the instance metrics, and nothing else in our namespace', () => {
+    const ours = metrics.filter((m: Cfn) => m.namespace === METRICS_NAMESPACE);
+    expect(ours).toEqual(
+      Object.values(INSTANCE_METRICS).map((name) => ({
         namespace: METRICS_NAMESPACE,
         name,
         dimensions: instanceDimensions(INSTANCE),
-      });
-    }
-    const normalize = (d: Record<string, string>) => JSON.stringify(Object.entries(d).sort());
-    const allowed = [
-      instanceDimensions(INSTANCE),
-      ...STREAM_IDS.map((s) => streamDimensions(INSTANCE, s)),
-    ].map(normalize);
-    for (const m of metrics.filter((x: Cfn) => x.namespace === METRICS_NAMESPACE)) {
-      expect(allowed).toContain(normalize(m.dimensions));
+      })),
+    );
+  });
+
+  test('per stream: the stream health lines of the function log group, through Logs Insights', () => {
+    const queries = logQueries.map((w: Cfn) => w.properties.query as string);
+    for (const query of queries)
+      expect(query).toMatch(/^SOURCE 'LOG_GROUP' \| filter message = "stream health"/);
+    for (const query of [
+      HEALTH_QUERIES.streamsNow,
+      HEALTH_QUERIES.lagOverTime,
+      HEALTH_QUERIES.eventsOverTime,
+      HEALTH_QUERIES.failuresOverTime,
+      HEALTH_QUERIES.failuresByClass,
+    ]) {
+      expect(queries).toContain(`SOURCE 'LOG_GROUP' | ${query}`);
     }
   });
 
@@ -760,8 +852,8 @@ describe('several instances', () => {
         );
     const namesA = physicalNames(a.template.toJSON());
     const namesB = physicalNames(b.template.toJSON());
-    // 2 aliases, the alarms, the dashboard; nothing else is named.
-    expect(namesA).toHaveLength(2 + STREAM_IDS.length + 4 + 1);
+    // The alias, the alarms, the dashboard; nothing else is named.
+    expect(namesA).toHaveLength(1 + Object.keys(ALARM_NAMES).length + 1);
     for (const name of namesA) expect(namesB).not.toContain(name);
     // Resources that must never carry a fixed physical name.
     for (const t of [a.template, b.template]) {

@@ -20,7 +20,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import fc from 'fast-check';
 import type { CliIO } from '../../bin/cli/io';
 import { runCommand } from '../../bin/cli/run';
-import { parseLambdaConfig } from '../../lambda/config';
+import { formatLagAlarmSeconds, parseLambdaConfig } from '../../lambda/config';
 import { STREAM_IDS, streamsFor } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { ConfigError, SecretError } from '../../lambda/errors';
@@ -61,6 +61,8 @@ async function counter(): Promise<Counter> {
 
 type Var = keyof typeof ENV;
 
+const ALL_THRESHOLDS = formatLagAlarmSeconds(Object.fromEntries(STREAM_IDS.map((s) => [s, 7200])));
+
 const GOOD: Record<Exclude<Var, 'mimecastBaseUrl' | 'apiVersion'>, readonly string[]> = {
   instance: ['prod', 'eu-tenant-1', 'a'],
   // Valid on both API versions (the API 2.0-only streams are refused on 1.0: config.test.ts).
@@ -87,6 +89,8 @@ const GOOD: Record<Exclude<Var, 'mimecastBaseUrl' | 'apiVersion'>, readonly stri
   siemEventTypes: ['', 'receipt', 'url protect,process', ' receipt , journal '],
   siemCiEventTypes: ['', 'entities', 'mailflow,urlclick'],
   awarenessSnapshotHours: ['', '1', '24', '168'],
+  // Every stream has one, as the stack writes it; spaces around the pairs are harmless.
+  lagAlarmSeconds: [ALL_THRESHOLDS, ALL_THRESHOLDS.split(',').join(' , ')],
 };
 
 const BAD: Record<Var, readonly (string | undefined)[]> = {
@@ -127,6 +131,14 @@ const BAD: Record<Var, readonly (string | undefined)[]> = {
   siemEventTypes: ['url-protect', 'receipt,bogus', 'RECEIPT'],
   siemCiEventTypes: ['entity', 'receipt'],
   awarenessSnapshotHours: ['0', '169', 'daily'],
+  lagAlarmSeconds: [
+    undefined,
+    '',
+    'siem:7200',
+    'siem=59',
+    `${ALL_THRESHOLDS},siem=7200`,
+    `bogus=7200,${ALL_THRESHOLDS}`,
+  ],
 };
 
 const V1_URLS = MIMECAST_V1_HOSTS.map((h) => h.baseUrl);
@@ -458,7 +470,12 @@ describe('before any call is made', () => {
 // The stack's parameters, as the synthesized template states them
 
 describe('CloudFormation parameters (synthesized template)', () => {
-  const parameters: Record<string, Cfn> = buildStack('bad-input').template.toJSON().Parameters;
+  const template: Cfn = buildStack('bad-input').template.toJSON();
+  const parameters: Record<string, Cfn> = template.Parameters;
+  /** What the stack sets as a literal: the lag thresholds of every stream. */
+  const lagAlarmSeconds: string = Object.values<Cfn>(template.Resources).find(
+    (r) => r.Type === 'AWS::Lambda::Function',
+  ).Properties.Environment.Variables[ENV.lagAlarmSeconds];
   /** Whole-value match, as CloudFormation applies AllowedPattern. */
   const allowed = (name: string, value: string) =>
     new RegExp(`^(?:${parameters[name].AllowedPattern})$`).test(value);
@@ -474,6 +491,7 @@ describe('CloudFormation parameters (synthesized template)', () => {
         [ENV.sinkFormat]: 'ndjson',
         [ENV.secretArn]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf',
         [ENV.checkpointTable]: 'ckpt-table',
+        [ENV.lagAlarmSeconds]: lagAlarmSeconds,
         ...overrides,
       });
       return undefined;

@@ -16,7 +16,7 @@ const AUDIT = KINDS.find((k) => k.id === 'audit')!;
 const CLEAN: Expectation = {
   outcome: 'caught-up',
   error: 'none',
-  metric: 'EventsForwarded',
+  shows: 'events',
   log: /^stream tick finished$/,
   says: /"events":\d+/,
   resent: 0,
@@ -143,14 +143,14 @@ describe('the matrix checks catch a broken collector', () => {
     ]);
   });
 
-  it('a fault that is not shown: no metric, no log line', async () => {
+  it('a fault that is not shown: no health field, no log line', async () => {
     const burst = FAULTS.find((f) => f.id === 'mc-5xx-burst')!;
     const problems = await run({
       ...burst,
-      expect: (kind) => ({ ...burst.expect(kind), metric: 'ThrottledCalls', log: /^stream throttled/ }),
+      expect: (kind) => ({ ...burst.expect(kind), shows: 'throttledCalls', log: /^stream throttled/ }),
     });
     expect(problems).toEqual([
-      'metric ThrottledCalls not shown (saw 0)',
+      'throttledCalls not shown (saw 0)',
       'no log line matching /^stream throttled/',
     ]);
   });

@@ -3,7 +3,7 @@
  *
  * Each row says how to inject the fault into a running rig, which stream kinds it applies to (and why
  * not, where it does not), and what must be seen: the stream's outcome in the first faulted tick, the
- * typed error, the metric and the log line that make it visible, and how many batches it may cause to
+ * typed error, the health field or metric and the log line that make it visible, and how many batches it may cause to
  * be sent again. The invariants every row must keep (zero loss, bounded duplicates, checkpoint never
  * ahead of the receiver) are checked by matrix.test.ts for all rows alike.
  */
@@ -68,11 +68,12 @@ export interface Expectation {
     ...args: never[]
   ) => CollectorError;
   /**
-   * What shows it on a dashboard: a stream metric above 0 (`Name`, `MimecastErrorsByKind:<kind>`), a
-   * stream metric's value (`Name=<v>`), an instance metric above 0 (`instance:<Name>`), or for a crash,
-   * which emits nothing itself, the stale lease `status` shows (`lease:<owner>`).
+   * What shows it on the dashboard: a field of the stream's health line above 0 (`throttledCalls`,
+   * `mimecastErrorsByKind.<kind>`), a field's value (`healthy=0`), an instance metric above 0
+   * (`instance:<Name>`), or for a crash, which emits nothing itself, the stale lease `status` shows
+   * (`lease:<owner>`).
    */
-  metric: string;
+  shows: string;
   /** The log line that says what happened (`message`), and what the collector will do (`says`, on the whole line). */
   log: RegExp;
   says: RegExp;
@@ -112,7 +113,7 @@ function receiver(rig: Rig, ...faults: ReceiverFault[]): Armed {
 const FAILED_TRANSIENT = {
   outcome: 'failed',
   error: 'transient',
-  metric: 'MimecastErrorsByKind:transient',
+  shows: 'mimecastErrorsByKind.transient',
   log: /^stream failed$/,
   says: /next run (tries again|continues|lists|starts)/,
   resent: 0,
@@ -120,7 +121,7 @@ const FAILED_TRANSIENT = {
 
 const SINK_FAILED = {
   outcome: 'failed',
-  metric: 'SinkErrors',
+  shows: 'sinkErrors',
   log: /^stream failed$/,
   says: /sent again on the next run/,
   resent: 0,
@@ -161,7 +162,7 @@ export const FAULTS: readonly FaultCase[] = [
     expect: () => ({
       outcome: 'throttled',
       error: 'none',
-      metric: 'ThrottledCalls',
+      shows: 'throttledCalls',
       log: /^stream throttled: stopped until notBefore$/,
       says: /"notBefore":"\d{4}-/,
       resent: 0,
@@ -182,7 +183,7 @@ export const FAULTS: readonly FaultCase[] = [
     expect: () => ({
       outcome: 'caught-up',
       error: 'none',
-      metric: 'ThrottledCalls',
+      shows: 'throttledCalls',
       log: /^stream throttled: waiting in place$/,
       says: /"waitMs":1000/,
       resent: 0,
@@ -199,7 +200,7 @@ export const FAULTS: readonly FaultCase[] = [
     expect: () => ({
       outcome: 'throttled',
       error: 'none',
-      metric: 'ThrottledCalls',
+      shows: 'throttledCalls',
       log: /^stream throttled: stopped until notBefore$/,
       says: /"notBefore":"\d{4}-/,
       resent: 0,
@@ -282,7 +283,7 @@ export const FAULTS: readonly FaultCase[] = [
     expect: () => ({
       outcome: 'failed',
       error: 'protocol',
-      metric: 'MimecastErrorsByKind:protocol',
+      shows: 'mimecastErrorsByKind.protocol',
       log: /^stream failed$/,
       says: /the next run fetches again/,
       resent: 0,
@@ -326,7 +327,7 @@ export const FAULTS: readonly FaultCase[] = [
       outcome: 'failed',
       error: 'request',
       errorClass: RequestError,
-      metric: 'MimecastErrorsByKind:request',
+      shows: 'mimecastErrorsByKind.request',
       log: /^stream failed$/,
       says: /retrying unchanged will fail again/,
       resent: 0,
@@ -362,7 +363,7 @@ export const FAULTS: readonly FaultCase[] = [
       outcome: 'failed',
       error: 'request',
       errorClass: InvalidSiemTokenError,
-      metric: 'MimecastErrorsByKind:request',
+      shows: 'mimecastErrorsByKind.request',
       log: /^stream failed$/,
       says: /Reset the siem stream checkpoint/,
       resent: 'restart',
@@ -429,7 +430,7 @@ export const FAULTS: readonly FaultCase[] = [
       outcome: 'failed',
       error: 'authentication',
       errorClass: AuthenticationError,
-      metric: 'instance:AuthenticationFailures',
+      shows: 'instance:StreamsRefused',
       log: /^stream failed$/,
       says: /Check the API 2.0 client id and client secret/,
       resent: 0,
@@ -561,7 +562,7 @@ export const FAULTS: readonly FaultCase[] = [
     expect: () => ({
       outcome: 'failed',
       error: 'checkpoint-conflict',
-      metric: 'Healthy=0',
+      shows: 'healthy=0',
       log: /^stream lease lost to another run; not releasing$/,
       says: /lease lost/,
       resent: 1,
@@ -641,7 +642,7 @@ export const FAULTS: readonly FaultCase[] = [
     expect: () => ({
       outcome: 'budget-exhausted',
       error: 'none',
-      metric: 'CollectionLagSeconds',
+      shows: 'lagSeconds',
       log: /^stream stopped inside a page: time budget used$/,
       says: /time budget used/,
       resent: 0,
@@ -694,7 +695,7 @@ function crashCase(
     expect: () => ({
       outcome: 'failed',
       error: 'crash',
-      metric: 'lease:crashing',
+      shows: 'lease:crashing',
       log: /^stream skipped: another run holds its lease$/,
       says: /another run holds its lease/,
       resent,

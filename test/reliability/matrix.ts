@@ -7,8 +7,8 @@
  * - duplicates bounded: repeats carry the same envelope, and fit in the batches the fault may re-send;
  * - never ahead: after every tick, every record before the stored checkpoint was acknowledged
  *   (a replay from the checkpoint on the fault-free mirror, plus what the receiver holds, covers the truth);
- * - visible: the fault shows in a metric (captured EMF) and in a log line saying what happened and what
- *   the collector will do;
+ * - visible: the fault shows on the dashboard (a field of the stream health line, or an instance metric
+ *   of the captured EMF) and in a log line saying what happened and what the collector will do;
  * - operator faults fail the invocation (operatorFailure) with a typed error and a remedy, move nothing,
  *   and after the operator's action collection completes;
  * - a stream-scoped Mimecast fault leaves the stream next to it untouched.
@@ -29,7 +29,7 @@ import {
   lossProblems,
   type Rig,
   startRig,
-  streamMetrics,
+  streamHealth,
   streamResult,
   type TickOptions,
   type TickRecord,
@@ -50,8 +50,8 @@ export interface Observation {
   outcomes: string[];
   error?: string;
   remedy?: string;
-  metric: string;
-  metricValue?: unknown;
+  shows: string;
+  shownValue?: unknown;
   log?: string;
   operatorFailure: boolean;
   fired: number;
@@ -147,9 +147,9 @@ async function exercise(rig: Rig, { kind, fault }: Cell, started: number): Promi
           : `foreign ${(first.error as Error)?.name}`;
   note(errorKind === want.error, `stopped with error "${errorKind}", expected "${want.error}"`);
 
-  // Visible: a metric and a log line.
-  const metric = metricValue(want.metric, faulted, stream, leaseAfterFirst);
-  note(metric.ok, `metric ${want.metric} not shown (saw ${JSON.stringify(metric.value)})`);
+  // Visible: on the dashboard and in a log line.
+  const shown = shownValue(want.shows, faulted, stream, leaseAfterFirst);
+  note(shown.ok, `${want.shows} not shown (saw ${JSON.stringify(shown.value)})`);
   const line = faulted
     .flatMap((r) => r.logs)
     .find((l) => want.log.test(l.message) && (l.stream === undefined || l.stream === stream));
@@ -244,8 +244,8 @@ async function exercise(rig: Rig, { kind, fault }: Cell, started: number): Promi
       outcomes: faulted.map((r) => streamResult(r, stream).outcome),
       ...(error === undefined ? {} : { error: error.name }),
       ...(error instanceof CollectorError ? { remedy: error.remedy } : {}),
-      metric: want.metric,
-      metricValue: metric.value,
+      shows: want.shows,
+      shownValue: shown.value,
       ...(line === undefined ? {} : { log: line.message }),
       operatorFailure: faulted.some((r) => r.operatorFailure !== undefined),
       fired: armed.fired(),
@@ -258,7 +258,7 @@ async function exercise(rig: Rig, { kind, fault }: Cell, started: number): Promi
   };
 }
 
-function metricValue(
+function shownValue(
   spec: string,
   faulted: TickRecord[],
   stream: StreamId,
@@ -274,7 +274,7 @@ function metricValue(
     return { ok: value > 0, value };
   }
   const [name, equals] = spec.split('=') as [string, string | undefined];
-  const values = faulted.map((r) => streamMetrics(r, stream)[name]).filter((v) => v !== undefined);
+  const values = faulted.map((r) => streamHealth(r, stream)[name]).filter((v) => v !== undefined);
   if (equals !== undefined) {
     const value = values.find((v) => v === Number(equals));
     return { ok: value !== undefined, value: value ?? values };

@@ -36,7 +36,7 @@ import {
   StoreProxy,
   startCollector,
   startWorld,
-  streamMetrics,
+  streamHealth,
   type TickOptions,
   type TickRecord,
   type World,
@@ -380,23 +380,25 @@ function checkVisible(
     );
   }
   for (const result of record.result.streams) {
-    const metrics = streamMetrics(record, result.stream);
+    const health = streamHealth(record, result.stream);
     const lines = record.logs.filter((l) => l.stream === result.stream);
     if (result.outcome === 'failed' && !(result.error instanceof CrashError)) {
       const remedy = result.error instanceof CollectorError ? result.error.remedy : undefined;
       const shown =
-        metrics.Healthy === 0 &&
+        health.healthy === 0 &&
         lines.some(
           (l) => l.level === 'ERROR' && (remedy === undefined || JSON.stringify(l).includes(remedy)),
         );
       if (!shown)
-        problems.push(`${label}: ${c.instance}/${result.stream} failed without a metric and a log line`);
+        problems.push(`${label}: ${c.instance}/${result.stream} failed without a health line and a log line`);
     }
     if (result.outcome === 'throttled') {
       const shown =
-        (metrics.ThrottledCalls ?? 0) > 0 && lines.some((l) => l.message.startsWith('stream throttled'));
+        (health.throttledCalls ?? 0) > 0 && lines.some((l) => l.message.startsWith('stream throttled'));
       if (!shown)
-        problems.push(`${label}: ${c.instance}/${result.stream} throttled without a metric and a log line`);
+        problems.push(
+          `${label}: ${c.instance}/${result.stream} throttled without a health line and a log line`,
+        );
     }
   }
 }

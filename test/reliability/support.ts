@@ -30,8 +30,14 @@ import { createMimecastClient, type MimecastClient } from '../../lambda/mimecast
 import { createHttpSink } from '../../lambda/sinks';
 import type { SinkRetryOptions } from '../../lambda/sinks/retry';
 import type { DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
-import { createLogger, createMetrics, publishTickMetrics } from '../../lambda/telemetry';
+import {
+  createLogger,
+  createMetrics,
+  createTickTelemetry,
+  STREAM_HEALTH_MESSAGE,
+} from '../../lambda/telemetry';
 import { operatorFailure } from '../../lambda/tick';
+import { LAG_ALARM_THRESHOLDS, lagAlarmSeconds } from '../../lib/defaults';
 import { CrashError, Process, replay as replayPages, StoreProxy, waitFor } from '../integration/support';
 import { type Receiver, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
@@ -383,7 +389,12 @@ export function startCollector(world: World, options: CollectorOptions): Collect
           },
           ...(tick.signal === undefined ? {} : { signal: tick.signal }),
         });
-        publishTickMetrics(createMetrics(), instance, result, clock.now());
+        createTickTelemetry({
+          instance,
+          metrics: createMetrics(),
+          log,
+          lagAlarmSeconds: lagAlarmSeconds(LAG_ALARM_THRESHOLDS),
+        }).publish(result, clock.now());
       } finally {
         output.restore();
       }
@@ -511,20 +522,24 @@ export function parseOutput(lines: Record<string, unknown>[]): { logs: LogLine[]
   return { logs, emf };
 }
 
-/** Metric values of one stream in one tick (the stream line and its ErrorKind lines). */
-export function streamMetrics(record: TickRecord, stream: StreamId): Record<string, number> {
+/**
+ * The numeric fields of one stream's health line in one tick, nested ones by their Logs Insights
+ * name (`mimecastErrorsByKind.transient`): what the dashboard shows of the stream.
+ */
+export function streamHealth(record: TickRecord, stream: StreamId): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const line of record.emf) {
-    if (line.dimensions.Stream !== stream) continue;
-    for (const [name, value] of Object.entries(line.metrics)) {
-      const key = line.dimensions.ErrorKind === undefined ? name : `${name}:${line.dimensions.ErrorKind}`;
-      out[key] = value;
+  const flatten = (value: unknown, prefix: string) => {
+    if (typeof value === 'number') out[prefix] = value;
+    else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [key, inner] of Object.entries(value)) flatten(inner, `${prefix}.${key}`);
     }
-  }
+  };
+  const line = record.logs.find((l) => l.message === STREAM_HEALTH_MESSAGE && l.stream === stream);
+  for (const [key, value] of Object.entries(line ?? {})) flatten(value, key);
   return out;
 }
 
-/** The per-tick instance metrics (AuthenticationFailures, PermissionFailures, TickSucceeded). */
+/** The per-tick instance metrics (StreamsFailed, StreamsLagging, StreamsRefused). */
 export function instanceMetrics(record: TickRecord): Record<string, number> {
   const line = record.emf.find((l) => l.dimensions.Stream === undefined);
   return line?.metrics ?? {};

@@ -25,6 +25,7 @@ import type { SecretRedactor } from '../../lambda/telemetry/redact';
 import type { TickOutcome } from '../../lambda/tick';
 import { type Receiver, startReceiver } from '../receivers';
 import { captureOutput } from '../support/capture-output';
+import { scheduledEvent } from '../support/lambda';
 import { startWorld, WORLD_SECRET_NAME, type World } from '../support/world';
 import {
   type Evidence,
@@ -97,17 +98,6 @@ const runCommand: RunCommand = loadWithoutRedaction(
 /** Fetch budget = remaining - 10 s safety margin (engine.ts): short, so failing paths end quickly. */
 const LAMBDA_REMAINING_MS = 12_500;
 const CLI_TICK_SECONDS = '13';
-
-const scheduledEvent = {
-  version: '0',
-  id: randomUUID(),
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  time: new Date().toISOString(),
-  region: 'eu-west-1',
-  resources: ['arn:aws:events:eu-west-1:123456789012:rule/mimecast-collector-test'],
-  detail: {},
-};
 
 interface Setup {
   worlds: Record<1 | 2, World>;

@@ -80,7 +80,7 @@ describe('leak scan', () => {
   it('finds nothing in ordinary output that does not hold the secrets', () => {
     const output = [
       '{"level":"INFO","message":"Stream siem: caught-up","service":"mimecast-collector","instance":"prod"}',
-      '{"_aws":{"CloudWatchMetrics":[{"Namespace":"MimecastCollector"}]},"EventsForwarded":120}',
+      '{"_aws":{"CloudWatchMetrics":[{"Namespace":"MimecastCollector"}]},"StreamsFailed":0}',
       'Authorization: [REDACTED] x-mc-app-id: 00000000-0000-0000-0000-000000000000',
     ].join('\n');
     const secrets = {

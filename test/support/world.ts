@@ -4,9 +4,11 @@
  * them, as the stack would set them with only the endpoints overridden.
  */
 
+import { formatLagAlarmSeconds } from '../../lambda/config';
 import type { StreamId } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { type LocalCheckpointStore, openLocalCheckpointStore } from '../../lambda/state/local-store';
+import { LAG_ALARM_THRESHOLDS, lagAlarmSeconds } from '../../lib/defaults';
 import { type AwsStub, startAwsStub } from '../aws-stub';
 import { type Receiver, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
@@ -72,6 +74,8 @@ export async function startWorld(options: {
       [ENV.sinkFormat]: 'ndjson',
       [ENV.secretArn]: aws.secretArn(WORLD_SECRET_NAME),
       [ENV.checkpointTable]: dynamo.tableName,
+      // The stack's default thresholds, as the stack writes them.
+      [ENV.lagAlarmSeconds]: formatLagAlarmSeconds(lagAlarmSeconds(LAG_ALARM_THRESHOLDS)),
       AWS_REGION: aws.region,
       AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
