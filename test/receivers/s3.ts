@@ -11,7 +11,7 @@
  * to the verifying one, so a wrong secret on PutObject gets S3's real 403 SignatureDoesNotMatch.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import {
   createServer,
   request as httpRequest,
@@ -280,7 +280,10 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       faults.length = 0;
       requests.length = 0;
       events.length = 0;
-      verifying.reset();
+      // What s3rver's reset() does, without its deprecated fs.rmdir({ recursive }) warning.
+      for (const entry of readdirSync(directory)) {
+        rmSync(join(directory, entry), { recursive: true, force: true });
+      }
       for (const name of buckets) {
         await inspector.send(new CreateBucketCommand({ Bucket: name }));
       }

@@ -18,8 +18,6 @@ declare module '@20minutes/s3rver' {
     constructor(options?: S3rverOptions);
     run(): Promise<{ address: string; family: string; port: number }>;
     close(): Promise<void>;
-    /** Deletes every bucket and object in the directory. */
-    reset(): void;
   }
 
   export = S3rver;
