@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import type { Envelope } from '../../lambda/core/envelope';
 import { type Receiver, type ReceiverOptions, startReceiver } from '.';
+import { envelope } from './test-support';
 
 const agent = new Agent({ keepAliveTimeout: 1_000 });
 afterAll(() => agent.close());
@@ -38,16 +39,7 @@ async function post(
   return { status: response.statusCode, headers: response.headers, text, json: () => JSON.parse(text) };
 }
 
-function env(n: number, stream = 'siem'): Envelope {
-  return {
-    id: `id-${n}`,
-    stream: stream as Envelope['stream'],
-    logType: 'receipt',
-    time: '2024-06-05T11:50:06.389Z',
-    instance: 'test',
-    event: { n },
-  };
-}
+const env = (n: number, stream = 'siem') => envelope(n, stream);
 
 const lines = (items: unknown[]) => items.map((item) => `${JSON.stringify(item)}\n`).join('');
 

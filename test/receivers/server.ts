@@ -3,25 +3,40 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import type { Envelope } from '../../lambda/core/envelope';
-import type {
-  AcceptedItem,
-  Fault,
-  Product,
-  Receiver,
-  ReceiverOptions,
-  RecordedRequest,
-  Reply,
-} from './types';
+import type { AcceptedItem, Fault, Product, Receiver, RecordedRequest, Reply } from './types';
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 /** Faults the server machinery handles itself, before the product sees the request. */
 const INFRA_FAULTS = new Set<Fault['kind']>(['status', 'hang', 'reset', 'redirect']);
 
-export async function serve(options: ReceiverOptions, product: Product): Promise<Receiver> {
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+/** What the machinery needs from the options (the Entra token endpoint uses it too, with its own kind). */
+export interface ServeOptions<K extends string> {
+  kind: K;
+  outputDir?: string;
+  port?: number;
+  maxBodyBytes?: number;
+}
+
+export async function serve<K extends string>(
+  options: ServeOptions<K>,
+  product: Product,
+): Promise<Receiver<K>> {
+  const maxWireBytes = options.maxBodyBytes ?? product.limits?.wireBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxDecodedBytes = options.maxBodyBytes ?? product.limits?.decodedBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const tooLarge = (stage: 'wire' | 'decoded', limit: number, bytes?: number): Reply =>
+    withHeaders(
+      product.tooLarge?.({ stage, limit, bytes }) ??
+        product.statusReply(
+          413,
+          bytes === undefined
+            ? `more than ${limit} bytes${stage === 'decoded' ? ' once decompressed' : ''}`
+            : `${bytes} > ${limit}`,
+        ),
+      { connection: 'close' },
+    );
   const faults: Fault[] = [];
   const requests: RecordedRequest[] = [];
   const accepted: AcceptedItem[] = [];
@@ -83,24 +98,16 @@ export async function serve(options: ReceiverOptions, product: Product): Promise
       return;
     }
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxBodyBytes) {
+    if (declared > maxWireBytes) {
       // Refuse without reading, as real servers do; the connection cannot be reused after that.
-      write(
-        res,
-        record,
-        withHeaders(product.statusReply(413, `${declared} > ${maxBodyBytes}`), { connection: 'close' }),
-      );
+      write(res, record, tooLarge('wire', maxWireBytes, declared));
       req.resume();
       return;
     }
-    const raw = await readBody(req, maxBodyBytes);
-    record.wireBytes = raw?.length ?? 0;
+    const { body: raw, size } = await readBody(req, maxWireBytes);
+    record.wireBytes = size;
     if (raw === undefined) {
-      write(
-        res,
-        record,
-        withHeaders(product.statusReply(413, `more than ${maxBodyBytes} bytes`), { connection: 'close' }),
-      );
+      write(res, record, tooLarge('wire', maxWireBytes, size));
       return;
     }
     if (fault?.kind === 'hang') {
@@ -121,17 +128,36 @@ export async function serve(options: ReceiverOptions, product: Product): Promise
       write(res, record, { status: fault.status ?? 307, body: '', headers: { location: fault.location } });
       return;
     }
-    if (!ingest) {
-      write(res, record, product.other(method, url.pathname));
-      return;
-    }
-    const decoded = decode(raw, req.headers['content-encoding'], maxBodyBytes);
-    if ('reply' in decoded) {
-      write(res, record, decoded.reply(product));
+    const decoded = decode(
+      raw,
+      req.headers['content-encoding'],
+      maxDecodedBytes,
+      product.encodings ?? ['gzip'],
+    );
+    if ('problem' in decoded) {
+      const reply =
+        decoded.problem === 'too-large'
+          ? tooLarge('decoded', maxDecodedBytes)
+          : decoded.problem === 'unsupported'
+            ? product.statusReply(415, `Content-Encoding ${decoded.encoding} is not supported`)
+            : product.statusReply(400, `body is not valid ${decoded.encoding}`);
+      write(res, record, reply);
       return;
     }
     record.body = decoded.text;
-    const denied = product.authorize(req.headers);
+    if (!ingest) {
+      write(
+        res,
+        record,
+        product.other(method, url.pathname, {
+          query: url.searchParams,
+          headers: req.headers,
+          body: decoded.text,
+        }),
+      );
+      return;
+    }
+    const denied = product.authorize(req.headers, url.pathname);
     if (denied !== undefined) {
       write(res, record, denied);
       return;
@@ -145,6 +171,9 @@ export async function serve(options: ReceiverOptions, product: Product): Promise
       fault: productFault,
     });
     accepted.push(...result.accepted);
+    if (result.warning !== undefined) {
+      record.warning = result.warning;
+    }
     if (options.outputDir !== undefined) {
       writeOutput(options.outputDir, result.accepted);
     }
@@ -172,6 +201,7 @@ export async function serve(options: ReceiverOptions, product: Product): Promise
 
   return {
     kind: options.kind,
+    hec: product.hec,
     url: `${origin}${product.ingestPath}`,
     origin,
     port,
@@ -211,8 +241,11 @@ function retryAfterHeader(value: number | string | undefined): Record<string, st
   return value === undefined ? {} : { 'retry-after': String(value) };
 }
 
-/** The whole body, or undefined once it passes `limit` (the rest is drained, not kept). */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+/**
+ * The whole body and its size on the wire; `body` is undefined once the size passes `limit` (the rest
+ * is drained and counted, not kept).
+ */
+async function readBody(req: IncomingMessage, limit: number): Promise<{ body?: Buffer; size: number }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -221,29 +254,31 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
       chunks.push(chunk as Buffer);
     }
   }
-  return size > limit ? undefined : Buffer.concat(chunks);
+  return size > limit ? { size } : { body: Buffer.concat(chunks), size };
 }
 
-type Decoded = { text: string } | { reply: (product: Product) => Reply };
+type Decoded = { text: string } | { problem: 'unsupported' | 'invalid' | 'too-large'; encoding: string };
 
-function decode(raw: Buffer, encoding: string | undefined, limit: number): Decoded {
+function decode(
+  raw: Buffer,
+  encoding: string | undefined,
+  limit: number,
+  accepted: readonly string[],
+): Decoded {
   const name = (encoding ?? 'identity').trim().toLowerCase();
   if (name === 'identity' || name === '') {
-    return { text: raw.toString('utf8') };
+    return raw.length > limit ? { problem: 'too-large', encoding: name } : { text: raw.toString('utf8') };
   }
-  if (name !== 'gzip') {
-    return { reply: (product) => product.statusReply(415, `Content-Encoding ${name} is not supported`) };
+  if (!accepted.includes(name)) {
+    return { problem: 'unsupported', encoding: name };
   }
   try {
-    return { text: gunzipSync(raw, { maxOutputLength: limit }).toString('utf8') };
+    // HTTP's `deflate` is zlib-wrapped (RFC 9110 8.4.1.2), which inflateSync expects.
+    const inflate = name === 'gzip' ? gunzipSync : inflateSync;
+    return { text: inflate(raw, { maxOutputLength: limit }).toString('utf8') };
   } catch (error) {
     const tooLarge = (error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-    return {
-      reply: (product) =>
-        tooLarge
-          ? product.statusReply(413, `more than ${limit} bytes once decompressed`)
-          : product.statusReply(400, 'body is not valid gzip'),
-    };
+    return { problem: tooLarge ? 'too-large' : 'invalid', encoding: name };
   }
 }
 
