@@ -1,6 +1,6 @@
 /**
- * Where the Mimecast credentials live: a customer-managed KMS key (rotation on, one alias per
- * instance) and a Secrets Manager secret encrypted with it. The key is the instance's only one: the
+ * Where the Mimecast credentials live: a customer-managed KMS key (rotation on, every
+ * KEY_ROTATION_DAYS; one alias per instance) and a Secrets Manager secret encrypted with it. The key is the instance's only one: the
  * alarm topic uses it too (Monitoring adds the narrow grant CloudWatch needs).
  *
  * The secret is created holding only the placeholder `{"configured":false}`: the template never
@@ -8,12 +8,12 @@
  * value afterwards, optionally KMS-wrapping fields with the encryption context
  * `{ collector: <instance> }` (see CollectorFunction for the matching IAM condition).
  */
-import { SecretValue, Validations } from 'aws-cdk-lib';
+import { Duration, SecretValue, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PLACEHOLDER_SECRET } from '../../lambda/secrets/document';
-import { keyAliasFor } from '../defaults';
+import { KEY_ROTATION_DAYS, keyAliasFor } from '../defaults';
 
 /**
  * The only value the stack ever writes into the secret: `{"configured":false}`, which the function
@@ -41,6 +41,7 @@ export class CredentialsStore extends Construct {
     this.key = new kms.Key(this, 'Key', {
       description: `Mimecast collector "${props.instance}": encrypts the Mimecast credentials secret, KMS-wrapped fields and the alarm topic`,
       enableKeyRotation: true,
+      rotationPeriod: Duration.days(KEY_ROTATION_DAYS),
       alias: keyAliasFor(props.instance),
     });
 

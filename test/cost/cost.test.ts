@@ -19,7 +19,7 @@ beforeAll(async () => {
   report = price(measurement);
 }, 240_000);
 
-test('one instance with every stream and a 5-minute schedule costs at most USD 7.00 a month (first year)', () => {
+test('one instance with every stream and a 5-minute schedule costs at most USD 7.00 a month until the key is first rotated', () => {
   expect(report.total).toBeLessThanOrEqual(7);
   // The dashboard, the key and the secret are most of it: what the metrics and alarms add is bounded.
   expect(report.lines.find((l) => l.item === 'CloudWatch custom metrics')!.usd).toBeLessThanOrEqual(0.9);

@@ -57,6 +57,8 @@ export interface Measurement {
   alarms: number;
   kmsKeys: number;
   rotatedKeys: number;
+  /** The shortest automatic rotation period of the template's keys, in days. */
+  rotationDays: number;
   secrets: number;
   dashboards: number;
   logQueryWidgets: number;
@@ -112,6 +114,11 @@ function countTemplate(template: Record<string, Cfn>) {
     alarmMetrics,
     kmsKeys: keys.length,
     rotatedKeys: keys.filter((k) => k.Properties.EnableKeyRotation === true).length,
+    // KMS's default when the template leaves it out.
+    rotationDays: Math.min(
+      ...keys.map((k) => Number(k.Properties.RotationPeriodInDays ?? 365)),
+      Number.POSITIVE_INFINITY,
+    ),
     secrets: ofType('AWS::SecretsManager::Secret').length,
     dashboards: bodies.length,
     logQueryWidgets,
@@ -249,10 +256,10 @@ export interface CostLine {
 
 export interface CostReport {
   lines: CostLine[];
-  /** The monthly total in the key's first year. */
+  /** The monthly total until the key's first rotation. */
   total: number;
-  /** From the third year: automatic rotation has added USD 1 twice to every rotated key. */
-  totalFromThirdYear: number;
+  /** After the second rotation: automatic rotation has added USD 1 twice to every rotated key. */
+  totalAfterRotations: number;
   /** Metrics in our namespace that carry a stream dimension (must be none: cost would grow with streams). */
   perStreamMetrics: number;
   text: string;
@@ -350,7 +357,8 @@ export function price(m: Measurement): CostReport {
     },
   ];
   const total = lines.reduce((n, l) => n + l.usd, 0);
-  const totalFromThirdYear = total + 2 * m.rotatedKeys * PRICES.kmsKey.usd;
+  const totalAfterRotations = total + 2 * m.rotatedKeys * PRICES.kmsKey.usd;
+  const years = (days: number) => (days / 365).toFixed(1);
 
   const width = Math.max(...lines.map((l) => l.item.length));
   const text = [
@@ -360,8 +368,8 @@ export function price(m: Measurement): CostReport {
     '',
     ...lines.map((l) => `${l.item.padEnd(width)}  $${usd(l.usd)}  ${l.basis}`),
     `${'-'.repeat(width)}  ${'-'.repeat(7)}`,
-    `${'Total, first year'.padEnd(width)}  $${usd(total)}`,
-    `${'From the third year'.padEnd(width)}  $${usd(totalFromThirdYear)}  (yearly key rotation: +$1.00 after each of the first two rotations)`,
+    `${'Total'.padEnd(width)}  $${usd(total)}  until the key's first rotation (every ${int(m.rotationDays)} days, ${years(m.rotationDays)} years)`,
+    `${'After two rotations'.padEnd(width)}  $${usd(totalAfterRotations)}  (from year ${years(2 * m.rotationDays)}: +$1.00 after each of a key's first two rotations)`,
     '',
     'Prices (USD): custom metric 0.30/month; alarm metric 0.10/month; dashboard 3.00/month; KMS key 1.00/month,',
     'requests 0.03 per 10,000; secret 0.40/month, API 0.05 per 10,000; Lambda arm64 0.0000133334 per GB-s,',
@@ -371,5 +379,5 @@ export function price(m: Measurement): CostReport {
     `start (${ASSUMPTIONS.initSeconds} s) and a credentials read every tick, ${ASSUMPTIONS.platformLogBytes} bytes of Lambda's own log lines, the dashboard opened`,
     `${ASSUMPTIONS.dashboardViewsPerMonth} times a month. Per event forwarded, add docs/PERFORMANCE.md's cost per million events.`,
   ].join('\n');
-  return { lines, total, totalFromThirdYear, perStreamMetrics, text };
+  return { lines, total, totalAfterRotations, perStreamMetrics, text };
 }

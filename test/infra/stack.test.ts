@@ -21,6 +21,7 @@ import { SECRET_PLACEHOLDER } from '../../lib/constructs/credentials-store';
 import { ALARM_NAMES } from '../../lib/constructs/monitoring';
 import {
   FUNCTION_DEFAULTS,
+  KEY_ROTATION_DAYS,
   LAG_ALARM_THRESHOLDS,
   lagAlarmSeconds,
   SCHEDULE_MINUTES,
@@ -251,6 +252,7 @@ describe('parameters', () => {
 describe('credentials store', () => {
   test('customer-managed key with rotation and a per-instance alias, retained', () => {
     expect(resources[keyId].Properties.EnableKeyRotation).toBe(true);
+    expect(resources[keyId].Properties.RotationPeriodInDays).toBe(KEY_ROTATION_DAYS);
     expect(resources[keyId].DeletionPolicy).toBe('Retain');
     template.hasResourceProperties('AWS::KMS::Alias', {
       AliasName: `alias/mimecast-collector/${INSTANCE}`,
