@@ -15,7 +15,7 @@ import {
   THREAT_FEED_PATH,
   THREAT_FEED_PERMISSION,
 } from '../endpoints';
-import { formatMimecastTime, parseMimecastTime, toIsoUtc } from '../time';
+import { floorToSecond, formatMimecastTime, parseMimecastTime, toIsoUtc } from '../time';
 import type { MimecastStreamSource } from '../types';
 import {
   callContext,
@@ -201,12 +201,18 @@ export class WindowSource implements MimecastStreamSource {
    * again (Mimecast paging that does not advance). The engine checks ids for every source, but here the
    * ids of the last second's records differ on the repeat (their occurrence count carries on from the page
    * before), so the check is made on the occurrence-free keys, and before a repeated record can go out as
-   * a "new identical" event. A page made of one record repeated is the exception: it cannot be told from
-   * a run of identical events longer than a page (each page legitimately the same), so it counts on.
+   * a "new identical" event.
+   * Only a page whose records span more than one second is refused. Identical records share their time
+   * and the log endpoints page in time order, so a legitimate next page repeats the keys of the one
+   * before only when both lie in one second: there a run of identical events longer than a page (one
+   * record, or several interleaved, X Y X Y over pages of two) looks exactly like a stall, and counts on.
+   * (Threat feeds page in the feed's order, but their STIX objects carry ids of their own: a feed file
+   * repeating the one before is a stall.) A stall on a one-second page is not caught here: its records go
+   * out again as further identical events (docs/RELIABILITY.md, "What is not guaranteed").
    */
   private refuseRepeatedPage(
     request: { from: number; to: number; pageToken: string | null },
-    items: ReadonlyArray<{ key: string }>,
+    items: ReadonlyArray<{ key: string; timeMs: number }>,
   ): void {
     if (items.length === 0) return;
     // Only pages of one window are compared (a re-check asks a span the main pass read before), and only
@@ -220,7 +226,7 @@ export class WindowSource implements MimecastStreamSource {
       previous.window === window &&
       previous.pageToken !== request.pageToken &&
       previous.keys === keys &&
-      items.some((item) => item.key !== items[0]!.key);
+      items.some((item) => floorToSecond(item.timeMs) !== floorToSecond(items[0]!.timeMs));
     this.previousPage = { window, pageToken: request.pageToken, keys };
     if (repeated) {
       throw pagingStalled(
