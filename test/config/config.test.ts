@@ -120,7 +120,15 @@ describe('parseLambdaConfig', () => {
   });
 
   it('API 1.0: the API 2.0-only streams are left out of the default and refused by name when listed', () => {
-    const v1 = { [ENV.apiVersion]: '1', [ENV.mimecastBaseUrl]: 'https://eu-api.mimecast.com' };
+    // Every stream has a threshold, as the stack writes them.
+    const everyThreshold = {
+      [ENV.lagAlarmSeconds]: formatLagAlarmSeconds(Object.fromEntries(STREAM_IDS.map((s) => [s, 3600]))),
+    };
+    const v1 = {
+      ...everyThreshold,
+      [ENV.apiVersion]: '1',
+      [ENV.mimecastBaseUrl]: 'https://eu-api.mimecast.com',
+    };
     expect(parseLambdaConfig(validEnv({ ...v1, [ENV.streams]: '' })).streams).toEqual(streamsFor(1));
     expect(streamsFor(1)).not.toContain('siem-ci');
     const problems = problemsOf(() =>
@@ -134,7 +142,9 @@ describe('parseLambdaConfig', () => {
       },
     ]);
     // API 2.0: every stream by default, siem-ci and the Awareness Training streams included.
-    expect(parseLambdaConfig(validEnv({ [ENV.streams]: '' })).streams).toEqual([...STREAM_IDS]);
+    expect(parseLambdaConfig(validEnv({ ...everyThreshold, [ENV.streams]: '' })).streams).toEqual([
+      ...STREAM_IDS,
+    ]);
   });
 
   it('reads the optional numeric settings', () => {
