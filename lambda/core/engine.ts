@@ -26,6 +26,7 @@ import {
   ThrottledError,
   TransientError,
 } from '../errors';
+import { sleep } from './abortable';
 import {
   type Checkpoint,
   type CheckpointKey,
@@ -164,7 +165,7 @@ export async function runTick(input: TickInput): Promise<TickResult> {
     fetchBudget: { signal: fetchSignal.signal, deadline: fetchUntil },
     sendBudget: { signal: sendSignal.signal, deadline: sendUntil },
     leaseExpiresAt: Math.max(startedAt + limits.leaseMs, input.deadline),
-    sleep: input.sleep ?? sleepFor,
+    sleep: input.sleep ?? sleep,
   };
   try {
     const streams = await mapBounded(input.sources, limits.concurrency, async (source) => {
@@ -736,22 +737,6 @@ function deadlineSignal(ms: number, parent?: AbortSignal): { signal: AbortSignal
       parent?.removeEventListener('abort', onParent);
     },
   };
-}
-
-function sleepFor(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 async function closeQuietly(iterator: AsyncIterator<unknown>): Promise<void> {

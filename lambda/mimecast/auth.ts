@@ -6,8 +6,8 @@ import type { MimecastV1Credentials, MimecastV2Credentials } from '../secrets/cr
 import { type CallContext, failureError, failuresOf, protocolError } from './classify';
 import { DEFAULT_TOKEN_LIFETIME_SECONDS, TOKEN_REFRESH_MARGIN_MS } from './constants';
 import { apiUrl } from './hosts';
-import { type Authenticator, type AuthHeaders, type HttpTransport, raceSignal, readJson } from './http';
 import { v1AuthHeaders } from './signing';
+import { type Authenticator, type AuthHeaders, type HttpTransport, raceSignal, readJson } from './transport';
 
 /** API 1.0: every request signed afresh (new date and request id per attempt). */
 export class V1Signer implements Authenticator {

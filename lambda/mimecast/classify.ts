@@ -15,6 +15,7 @@ import {
   ThrottledError,
   TransientError,
 } from '../errors';
+import { type Headers, headerValue, parseRateLimitReset, parseRetryAfter } from '../http/hints';
 import { DEFAULT_THROTTLE_BACKOFF_MS, EXCERPT_CHARS, MAX_THROTTLE_BACKOFF_MS } from './constants';
 
 /** Where a call went and what it needs: everything an error message may say about it. */
@@ -36,13 +37,7 @@ export interface MimecastFailure {
   retryable?: boolean;
 }
 
-export type HeaderValue = string | string[] | undefined;
-export type Headers = Record<string, HeaderValue>;
-
-export function headerValue(headers: Headers, name: string): string | undefined {
-  const value = headers[name.toLowerCase()];
-  return Array.isArray(value) ? value[0] : value;
-}
+export { type Headers, headerValue } from '../http/hints';
 
 /**
  * Failures in a parsed body: the nested 1.0 shape `fail[{key, errors[{code, message, retryable}]}]`,
@@ -298,27 +293,13 @@ export function retryAfterMs(
   nowMs: number,
   fallbackMs = DEFAULT_THROTTLE_BACKOFF_MS,
 ): number {
-  const retryAfter = headerValue(headers, 'retry-after')?.trim();
-  if (retryAfter) {
-    if (/^\d+(\.\d+)?$/.test(retryAfter)) {
-      return clampBackoff(Number(retryAfter) * 1000);
-    }
-    const at = Date.parse(retryAfter);
-    if (!Number.isNaN(at)) {
-      return clampBackoff(at - nowMs);
-    }
-  }
-  const reset = (
-    headerValue(headers, 'x-ratelimit-reset') ?? headerValue(headers, 'x-mc-rate-limit-reset')
-  )?.trim();
-  if (reset && /^\d+(\.\d+)?$/.test(reset)) {
-    const value = Number(reset);
-    if (value >= 1e9) {
-      return clampBackoff((value < 1e12 ? value * 1000 : value) - nowMs);
-    }
-    return clampBackoff(value);
-  }
-  return clampBackoff(fallbackMs);
+  const hinted =
+    parseRetryAfter(headerValue(headers, 'retry-after'), nowMs) ??
+    parseRateLimitReset(
+      headerValue(headers, 'x-ratelimit-reset') ?? headerValue(headers, 'x-mc-rate-limit-reset'),
+      nowMs,
+    );
+  return clampBackoff(hinted ?? fallbackMs);
 }
 
 function clampBackoff(ms: number): number {

@@ -1,3 +1,6 @@
+import { AGENT_DEFAULTS } from '../http/agent';
+import type { RetryPolicy } from '../http/retry';
+
 /**
  * Named limits and defaults of the Mimecast client, in one place. Every value is overridable
  * through `MimecastClientOptions`; these are what the Lambda runs with.
@@ -41,29 +44,36 @@ export const MAX_LATE_DATA_IDS = 20_000;
  */
 export const DEFAULT_CATCH_UP_SLACK_SECONDS = 60;
 
-export interface RetryPolicy {
-  /** Attempts per call for 5xx, timeouts, resets and retryable `fail[]` (the first one included). */
-  maxAttempts: number;
-  /** Full-jitter exponential backoff: attempt n waits random(0, min(maxDelayMs, baseDelayMs * 2^(n-1))). */
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 250, maxDelayMs: 4000 };
+/**
+ * Retries of one Mimecast call (5xx, 408, timeouts, resets, retryable `fail[]`): 4 attempts, full-jitter
+ * backoff from 250 ms doubling to at most 4 s (lambda/http/retry.ts). An attempt may use all the time
+ * left in the budget: SIEM files stream for minutes, their silence bounded by `bodyMs` below. A wait
+ * must leave at least a millisecond for the next attempt. A 429 is never retried here (classify.ts).
+ */
+export const MIMECAST_RETRY: RetryPolicy = {
+  maxAttempts: 4,
+  baseDelayMs: 250,
+  maxDelayMs: 4000,
+  jitter: 'full',
+  attemptTimeoutMs: undefined,
+  minAttemptMs: 1,
+  random: () => Math.random(),
+};
 
 export interface Timeouts {
-  /** TCP + TLS connect. */
+  /** TCP + TLS connect: the Agent's (lambda/http/agent.ts); another value gets the client an Agent of its own. */
   connectMs: number;
-  /** From request sent to response headers received. */
+  /** From request sent to response headers received, set on every request. */
   headersMs: number;
-  /** Longest silence between two body chunks. */
+  /** Longest silence between two body chunks, set on every request. */
   bodyMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 10_000, headersMs: 30_000, bodyMs: 60_000 };
-
-/** Idle keep-alive sockets are closed after this; Lambda freezes make long-idle sockets unreliable anyway. */
-export const KEEP_ALIVE_TIMEOUT_MS = 30_000;
+export const DEFAULT_TIMEOUTS: Timeouts = {
+  connectMs: AGENT_DEFAULTS.connectTimeoutMs,
+  headersMs: 30_000,
+  bodyMs: 60_000,
+};
 
 /** When the 429 answer carries no usable reset hint. */
 export const DEFAULT_THROTTLE_BACKOFF_MS = 60_000;

@@ -11,6 +11,8 @@ import type { Clock, Log } from '../core/ports';
 import { systemClock } from '../core/ports';
 import { STREAM_API_VERSIONS, type StreamId } from '../core/streams';
 import { ConfigError, type ConfigProblem } from '../errors';
+import { AGENT_DEFAULTS, createAgent, sharedAgent } from '../http/agent';
+import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from '../http/retry';
 import type { MimecastCredentials } from '../secrets/credentials';
 import { isLoopbackHost } from '../url-rules';
 import { TokenProvider, V1Signer } from './auth';
@@ -22,25 +24,24 @@ import {
   DEFAULT_LATENESS_MARGIN_SECONDS,
   DEFAULT_MAX_JSON_BYTES,
   DEFAULT_MAX_RECORD_CHARS,
-  DEFAULT_RETRY,
   DEFAULT_SIEM_BATCH_PAGE_SIZE,
   DEFAULT_SNAPSHOT_INTERVAL_HOURS,
   DEFAULT_TIMEOUTS,
   MAX_BOUNDARY_IDS,
   MAX_LATE_DATA_IDS,
-  type RetryPolicy,
+  MIMECAST_RETRY,
   SIEM_CI_EVENT_TYPES,
   SIEM_V2_EVENT_TYPES,
   type Timeouts,
 } from './constants';
 import { JSON_ENDPOINTS } from './endpoints';
 import { isKnownMimecastHost, MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS, parseBaseUrl } from './hosts';
-import { HttpTransport, sharedAgent } from './http';
 import type { SourceDeps, StreamSettings } from './streams/common';
 import { SiemV1Source } from './streams/siem-v1';
 import { SIEM_V2_LISTINGS, SiemV2Source } from './streams/siem-v2';
 import { SnapshotSource } from './streams/snapshot';
 import { JsonEndpointApi, ThreatFeedApi, WindowSource } from './streams/window';
+import { HttpTransport } from './transport';
 import type { MimecastStreamSource } from './types';
 
 export type { CallContext } from './classify';
@@ -82,7 +83,7 @@ export interface MimecastClientOptions {
   baseUrl: string;
   /** `apiVersion` 1 or 2 decides the protocol. */
   credentials: MimecastCredentials;
-  /** undici dispatcher; default: one module-level keep-alive Agent per container. */
+  /** undici dispatcher; default: the container's shared keep-alive Agent (lambda/http/agent.ts). */
   dispatcher?: Dispatcher;
   log?: Log;
   /** Data time (windows, token expiry). Signatures and deadlines always use the wall clock. */
@@ -102,9 +103,9 @@ export interface MimecastClientOptions {
     /** Batch files per API 2.0 SIEM listing page, `siem` and `siem-ci` (default 100). */
     siemBatch?: number;
   };
-  /** Retries of 5xx, timeouts, resets, retryable fail[] within one call (defaults: 4 attempts, 250 ms base, 4 s cap, full jitter). */
-  retry?: Partial<RetryPolicy>;
-  /** Applied per request, and to the default Agent (defaults: connect 10 s, headers 30 s, body idle 60 s). */
+  /** Retries of 5xx, timeouts, resets, retryable fail[] within one call (defaults: MIMECAST_RETRY). */
+  retry?: RetryOptions;
+  /** Headers and body-idle timeouts apply per request; connect is the Agent's (defaults: DEFAULT_TIMEOUTS). */
   timeouts?: Partial<Timeouts>;
   /** API 1.0 SIEM file format to ask for (default `json`; both are decoded either way). */
   siemFileFormat?: 'json' | 'key_value';
@@ -145,13 +146,16 @@ export function createMimecastClient(options: MimecastClientOptions): MimecastCl
       },
     ]);
   }
-  const settings = resolveSettings(options);
+  const { settings, retry } = resolveSettings(options);
   const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const log = options.log ?? noopLog;
   const clock = options.clock ?? systemClock;
   const transport = new HttpTransport({
-    dispatcher: options.dispatcher ?? sharedAgent(timeouts),
+    dispatcher:
+      options.dispatcher ??
+      (timeouts.connectMs === AGENT_DEFAULTS.connectTimeoutMs
+        ? sharedAgent()
+        : createAgent({ connectTimeoutMs: timeouts.connectMs })),
     timeouts,
     retry,
     log,
@@ -211,7 +215,7 @@ function createSource(deps: SourceDeps, stream: StreamId): MimecastStreamSource 
   }
 }
 
-function resolveSettings(options: MimecastClientOptions): StreamSettings {
+function resolveSettings(options: MimecastClientOptions): { settings: StreamSettings; retry: RetryPolicy } {
   const problems: ConfigProblem[] = [];
   const positive = (
     field: string,
@@ -277,12 +281,9 @@ function resolveSettings(options: MimecastClientOptions): StreamSettings {
   if (settings.siemCiTypes.length === 0) {
     problems.push({ field: 'siemCiTypes', problem: 'must list at least one event type' });
   }
-  const retry = options.retry ?? {};
-  if (retry.maxAttempts !== undefined) {
-    positive('retry.maxAttempts', retry.maxAttempts, 1);
-  }
+  const retry = resolveRetryPolicy(MIMECAST_RETRY, options.retry, problems);
   if (problems.length > 0) {
     throw new ConfigError('Mimecast client options', problems);
   }
-  return settings;
+  return { settings, retry };
 }

@@ -6,7 +6,7 @@ import { CollectorError, RequestError } from '../../errors';
 import { type CallContext, excerpt, failureError, failuresOf, onlyCodes, protocolError } from '../classify';
 import { DecodeError } from '../decode/errors';
 import { apiUrl } from '../hosts';
-import { type HttpResponse, type HttpTransport, readJson } from '../http';
+import { type HttpResponse, type HttpTransport, readJson } from '../transport';
 
 export interface StreamSettings {
   latenessMarginMs: number;

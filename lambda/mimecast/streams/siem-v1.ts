@@ -10,6 +10,7 @@
 import * as z from 'zod';
 import { OccurrenceIds } from '../../core/occurrences';
 import type { CallBudget, Cursor, Page, PageEnd, SourceRecord } from '../../core/ports';
+import { discard } from '../../http/body';
 import { type CallContext, excerpt, headerValue, pagingStalled, protocolError } from '../classify';
 import { DecodeError } from '../decode/errors';
 import { decodeRecords, peek, Queue } from '../decode/pump';
@@ -17,8 +18,8 @@ import { SiemFileDecoder } from '../decode/siem-file';
 import { isZip, ZipDecoder } from '../decode/zip';
 import { SIEM_PERMISSION, SIEM_V1_PATH } from '../endpoints';
 import { apiUrl } from '../hosts';
-import { bodyChunks, discard, type HttpResponse, readChunks } from '../http';
 import { parseMimecastTime, toIsoUtc } from '../time';
+import { bodyChunks, type HttpResponse, readChunks } from '../transport';
 import type { MimecastStreamSource } from '../types';
 import {
   callContext,

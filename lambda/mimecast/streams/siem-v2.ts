@@ -49,8 +49,8 @@ import { NdjsonDecoder } from '../decode/lines';
 import { decodeRecords, Queue } from '../decode/pump';
 import { SIEM_CI_BATCH_PATH, SIEM_CI_PERMISSION, SIEM_PERMISSION, SIEM_V2_BATCH_PATH } from '../endpoints';
 import { apiUrl } from '../hosts';
-import { bodyChunks, FileUrlExpiredError, type HttpResponse, readJson } from '../http';
 import { formatDateOnly, parseMimecastTime, toIsoUtc } from '../time';
+import { bodyChunks, FileUrlExpiredError, type HttpResponse, readJson } from '../transport';
 import type { MimecastStreamSource } from '../types';
 import { callContext, decodingError, IsoTime, parseCursor, type SourceDeps, throwOnFailures } from './common';
 
