@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { Agent } from 'undici';
 import { type LambdaConfig, parseLambdaConfig } from './config';
+import { sharedAgent } from './http/agent';
 import { createCredentialsProvider } from './secrets/provider';
 import { createDynamoDbCheckpointStore } from './state/dynamodb-store';
 import { createLogger, createMetrics, createTickTelemetry } from './telemetry';
@@ -55,8 +55,8 @@ function containerFor(): Container {
       // The store builds its own client with request timeouts, so a hung write cannot eat the safety margin.
       store: createDynamoDbCheckpointStore({ tableName: config.checkpointTable }),
       registerSecrets: (values) => log.registerSecrets(values),
-      // One keep-alive agent for Mimecast and the sink alike; sockets survive warm invocations.
-      dispatcher: new Agent({ keepAliveTimeout: 30_000, connections: 16 }),
+      // The container's one keep-alive Agent, the one the command line uses too (lambda/http/agent.ts).
+      dispatcher: sharedAgent(),
     },
   };
   return container;

@@ -7,7 +7,6 @@
  */
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { Agent } from 'undici';
 import {
   type ApiVersion,
   KNOWN_MIMECAST_HOSTS,
@@ -27,6 +26,7 @@ import {
   ThrottledError,
   TransientError,
 } from '../../lambda/errors';
+import { createAgent } from '../../lambda/http/agent';
 import { createMimecastClient } from '../../lambda/mimecast';
 import type { CollectorCredentials } from '../../lambda/secrets/credentials';
 import type { CredentialField } from '../../lambda/secrets/document';
@@ -390,7 +390,7 @@ async function checkWithMimecast(
   credentials: CollectorCredentials,
   signal?: AbortSignal,
 ): Promise<CheckResult> {
-  const dispatcher = new Agent({ connect: { timeout: 10_000 } });
+  const dispatcher = createAgent();
   try {
     const client = createMimecastClient({
       baseUrl: inputs.mimecastUrl,

@@ -3,17 +3,12 @@
  * and one harmless request to the receiver, so a deployment's problems show up as one table instead
  * of as a failing tick.
  *
- * The receiver check never sends an event:
- * - splunk-hec: `GET <prefix>/services/collector/health` (is HEC up), then an empty POST to the event
- *   URL with the token: HEC answers code 5 "No data" when the token is accepted, 2/3/4/1 when not.
- * - elastic-bulk: `GET /` with the API key: 200 or 403 (the key authenticated but may not read cluster
- *   info, which indexing does not need) pass, 401 means the key was refused.
- * - ndjson: an empty POST to the URL with the bearer token (HEAD is not answered by most ingest
- *   endpoints). 2xx passes; so do 400/422, the usual answer to "no events" once the token was accepted.
+ * The receiver check never sends an event: each sink format's `probe()` decides what it asks
+ * (lambda/sinks/splunk-hec.ts, elastic-bulk.ts, ndjson.ts).
  */
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { Agent, type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import {
   type ApiVersion,
   parseApiVersion,
@@ -29,6 +24,7 @@ import {
   validateSecretId,
   validateSinkUrl,
 } from '../../lambda/config';
+import type { CallBudget } from '../../lambda/core/ports';
 import { STREAM_IDS, type StreamId, streamsFor } from '../../lambda/core/streams';
 import {
   AuthenticationError,
@@ -41,13 +37,12 @@ import {
   ThrottledError,
   TransientError,
 } from '../../lambda/errors';
+import { createAgent } from '../../lambda/http/agent';
 import { createMimecastClient } from '../../lambda/mimecast';
 import type { CollectorCredentials } from '../../lambda/secrets/credentials';
 import { secretValuesOf } from '../../lambda/secrets/document';
 import { readCredentials } from '../../lambda/secrets/provider';
-import { createHttpSink } from '../../lambda/sinks';
-import { resolveBulkUrl } from '../../lambda/sinks/elastic-bulk';
-import { resolveHecUrl } from '../../lambda/sinks/splunk-hec';
+import { createHttpSink, type Destination } from '../../lambda/sinks';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
 import {
   awsClientConfig,
@@ -61,11 +56,16 @@ import { type CliIO, EXIT_FAILED, EXIT_OK, type parseFlags, redactingIO, reportE
 
 /** One probe, retries included. */
 const PROBE_BUDGET_MS = 20_000;
-/** One request to the receiver. */
-const SINK_TIMEOUT_MS = 10_000;
+
+function probeBudget(signal: AbortSignal | undefined): CallBudget {
+  const timeout = AbortSignal.timeout(PROBE_BUDGET_MS);
+  return {
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    deadline: Date.now() + PROBE_BUDGET_MS,
+  };
+}
 /** Streams probed at once after the first (which alone fetches the API 2.0 token). */
 const PROBE_CONCURRENCY = 4;
-const MAX_ANSWER_BYTES = 64 * 1024;
 
 export const VERIFY_HELP = `Usage: mimecast-collector verify [options]
 
@@ -282,12 +282,8 @@ async function probeStreams(
     timeouts: { connectMs: 5_000, headersMs: 15_000 },
   });
   const probe = async (stream: StreamId): Promise<CheckRow> => {
-    const timeout = AbortSignal.timeout(PROBE_BUDGET_MS);
     try {
-      await client.source(stream).probe({
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        deadline: Date.now() + PROBE_BUDGET_MS,
-      });
+      await client.source(stream).probe(probeBudget(signal));
       return { name: stream, ok: true, result: 'OK' };
     } catch (error) {
       return { name: stream, ...describeProbeError(error) };
@@ -313,104 +309,7 @@ async function probeStreams(
 // ---------------------------------------------------------------------------------------------
 // The receiver
 
-interface Reply {
-  status: number;
-  text: string;
-}
-
-async function send(
-  dispatcher: Dispatcher,
-  url: URL,
-  method: 'GET' | 'POST',
-  headers: Record<string, string>,
-  signal: AbortSignal | undefined,
-): Promise<Reply> {
-  const timeout = AbortSignal.timeout(SINK_TIMEOUT_MS);
-  const res = await request(url, {
-    method,
-    dispatcher,
-    headers: {
-      'user-agent': 'mimecast-collector verify',
-      ...headers,
-      ...(method === 'POST' ? { 'content-length': '0' } : {}),
-    },
-    ...(method === 'POST' ? { body: '' } : {}),
-    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-  });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    chunks.push(chunk as Buffer);
-    size += (chunk as Buffer).length;
-    if (size >= MAX_ANSWER_BYTES) {
-      res.body.destroy();
-      break;
-    }
-  }
-  return { status: res.statusCode, text: Buffer.concat(chunks).toString('utf8').slice(0, MAX_ANSWER_BYTES) };
-}
-
-function networkProblem(error: unknown): string {
-  const e = error as { name?: string; code?: string; cause?: { code?: string } };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError')
-    return `no answer within ${SINK_TIMEOUT_MS / 1000}s`;
-  const code = e?.code ?? e?.cause?.code;
-  return code ?? (error instanceof Error ? error.message : String(error));
-}
-
-function jsonOf(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const TOKEN_REMEDY = `Store the receiver's token with \`mimecast-collector configure\` (${CREDENTIAL_ENV.sinkToken}), or for env credentials export ${CREDENTIAL_ENV.sinkToken}.`;
-
-function fail(result: string, message: string, remedy?: string): Omit<CheckRow, 'name'> {
-  return { ok: false, result, detail: { message, ...(remedy ? { remedy } : {}) } };
-}
-
-function httpFailure(where: string, reply: Reply, hasToken: boolean): Omit<CheckRow, 'name'> {
-  const excerpt = reply.text.replace(/\s+/g, ' ').slice(0, 200);
-  if (reply.status === 401 || reply.status === 403) {
-    return fail(
-      hasToken ? 'token refused' : 'no token stored',
-      `${where} answered HTTP ${reply.status}${excerpt ? `: ${excerpt}` : ''}`,
-      TOKEN_REMEDY,
-    );
-  }
-  if (reply.status >= 300 && reply.status < 400) {
-    return fail(
-      `redirect (HTTP ${reply.status})`,
-      `${where} answered with a redirect, which the collector never follows (the token must not go elsewhere).`,
-      'Use the final URL as --sink-url (and as the stack parameter IngestionUrl).',
-    );
-  }
-  if (reply.status === 404 || reply.status === 405) {
-    return fail(
-      `wrong URL (HTTP ${reply.status})`,
-      `${where} answered HTTP ${reply.status}${excerpt ? `: ${excerpt}` : ''}`,
-      'Check the URL path and --sink-format.',
-    );
-  }
-  if (reply.status === 429 || reply.status >= 500) {
-    return fail(
-      `receiver busy or failing (HTTP ${reply.status})`,
-      `${where} answered HTTP ${reply.status}${excerpt ? `: ${excerpt}` : ''}`,
-      'Check the receiver’s health; the collector retries such answers, but a receiver that keeps failing delays delivery.',
-    );
-  }
-  return fail(
-    `answered HTTP ${reply.status}`,
-    `${where} answered HTTP ${reply.status}${excerpt ? `: ${excerpt}` : ''}`,
-    'Check the URL and --sink-format.',
-  );
-}
 
 /** The receiver URL as shown: origin and path, never the query (Splunk accepts ?token=). */
 function shown(url: URL): string {
@@ -425,8 +324,9 @@ async function checkSink(
   signal: AbortSignal | undefined,
 ): Promise<Omit<CheckRow, 'name'>> {
   // The same checks the collector makes before sending anything (URL shape per format, token form).
+  let sink: Destination;
   try {
-    createHttpSink({ url: sinkUrl, format, ...(token === undefined ? {} : { token }) });
+    sink = createHttpSink({ url: sinkUrl, format, dispatcher, ...(token === undefined ? {} : { token }) });
   } catch (error) {
     if (error instanceof ConfigError) {
       const message = error.problems
@@ -435,108 +335,18 @@ async function checkSink(
             `${p.field === 'url' ? '--sink-url' : p.field === 'token' ? 'sink token' : p.field}: ${p.problem}`,
         )
         .join('; ');
-      return fail('not usable', message, 'Fix the sink URL, format or token, then run verify again.');
+      return {
+        ok: false,
+        result: 'not usable',
+        detail: { message, remedy: 'Fix the sink URL, format or token, then run verify again.' },
+      };
     }
     throw error;
   }
-  const problems: ConfigProblem[] = [];
-  const given = new URL(sinkUrl);
-  try {
-    if (format === 'splunk-hec') {
-      const eventUrl = resolveHecUrl(given, problems) ?? given;
-      const at = eventUrl.pathname.indexOf('/services/collector');
-      const healthUrl = new URL(
-        `${at >= 0 ? eventUrl.pathname.slice(0, at) : ''}/services/collector/health`,
-        eventUrl.origin,
-      );
-      const health = await send(dispatcher, healthUrl, 'GET', {}, signal);
-      const healthCode = jsonOf(health.text)?.code;
-      if (health.status !== 200) {
-        return health.status === 503
-          ? fail(
-              'HEC unhealthy',
-              `${shown(healthUrl)} answered HTTP 503 (HEC code ${String(healthCode)}): ${health.text.slice(0, 200)}`,
-              'Check the Splunk indexers and HEC queues.',
-            )
-          : httpFailure(`GET ${shown(healthUrl)}`, health, token !== undefined);
-      }
-      const probe = await send(
-        dispatcher,
-        eventUrl,
-        'POST',
-        { 'content-type': 'application/json', ...(token ? { authorization: `Splunk ${token}` } : {}) },
-        signal,
-      );
-      const answer = jsonOf(probe.text);
-      const code = typeof answer?.code === 'number' ? answer.code : undefined;
-      const text = typeof answer?.text === 'string' ? answer.text : '';
-      if (code === 5 || code === 0) return { ok: true, result: 'OK (HEC healthy, token accepted)' };
-      if (code !== undefined && [1, 2, 3, 4].includes(code)) {
-        return fail(
-          code === 2 ? 'no token stored' : 'token refused',
-          `${shown(eventUrl)} answered HEC code ${code} (${text})`,
-          code === 1
-            ? 'Enable the HEC token in Splunk (Settings > Data inputs > HTTP Event Collector).'
-            : TOKEN_REMEDY,
-        );
-      }
-      if (code === 10 || code === 11 || code === 14) {
-        return fail(
-          'indexer acknowledgement on',
-          `${shown(eventUrl)} answered HEC code ${code} (${text})`,
-          'Turn indexer acknowledgement off for this HEC token: the collector confirms delivery from the HEC answer itself.',
-        );
-      }
-      return httpFailure(`POST ${shown(eventUrl)}`, probe, token !== undefined);
-    }
-    if (format === 'elastic-bulk') {
-      const bulkUrl = resolveBulkUrl(given, undefined, problems) ?? given;
-      // `/prefix/<index>/_bulk` → `/prefix/`: the cluster root.
-      const rootPath = bulkUrl.pathname.replace(/\/_bulk\/?$/, '').replace(/\/[^/]*$/, '');
-      const rootUrl = new URL(`${rootPath}/`, bulkUrl.origin);
-      const reply = await send(
-        dispatcher,
-        rootUrl,
-        'GET',
-        token ? { authorization: `ApiKey ${token}` } : {},
-        signal,
-      );
-      if (reply.status === 200) {
-        const version = (jsonOf(reply.text)?.version as { number?: unknown } | undefined)?.number;
-        return {
-          ok: true,
-          result: `OK (Elasticsearch${typeof version === 'string' ? ` ${version}` : ''} answered)`,
-        };
-      }
-      // 403 in Elasticsearch means authenticated but not authorised for this action.
-      if (reply.status === 403 && token !== undefined) {
-        return {
-          ok: true,
-          result: 'OK (API key authenticated; it may not read cluster info, which indexing does not need)',
-        };
-      }
-      return httpFailure(`GET ${shown(rootUrl)}`, reply, token !== undefined);
-    }
-    const reply = await send(
-      dispatcher,
-      given,
-      'POST',
-      { 'content-type': 'application/x-ndjson', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      signal,
-    );
-    if (reply.status >= 200 && reply.status < 300) return { ok: true, result: 'OK (accepted an empty body)' };
-    if (reply.status === 400 || reply.status === 422) {
-      return { ok: true, result: `OK (answered ${reply.status} to an empty body, as expected)` };
-    }
-    return httpFailure(`POST ${shown(given)}`, reply, token !== undefined);
-  } catch (error) {
-    const problem = networkProblem(error);
-    return fail(
-      'unreachable',
-      `${shown(given)} did not answer: ${problem}`,
-      'Check the URL, that the receiver runs, and this machine’s network access to it (firewall, proxy, TLS certificate).',
-    );
-  }
+  const { tokenProblem, ...found } = await sink.probe(probeBudget(signal));
+  return tokenProblem && found.detail
+    ? { ...found, detail: { ...found.detail, remedy: TOKEN_REMEDY } }
+    : found;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -600,7 +410,7 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
   safe.out(
     `Checking ${checks.streams.length} stream${checks.streams.length === 1 ? '' : 's'} at ${mimecastUrl} (API ${credentials.mimecast.apiVersion}.0, credentials from ${source})${checks.sink ? ` and the ${checks.sink.format} receiver at ${shown(new URL(checks.sink.url))}` : ''}...`,
   );
-  const dispatcher = new Agent({ connect: { timeout: 5_000 } });
+  const dispatcher = createAgent({ connectTimeoutMs: 5_000 });
   let rows: CheckRow[];
   try {
     rows = await probeStreams(credentials, mimecastUrl, checks, dispatcher, io.signal);

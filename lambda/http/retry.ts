@@ -84,15 +84,12 @@ export function resolveRetryPolicy(
  */
 export function backoffDelay(
   attempt: number,
-  policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'random'> & { jitter?: RetryPolicy['jitter'] },
+  policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'jitter' | 'random'>,
 ): number {
   const exponent = Math.min(Math.max(attempt - 1, 0), 30);
   const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** exponent);
   const unit = Math.min(Math.max(policy.random(), 0), 1);
-  if (policy.jitter === 'full') {
-    return Math.floor(step * unit);
-  }
-  return Math.round(step / 2 + (step / 2) * unit);
+  return policy.jitter === 'full' ? Math.floor(step * unit) : Math.round(step / 2 + (step / 2) * unit);
 }
 
 /** What one attempt came to. A failure that no retry can help is thrown by the attempt itself. */
@@ -124,8 +121,15 @@ export interface RetryCall<T, F> {
   budget: CallBudget;
   /** Wall time, against which the budget's deadline is checked; injectable for tests. */
   now?: () => number;
-  /** One attempt; `timeoutMs` is the smaller of the policy's attempt timeout and the time left. */
-  attempt(context: { attempt: number; timeoutMs: number }): Promise<AttemptOutcome<T, F>>;
+  /**
+   * One attempt; `timeoutMs` is the smaller of the policy's attempt timeout and the time left, `last`
+   * the previous attempt's failure.
+   */
+  attempt(context: {
+    attempt: number;
+    timeoutMs: number;
+    last: F | undefined;
+  }): Promise<AttemptOutcome<T, F>>;
   /** Told before each wait (log it). */
   onRetry?(failure: F, wait: { attempt: number; delayMs: number }): void;
   /** The error to throw when the loop stops without a result. */
@@ -149,6 +153,7 @@ export async function withRetries<T, F>(call: RetryCall<T, F>): Promise<T> {
     const outcome = await call.attempt({
       attempt: attempts + 1,
       timeoutMs: Math.min(policy.attemptTimeoutMs ?? remaining, remaining),
+      last,
     });
     if (outcome.kind === 'done') {
       return outcome.value;

@@ -1,4 +1,11 @@
 /** What a receiver answered, reduced to what the formats need, and its log-safe excerpt. */
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import { type Dispatcher, request } from 'undici';
+import { readPrefix } from '../http/body';
+import { headerValue } from '../http/hints';
+
+const gunzipAsync = promisify(gunzip);
 
 /** Characters of a receiver's answer kept in errors and logs. */
 export const ANSWER_EXCERPT_CHARS = 500;
@@ -10,9 +17,28 @@ export interface Answer {
   text: string;
 }
 
+/** One request and its answer, read whole up to `maxAnswerBytes` (the rest is dropped with the socket). */
+export async function exchange(options: {
+  method: 'GET' | 'POST';
+  url: URL;
+  headers: Record<string, string>;
+  body?: Buffer | string;
+  dispatcher: Dispatcher;
+  signal: AbortSignal;
+  maxAnswerBytes: number;
+}): Promise<Answer> {
+  const { maxAnswerBytes, url, ...rest } = options;
+  const response = await request(url, rest);
+  // Enough to judge any answer; more would only cost memory.
+  let raw = await readPrefix(response.body, maxAnswerBytes);
+  if (String(response.headers['content-encoding'] ?? '').toLowerCase() === 'gzip') {
+    raw = await gunzipAsync(raw, { maxOutputLength: maxAnswerBytes });
+  }
+  return { status: response.statusCode, headers: response.headers, text: raw.toString('utf8') };
+}
+
 export function header(answer: Answer, name: string): string | undefined {
-  const value = answer.headers[name.toLowerCase()];
-  return Array.isArray(value) ? value[0] : value;
+  return headerValue(answer.headers, name);
 }
 
 /**

@@ -6,11 +6,16 @@
  * `create` with the envelope id makes re-delivery harmless: a document already there answers 409
  * `version_conflict_engine_exception`, which counts as acknowledged. Items answered 429 or 5xx are
  * sent again (only those); any other item failure refuses the batch, naming the first few.
+ *
+ * Probe: `GET /` (the cluster root) with the API key: 200, or 403 (the key authenticated but may not
+ * read cluster info, which indexing does not need), pass; 401 means the key was refused.
  */
 import type { Envelope } from '../core/envelope';
 import type { ConfigProblem } from '../errors';
 import { type Answer, isRecord, tryJson } from './answer';
-import { envelopeFields, statusVerdict, type Verdict, type WireFormat } from './format';
+import type { ProbeResult } from './destination';
+import { authorization, envelopeFields, type HttpFormat, statusVerdict, type Verdict } from './format';
+import { jsonObject, type ProbeContext, passed, unexpectedAnswer } from './probe';
 
 /** Item failures named in a refusal; the rest are only counted. */
 const FAILURES_SHOWN = 3;
@@ -78,12 +83,13 @@ export function indexNameProblem(index: string): string | undefined {
   return undefined;
 }
 
-export function elasticBulkFormat(url: URL, index?: string): WireFormat {
+export function elasticBulkFormat(url: URL, index?: string): HttpFormat {
   return {
     format: 'elastic-bulk',
     url,
     contentType: 'application/x-ndjson',
-    authScheme: 'ApiKey',
+    credentials: authorization('ApiKey'),
+    probe: (receiver) => probeCluster(url, receiver),
     serialize: (envelope) => {
       const action = { create: { ...(index === undefined ? {} : { _index: index }), _id: envelope.id } };
       const document = { '@timestamp': envelope.time, ...envelopeFields(envelope) };
@@ -91,6 +97,22 @@ export function elasticBulkFormat(url: URL, index?: string): WireFormat {
     },
     interpret: interpretBulk,
   };
+}
+
+async function probeCluster(bulkUrl: URL, { token, request }: ProbeContext): Promise<ProbeResult> {
+  // `/prefix/<index>/_bulk` → `/prefix/`: the cluster root.
+  const rootPath = bulkUrl.pathname.replace(/\/_bulk\/?$/, '').replace(/\/[^/]*$/, '');
+  const rootUrl = new URL(`${rootPath}/`, bulkUrl.origin);
+  const answer = await request('GET', rootUrl, token === undefined ? {} : authorization('ApiKey')(token));
+  if (answer.status === 200) {
+    const version = (jsonObject(answer)?.version as { number?: unknown } | undefined)?.number;
+    return passed(`OK (Elasticsearch${typeof version === 'string' ? ` ${version}` : ''} answered)`);
+  }
+  // 403 in Elasticsearch means authenticated but not authorised for this action.
+  if (answer.status === 403 && token !== undefined) {
+    return passed('OK (API key authenticated; it may not read cluster info, which indexing does not need)');
+  }
+  return unexpectedAnswer('GET', rootUrl, answer, token !== undefined);
 }
 
 interface ItemFailure {

@@ -2,6 +2,8 @@
 import type { Envelope } from '../core/envelope';
 import { ENV } from '../env-names';
 import type { Answer } from './answer';
+import type { ProbeResult } from './destination';
+import type { ProbeContext } from './probe';
 
 export type SinkFormat = 'ndjson' | 'splunk-hec' | 'elastic-bulk';
 
@@ -34,16 +36,29 @@ export type Verdict =
   /** The answer is not what this format's receiver sends: likely the wrong URL or format. */
   | { kind: 'malformed'; reason: string };
 
-export interface WireFormat {
+/**
+ * One HTTP wire format: everything that differs between receivers. A new format is one module that
+ * returns this (see ndjson.ts for the smallest); sending, retries, time limits, compression, errors and
+ * the token's safety are http-sink.ts's, the same for every format.
+ */
+export interface HttpFormat {
   readonly format: SinkFormat;
   /** The resolved endpoint requests go to. */
   readonly url: URL;
   readonly contentType: string;
-  /** Scheme of the `Authorization` header that carries the token. */
-  readonly authScheme: 'Bearer' | 'Splunk' | 'ApiKey';
+  /** The headers that carry the token (`Authorization: <scheme> <token>` for the formats so far). */
+  credentials(token: string): Record<string, string>;
   /** One envelope in this format, line terminator included (its byte length is the sink's `sizeOf`). */
   serialize(envelope: Envelope): string;
+  /** What an answer to a batch means (a redirect never reaches it: http-sink.ts refuses those). */
   interpret(answer: Answer, sent: readonly Envelope[]): Verdict;
+  /** A harmless request (no event indexed) that says whether endpoint, token and format work (probe.ts). */
+  probe(receiver: ProbeContext): Promise<ProbeResult>;
+}
+
+/** `Authorization: <scheme> <token>`, the way every format so far carries its token. */
+export function authorization(scheme: string): (token: string) => Record<string, string> {
+  return (token) => ({ authorization: `${scheme} ${token}` });
 }
 
 /** The generic envelope with a fixed field order, whatever else the object carries. */

@@ -1,5 +1,6 @@
-/** The sink adapter: `createHttpSink` builds the core's `Sink` port for one receiver and format. */
+/** The sink adapter: `createHttpSink` builds a `Destination` (the core's `Sink` port plus `probe`) for one receiver and format. */
 
+export type { Destination, ProbeResult } from './destination';
 export { isSinkFormat, SINK_FORMATS, type SinkFormat } from './format';
 export { createHttpSink, type HttpSinkOptions } from './http-sink';
 export { DEFAULT_RETRY, type SinkRetryOptions } from './retry';

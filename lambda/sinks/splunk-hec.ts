@@ -13,12 +13,25 @@
  *   and retention differ per type, while `sourcetype=mimecast:siem:*` still selects a whole stream.
  * Indexer acknowledgement is not used: code 0 means HEC accepted the batch. A token with
  * acknowledgement on answers code 10 and the batch is refused with a remedy.
+ *
+ * Probe: `GET <prefix>/services/collector/health` (is HEC up), then an empty POST to the event URL with
+ * the token: HEC answers code 5 "No data" when it accepts the token (nothing is indexed), 1-4 when not.
  */
 import type { Envelope } from '../core/envelope';
 import { ENV } from '../env-names';
 import type { ConfigProblem } from '../errors';
 import { type Answer, isRecord, tryJson } from './answer';
-import { envelopeFields, remedyForStatus, statusVerdict, type Verdict, type WireFormat } from './format';
+import type { ProbeResult } from './destination';
+import { redactUrl } from './endpoint';
+import {
+  authorization,
+  envelopeFields,
+  type HttpFormat,
+  remedyForStatus,
+  statusVerdict,
+  type Verdict,
+} from './format';
+import { failed, jsonObject, type ProbeContext, passed, tokenFailure, unexpectedAnswer } from './probe';
 
 export const HEC_EVENT_PATH = '/services/collector/event';
 
@@ -109,16 +122,61 @@ export function hecEvent(envelope: Envelope, index?: string): Record<string, unk
   };
 }
 
-export function splunkHecFormat(url: URL, index?: string): WireFormat {
+export function splunkHecFormat(url: URL, index?: string): HttpFormat {
   return {
     format: 'splunk-hec',
     url,
     contentType: 'application/json',
-    authScheme: 'Splunk',
+    credentials: authorization('Splunk'),
     // HEC takes concatenated objects; a newline between them keeps captures readable and costs a byte.
     serialize: (envelope) => `${JSON.stringify(hecEvent(envelope, index))}\n`,
     interpret: (answer, sent) => interpretHec(answer, sent),
+    probe: (receiver) => probeHec(url, receiver),
   };
+}
+
+async function probeHec(eventUrl: URL, { token, request }: ProbeContext): Promise<ProbeResult> {
+  const at = eventUrl.pathname.indexOf('/services/collector');
+  const healthUrl = new URL(
+    `${at >= 0 ? eventUrl.pathname.slice(0, at) : ''}/services/collector/health`,
+    eventUrl.origin,
+  );
+  const health = await request('GET', healthUrl);
+  if (health.status !== 200) {
+    return health.status === 503
+      ? failed(
+          'HEC unhealthy',
+          `${redactUrl(healthUrl)} answered HTTP 503 (HEC code ${String(jsonObject(health)?.code)}): ${health.text.slice(0, 200)}`,
+          'Check the Splunk indexers and HEC queues.',
+        )
+      : unexpectedAnswer('GET', healthUrl, health, token !== undefined);
+  }
+  const answer = await request('POST', eventUrl, {
+    'content-type': 'application/json',
+    ...(token === undefined ? {} : authorization('Splunk')(token)),
+  });
+  const body = jsonObject(answer);
+  const code = typeof body?.code === 'number' ? body.code : undefined;
+  const said = `${redactUrl(eventUrl)} answered HEC code ${code} (${typeof body?.text === 'string' ? body.text : ''})`;
+  if (code === 5 || code === 0) return passed('OK (HEC healthy, token accepted)');
+  if (code === 1) {
+    return failed(
+      'token refused',
+      said,
+      'Enable the HEC token in Splunk (Settings > Data inputs > HTTP Event Collector).',
+    );
+  }
+  if (code === 2 || code === 3 || code === 4) {
+    return tokenFailure(code !== 2, said);
+  }
+  if (code !== undefined && ACK_CODES.has(code)) {
+    return failed(
+      'indexer acknowledgement on',
+      said,
+      'Turn indexer acknowledgement off for this HEC token: the collector confirms delivery from the HEC answer itself.',
+    );
+  }
+  return unexpectedAnswer('POST', eventUrl, answer, token !== undefined);
 }
 
 function interpretHec(answer: Answer, sent: readonly Envelope[]): Verdict {

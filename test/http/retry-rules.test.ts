@@ -1,12 +1,9 @@
-/** The pure retry rules: Retry-After parsing, backoff bounds, network error classification. */
+/** The pure retry rules of the HTTP layer: Retry-After parsing, backoff bounds, network error classification. */
 import fc from 'fast-check';
-import {
-  backoffDelay,
-  DEFAULT_RETRY,
-  isRetryableNetworkError,
-  networkErrorCode,
-  parseRetryAfter,
-} from '../../lambda/sinks/retry';
+import { parseRetryAfter } from '../../lambda/http/hints';
+import { isRetryableNetworkError, networkErrorCode } from '../../lambda/http/network';
+import { backoffDelay } from '../../lambda/http/retry';
+import { DEFAULT_RETRY } from '../../lambda/sinks/retry';
 
 describe('parseRetryAfter', () => {
   const now = Date.parse('2024-06-05T12:00:00.000Z');
@@ -36,7 +33,7 @@ describe('backoffDelay', () => {
         fc.integer({ min: 0, max: 60_000 }),
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         (attempt, baseDelayMs, maxDelayMs, r) => {
-          const delay = backoffDelay(attempt, { baseDelayMs, maxDelayMs, random: () => r });
+          const delay = backoffDelay(attempt, { baseDelayMs, maxDelayMs, jitter: 'equal', random: () => r });
           const step = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
           return delay >= Math.floor(step / 2) && delay <= Math.ceil(step) && delay <= maxDelayMs;
         },
