@@ -8,7 +8,6 @@
  */
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Dispatcher } from 'undici';
 import {
   type ApiVersion,
   parseApiVersion,
@@ -24,25 +23,13 @@ import {
   validateSecretId,
   validateSinkUrl,
 } from '../../lambda/config';
-import type { CallBudget } from '../../lambda/core/ports';
 import { STREAM_IDS, type StreamId, streamsFor } from '../../lambda/core/streams';
-import {
-  AuthenticationError,
-  CollectorError,
-  ConfigError,
-  type ConfigProblem,
-  PermissionError,
-  ProtocolError,
-  RequestError,
-  ThrottledError,
-  TransientError,
-} from '../../lambda/errors';
+import { ConfigError, type ConfigProblem } from '../../lambda/errors';
 import { createAgent } from '../../lambda/http/agent';
-import { createMimecastClient } from '../../lambda/mimecast';
 import type { CollectorCredentials } from '../../lambda/secrets/credentials';
 import { secretValuesOf } from '../../lambda/secrets/document';
 import { readCredentials } from '../../lambda/secrets/provider';
-import { createHttpSink, type Destination } from '../../lambda/sinks';
+import { redactUrl } from '../../lambda/sinks/endpoint';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
 import {
   awsClientConfig,
@@ -53,19 +40,7 @@ import {
 } from './configure';
 import { CREDENTIAL_ENV, credentialsFromEnv } from './credentials';
 import { type CliIO, EXIT_FAILED, EXIT_OK, type parseFlags, redactingIO, reportError, table } from './io';
-
-/** One probe, retries included. */
-const PROBE_BUDGET_MS = 20_000;
-
-function probeBudget(signal: AbortSignal | undefined): CallBudget {
-  const timeout = AbortSignal.timeout(PROBE_BUDGET_MS);
-  return {
-    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    deadline: Date.now() + PROBE_BUDGET_MS,
-  };
-}
-/** Streams probed at once after the first (which alone fetches the API 2.0 token). */
-const PROBE_CONCURRENCY = 4;
+import { type CheckRow, checkSink, probeStreams } from './verify-probes';
 
 export const VERIFY_HELP = `Usage: mimecast-collector verify [options]
 
@@ -125,14 +100,6 @@ const FLAGS = {
 } as const;
 
 type Flags = ReturnType<typeof parseFlags<typeof FLAGS>>;
-
-export interface CheckRow {
-  name: string;
-  ok: boolean;
-  result: string;
-  /** Why, and what to do (printed under the table). */
-  detail?: { message: string; remedy?: string };
-}
 
 interface Plan {
   /** Every stream the credentials' API version serves when the list was left empty. */
@@ -228,128 +195,6 @@ async function loadCredentials(plan: Plan, env: CliIO['env']): Promise<Collector
 }
 
 // ---------------------------------------------------------------------------------------------
-// Mimecast
-
-const LICENCE_CODE = /licen[cs]|not_enabled|not_licensed|entitle|product/i;
-
-/** A probe's error as a table cell. */
-export function describeProbeError(error: unknown): Omit<CheckRow, 'name'> {
-  const detail =
-    error instanceof CollectorError
-      ? { message: error.message, remedy: error.remedy }
-      : { message: error instanceof Error ? error.message : String(error) };
-  if (error instanceof PermissionError) {
-    const licence = error.codes.some((code) => LICENCE_CODE.test(code));
-    const what = error.requiredPermission ?? 'see below';
-    return {
-      ok: false,
-      result: licence ? `product not enabled (${what})` : `missing permission: ${what}`,
-      detail,
-    };
-  }
-  if (error instanceof AuthenticationError) return { ok: false, result: 'bad credentials', detail };
-  if (error instanceof ThrottledError) {
-    return { ok: false, result: `throttled (try again in ${Math.ceil(error.retryAfterMs / 1000)}s)`, detail };
-  }
-  if (error instanceof TransientError) {
-    return {
-      ok: false,
-      result: error.status === undefined ? 'unreachable' : `unreachable (HTTP ${error.status})`,
-      detail,
-    };
-  }
-  if (error instanceof RequestError) return { ok: false, result: 'refused (see below)', detail };
-  if (error instanceof ProtocolError) return { ok: false, result: 'unexpected answer', detail };
-  return { ok: false, result: 'failed', detail };
-}
-
-async function probeStreams(
-  credentials: CollectorCredentials,
-  baseUrl: string,
-  checks: Pick<Plan, 'streams' | 'siemTypes' | 'siemCiTypes'>,
-  dispatcher: Dispatcher,
-  signal: AbortSignal | undefined,
-): Promise<CheckRow[]> {
-  const streams = checks.streams;
-  // Two attempts, not the collector's four: an answer in seconds matters more here.
-  const client = createMimecastClient({
-    baseUrl,
-    credentials: credentials.mimecast,
-    dispatcher,
-    siemTypes: checks.siemTypes,
-    siemCiTypes: checks.siemCiTypes,
-    retry: { maxAttempts: 2 },
-    timeouts: { connectMs: 5_000, headersMs: 15_000 },
-  });
-  const probe = async (stream: StreamId): Promise<CheckRow> => {
-    try {
-      await client.source(stream).probe(probeBudget(signal));
-      return { name: stream, ok: true, result: 'OK' };
-    } catch (error) {
-      return { name: stream, ...describeProbeError(error) };
-    }
-  };
-  const [first, ...rest] = streams;
-  const rows: CheckRow[] = [await probe(first)];
-  const firstRow = rows[0];
-  // The host did not answer at all: every other stream would wait out the same timeouts.
-  if (firstRow.result === 'unreachable' || firstRow.result === 'bad credentials') {
-    for (const stream of rest) {
-      rows.push({ name: stream, ok: false, result: `${firstRow.result} (not tried: see ${first})` });
-    }
-    return rows;
-  }
-  for (let i = 0; i < rest.length; i += PROBE_CONCURRENCY) {
-    if (signal?.aborted) break;
-    rows.push(...(await Promise.all(rest.slice(i, i + PROBE_CONCURRENCY).map(probe))));
-  }
-  return rows;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The receiver
-
-const TOKEN_REMEDY = `Store the receiver's token with \`mimecast-collector configure\` (${CREDENTIAL_ENV.sinkToken}), or for env credentials export ${CREDENTIAL_ENV.sinkToken}.`;
-
-/** The receiver URL as shown: origin and path, never the query (Splunk accepts ?token=). */
-function shown(url: URL): string {
-  return `${url.origin}${url.pathname}`;
-}
-
-async function checkSink(
-  sinkUrl: string,
-  format: SinkFormat,
-  token: string | undefined,
-  dispatcher: Dispatcher,
-  signal: AbortSignal | undefined,
-): Promise<Omit<CheckRow, 'name'>> {
-  // The same checks the collector makes before sending anything (URL shape per format, token form).
-  let sink: Destination;
-  try {
-    sink = createHttpSink({ url: sinkUrl, format, dispatcher, ...(token === undefined ? {} : { token }) });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      const message = error.problems
-        .map(
-          (p) =>
-            `${p.field === 'url' ? '--sink-url' : p.field === 'token' ? 'sink token' : p.field}: ${p.problem}`,
-        )
-        .join('; ');
-      return {
-        ok: false,
-        result: 'not usable',
-        detail: { message, remedy: 'Fix the sink URL, format or token, then run verify again.' },
-      };
-    }
-    throw error;
-  }
-  const { tokenProblem, ...found } = await sink.probe(probeBudget(signal));
-  return tokenProblem && found.detail
-    ? { ...found, detail: { ...found.detail, remedy: TOKEN_REMEDY } }
-    : found;
-}
-
-// ---------------------------------------------------------------------------------------------
 
 export async function verifyCommand(argv: string[], io: CliIO): Promise<number> {
   let flags: Flags;
@@ -408,7 +253,7 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
     ? `secret ${checks.secret.secretId} (instance ${checks.secret.instance})`
     : 'the environment';
   safe.out(
-    `Checking ${checks.streams.length} stream${checks.streams.length === 1 ? '' : 's'} at ${mimecastUrl} (API ${credentials.mimecast.apiVersion}.0, credentials from ${source})${checks.sink ? ` and the ${checks.sink.format} receiver at ${shown(new URL(checks.sink.url))}` : ''}...`,
+    `Checking ${checks.streams.length} stream${checks.streams.length === 1 ? '' : 's'} at ${mimecastUrl} (API ${credentials.mimecast.apiVersion}.0, credentials from ${source})${checks.sink ? ` and the ${checks.sink.format} receiver at ${redactUrl(new URL(checks.sink.url))}` : ''}...`,
   );
   const dispatcher = createAgent({ connectTimeoutMs: 5_000 });
   let rows: CheckRow[];
