@@ -5,9 +5,9 @@
  * The Agent holds what belongs to a connection (connect timeout, keep-alive, sockets per origin).
  * Time limits of a request belong to the call that makes it: the Mimecast client sets its headers and
  * body-idle timeouts on every request (lambda/mimecast/constants.ts DEFAULT_TIMEOUTS) and the sink
- * bounds each attempt with an abort signal (lambda/sinks/retry.ts), both precise to the millisecond and
- * cut short by the call's budget. The Agent's own headers and body timeouts are only a backstop, set
- * above every per-call limit, since they tick at about one second.
+ * bounds each attempt with an abort signal (lambda/sinks/http-sink.ts, its `attemptTimeoutMs`), both
+ * precise to the millisecond and cut short by the call's budget. The Agent's own headers and body
+ * timeouts are only a backstop, set above every per-call limit, since they tick at about one second.
  */
 import { Agent } from 'undici';
 
