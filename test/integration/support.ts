@@ -750,10 +750,20 @@ export async function replay(
     }
     skip = 0;
     const end = page.end();
+    const fetched = current;
     current = end.next;
-    if (end.caughtUp) return ids;
+    // A re-check page reports whether the main pass was caught up when the re-check began; the next
+    // tick still resumes the main pass after it, so only a main-pass page ends the replay.
+    if (end.caughtUp && !inLateRecheck(fetched)) return ids;
   }
   throw new Error(`replay of ${stream} not caught up after ${maxCalls} calls`);
+}
+
+/** Whether a window cursor is in the middle of a late-data re-check (late-data.ts). */
+export function inLateRecheck(cursor: Cursor): boolean {
+  if (cursor === null || typeof cursor !== 'object') return false;
+  const late = (cursor as { late?: { recheck?: unknown } }).late;
+  return late?.recheck !== undefined;
 }
 
 /** Ids of a stream's first page, as a fresh collection would fetch it. */
