@@ -23,10 +23,8 @@ export interface CollectorLog extends Log {
   /** The Powertools logger underneath (for `injectLambdaContext` in the handler). */
   readonly logger: Logger;
   readonly redactor: SecretRedactor;
-  /** A log whose every line also carries `stream`. Shares this log's redactor. */
-  forStream(stream: string): CollectorLog;
-  /** A log whose every line also carries `keys`. Shares this log's redactor. */
-  withKeys(keys: Record<string, string | number | boolean>): CollectorLog;
+  /** A log whose every line also carries `keys` (e.g. a stream's). Shares this log's redactor. */
+  child(keys: Record<string, string | number | boolean>): CollectorLog;
   /** Values replaced by `[REDACTED]` in every line from now on (e.g. secretValuesOf(credentials)). */
   registerSecrets(values: Iterable<string | undefined>): void;
 }
@@ -52,8 +50,7 @@ function wrap(logger: Logger, redactor: SecretRedactor): CollectorLog {
     info: (message, attributes) => logger.info(message, ...extra(attributes)),
     warn: (message, attributes) => logger.warn(message, ...extra(attributes)),
     error: (message, attributes) => logger.error(message, ...extra(attributes)),
-    forStream: (stream) => wrap(logger.createChild({ persistentKeys: { stream } }), redactor),
-    withKeys: (keys) => wrap(logger.createChild({ persistentKeys: keys }), redactor),
+    child: (keys) => wrap(logger.createChild({ persistentKeys: keys }), redactor),
     registerSecrets: (values) => {
       redactor.register(values);
     },
