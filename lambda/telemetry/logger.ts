@@ -20,9 +20,6 @@ export interface CollectorLogOptions {
 }
 
 export interface CollectorLog extends Log {
-  /** The Powertools logger underneath (for `injectLambdaContext` in the handler). */
-  readonly logger: Logger;
-  readonly redactor: SecretRedactor;
   /** A log whose every line also carries `keys` (e.g. a stream's). Shares this log's redactor. */
   child(keys: Record<string, string | number | boolean>): CollectorLog;
   /** Values replaced by `[REDACTED]` in every line from now on (e.g. secretValuesOf(credentials)). */
@@ -44,8 +41,6 @@ function wrap(logger: Logger, redactor: SecretRedactor): CollectorLog {
   // Powertools merges an attributes object into the line; an empty object adds nothing.
   const extra = (attributes?: Record<string, unknown>) => (attributes === undefined ? [] : [attributes]);
   return {
-    logger,
-    redactor,
     debug: (message, attributes) => logger.debug(message, ...extra(attributes)),
     info: (message, attributes) => logger.info(message, ...extra(attributes)),
     warn: (message, attributes) => logger.warn(message, ...extra(attributes)),
