@@ -10,6 +10,7 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Agent } from 'undici';
+import type { CollectorSettings } from '../../lambda/config';
 import type {
   Checkpoint,
   CheckpointKey,
@@ -19,26 +20,21 @@ import type {
   LeaseToken,
   ProgressUpdate,
 } from '../../lambda/core/checkpoint';
-import { runTick } from '../../lambda/core/engine';
 import type { Envelope } from '../../lambda/core/envelope';
 import { OccurrenceIds } from '../../lambda/core/occurrences';
 import type { Cursor, Sink } from '../../lambda/core/ports';
 import type { TickResult } from '../../lambda/core/results';
 import { type StreamId, streamsFor } from '../../lambda/core/streams';
-import {
-  createMimecastClient,
-  type MimecastClient,
-  SIEM_CI_EVENT_TYPES,
-  SIEM_V2_EVENT_TYPES,
-} from '../../lambda/mimecast';
+import type { MimecastClient } from '../../lambda/mimecast';
+import { buildTick, createCollectorClient } from '../../lambda/root';
 import { createCredentialsProvider } from '../../lambda/secrets/provider';
-import { createHttpSink } from '../../lambda/sinks';
 import { createDynamoDbCheckpointStore, type DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
 import { type LocalCheckpointStore, openLocalCheckpointStore } from '../../lambda/state/local-store';
 import { collectTick, type TickReport } from '../../lambda/tick';
 import { type AwsStub, startAwsStub } from '../aws-stub';
 import { TestClock } from '../kit/clock';
 import { RecordingLog } from '../kit/log';
+import { rigSettings } from '../kit/settings';
 import { CommitWitness, CrashError, Process, ProcessStore, StoreProxy } from '../kit/stores';
 
 export { CommitWitness, CrashError, Process, StoreProxy };
@@ -221,16 +217,25 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   );
   const dispatcher = new Agent({ keepAliveTimeout: 1000, connections: 32 });
   const collectionStart = new Date(clock.now() - 26 * 3_600_000);
-  const newClient = (): MimecastClient =>
-    createMimecastClient({
-      baseUrl: sim.url,
-      credentials: mimecastCredentials,
-      dispatcher,
-      log,
-      clock,
+  const settingsFor = (streams: readonly StreamId[], start: Date | undefined): CollectorSettings =>
+    rigSettings({
+      instance: INSTANCE,
+      apiVersion: api,
+      mimecastBaseUrl: sim.url,
+      streams: [...streams],
+      ...(start === undefined ? {} : { collectionStart: start }),
+      sinkUrl: receiver.url,
+      sinkFormat: receiverKind,
       latenessMarginSeconds: options.latenessMarginSeconds ?? MARGIN_S,
-      retry: { baseDelayMs: 5, maxDelayMs: 40 },
+      batchMaxEvents: BATCH,
     });
+  const newClient = (): MimecastClient =>
+    createCollectorClient(
+      settingsFor(ALL_STREAMS, collectionStart),
+      mimecastCredentials,
+      { dispatcher, log, clock },
+      { retry: { baseDelayMs: 5, maxDelayMs: 40 } },
+    );
   let shared = newClient();
   const containers: Container[] = [];
 
@@ -293,33 +298,32 @@ export async function startRig(options: RigOptions): Promise<Rig> {
         .filter((ids) => ids.length > 0),
     async run(run = {}) {
       if (run.freshProcess) shared = newClient();
-      const client = shared;
-      const realSink = createHttpSink({
-        url: receiver.url,
-        format: receiverKind,
-        ...(sinkToken === undefined ? {} : { token: sinkToken }),
-        dispatcher,
-        log,
-        clock,
-      });
       const streams = run.streams ?? ALL_STREAMS;
-      return runTick({
-        instance: INSTANCE,
-        owner: run.owner ?? `run-${Math.random().toString(36).slice(2)}`,
-        sources: streams.map((stream) => client.source(stream)),
-        store: run.store ?? dynamo.store,
-        sink: run.wrapSink ? run.wrapSink(realSink) : realSink,
-        log,
-        clock,
-        ...(run.collectionStart === null ? {} : { collectionStart: run.collectionStart ?? collectionStart }),
-        deadline: clock.now() + RUN_BUDGET_MS,
-        limits: {
-          batchMaxEvents: BATCH,
-          concurrency: streams.length,
-          // Leases last until the deadline: a crashed run's streams are free RUN_BUDGET_MS later.
-          leaseMs: 1000,
-          safetyMarginMs: 2000,
+      const start = run.collectionStart === null ? undefined : (run.collectionStart ?? collectionStart);
+      const tick = buildTick(
+        settingsFor(streams, start),
+        {
+          log,
+          store: run.store ?? dynamo.store,
+          credentials: { mimecast: mimecastCredentials, ...(sinkToken === undefined ? {} : { sinkToken }) },
+          dispatcher,
         },
+        {
+          clock,
+          client: shared,
+          limits: {
+            concurrency: streams.length,
+            // Leases last until the deadline: a crashed run's streams are free RUN_BUDGET_MS later.
+            leaseMs: 1000,
+            safetyMarginMs: 2000,
+          },
+          ...(run.wrapSink === undefined ? {} : { wrapSink: run.wrapSink }),
+        },
+      );
+      return tick.run({
+        owner: run.owner ?? `run-${Math.random().toString(36).slice(2)}`,
+        deadline: clock.now() + RUN_BUDGET_MS,
+        streams,
         ...(run.signal === undefined ? {} : { signal: run.signal }),
       });
     },
@@ -327,25 +331,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       defaultContainer ??= container();
       const adapters = tick.container ?? defaultContainer;
       return collectTick({
-        config: {
-          instance: INSTANCE,
-          apiVersion: api,
-          mimecastBaseUrl: sim.url,
-          streams: [...(tick.streams ?? ALL_STREAMS)],
-          collectionStart,
-          sinkUrl: receiver.url,
-          sinkFormat: receiverKind,
-          latenessMarginSeconds: MARGIN_S,
-          lateDataMinutes: 60,
-          maxPagesPerTick: 100,
-          batchMaxEvents: BATCH,
-          batchMaxBytes: 4 * 1024 * 1024,
-          jsonPageSize: 500,
-          siemBatchPageSize: 100,
-          siemEventTypes: [...SIEM_V2_EVENT_TYPES],
-          siemCiEventTypes: [...SIEM_CI_EVENT_TYPES],
-          awarenessSnapshotHours: 24,
-        },
+        config: settingsFor(tick.streams ?? ALL_STREAMS, collectionStart),
         adapters: {
           log: adapters.log,
           credentials: adapters.credentials,

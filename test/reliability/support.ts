@@ -13,13 +13,13 @@
  */
 import { Agent } from 'undici';
 import type { Checkpoint, CheckpointKey, CheckpointStore } from '../../lambda/core/checkpoint';
-import { type EngineLimits, runTick } from '../../lambda/core/engine';
+import type { EngineLimits } from '../../lambda/core/engine';
 import { type Envelope, eventId } from '../../lambda/core/envelope';
 import type { Clock, Cursor, Sink, StreamSource } from '../../lambda/core/ports';
 import type { StreamResult, TickResult } from '../../lambda/core/results';
 import type { StreamId } from '../../lambda/core/streams';
-import { createMimecastClient, type MimecastClient } from '../../lambda/mimecast';
-import { createHttpSink } from '../../lambda/sinks';
+import type { MimecastClient } from '../../lambda/mimecast';
+import { buildTick, createCollectorClient } from '../../lambda/root';
 import type { SinkRetryOptions } from '../../lambda/sinks/retry';
 import type { DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
 import {
@@ -32,6 +32,7 @@ import { operatorFailure } from '../../lambda/tick';
 import { LAG_ALARM_THRESHOLDS, lagAlarmSeconds } from '../../lib/defaults';
 import { replay as replayPages, waitFor } from '../integration/support';
 import { TestClock } from '../kit/clock';
+import { rigSettings } from '../kit/settings';
 import { CommitWitness, CrashError, Process, ProcessStore, StoreProxy } from '../kit/stores';
 import { type Receiver, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
@@ -274,23 +275,35 @@ export function startCollector(world: World, options: CollectorOptions): Collect
   const { clock, receiver, store } = world;
   const margin = options.latenessMarginSeconds ?? 60;
   const credentials = api === 1 ? world.sim.credentials.v1 : world.sim.credentials.v2;
+  const settingsFor = (url: string, latenessMarginSeconds: number, lateDataMinutes?: number) =>
+    rigSettings({
+      instance,
+      apiVersion: api,
+      mimecastBaseUrl: url,
+      streams,
+      collectionStart: world.collectionStart,
+      sinkUrl: receiver.url,
+      sinkFormat: 'ndjson',
+      latenessMarginSeconds,
+      ...(lateDataMinutes === undefined ? {} : { lateDataMinutes }),
+      ...(options.jsonPageSize === undefined ? {} : { jsonPageSize: options.jsonPageSize }),
+      batchMaxEvents: 7,
+    });
   const clientFor = (
     url: string,
     latenessMarginSeconds = margin,
     dataClock: Clock = clock,
     lateDataMinutes?: number,
   ): MimecastClient =>
-    createMimecastClient({
-      baseUrl: url,
+    createCollectorClient(
+      settingsFor(url, latenessMarginSeconds, lateDataMinutes),
       credentials,
-      dispatcher: sharedDispatcher,
-      clock: dataClock,
-      latenessMarginSeconds,
-      ...(lateDataMinutes === undefined ? {} : { lateDataMinutes }),
-      retry: { baseDelayMs: 2, maxDelayMs: 10 },
-      timeouts: { connectMs: 2000, headersMs: 5000, bodyMs: 5000 },
-      ...(options.jsonPageSize === undefined ? {} : { pageSizes: { json: options.jsonPageSize } }),
-    });
+      { dispatcher: sharedDispatcher, clock: dataClock },
+      {
+        retry: { baseDelayMs: 2, maxDelayMs: 10 },
+        timeouts: { connectMs: 2000, headersMs: 5000, bodyMs: 5000 },
+      },
+    );
   let client = clientFor(world.sim.url);
   // Replays ask up to now (no margin, and window ends rounded down to whole seconds still past now):
   // everything after a position that exists now, due or not, so a record published within the margin
@@ -310,46 +323,45 @@ export function startCollector(world: World, options: CollectorOptions): Collect
       let result: TickResult;
       try {
         const log = createLogger({ instance, level: 'INFO' });
-        const sink = createHttpSink({
-          url: receiver.url,
-          format: 'ndjson',
-          dispatcher: sharedDispatcher,
-          log,
-          clock,
-          retry: {
-            maxAttempts: 3,
-            baseDelayMs: 2,
-            maxDelayMs: 10,
-            attemptTimeoutMs: 400,
-            minAttemptMs: 10,
-            ...options.sinkRetry,
+        const built = buildTick(
+          settingsFor(world.sim.url, margin),
+          {
+            log,
+            store: tick.wrapStore ? tick.wrapStore(store) : store,
+            credentials: { mimecast: credentials },
+            dispatcher: sharedDispatcher,
           },
-        });
-        result = await runTick({
-          instance,
+          {
+            clock,
+            client,
+            sinkRetry: {
+              maxAttempts: 3,
+              baseDelayMs: 2,
+              maxDelayMs: 10,
+              attemptTimeoutMs: 400,
+              minAttemptMs: 10,
+              ...options.sinkRetry,
+            },
+            limits: {
+              concurrency: streams.length,
+              // Leases last until the tick's deadline; a crashed tick's streams are free once it passed.
+              leaseMs: 1000,
+              safetyMarginMs: 2000,
+              ...options.limits,
+              ...tick.limits,
+            },
+            // Throttle waits in place move the clock instead of waiting.
+            sleep: async (ms) => {
+              clock.advance(ms);
+            },
+            ...(tick.wrapSource === undefined ? {} : { wrapSource: tick.wrapSource }),
+            ...(tick.wrapSink === undefined ? {} : { wrapSink: tick.wrapSink }),
+          },
+        );
+        result = await built.run({
           owner: tick.owner ?? `${instance}-tick-${ticks}`,
-          sources: streams.map((stream) =>
-            tick.wrapSource ? tick.wrapSource(client.source(stream)) : client.source(stream),
-          ),
-          store: tick.wrapStore ? tick.wrapStore(store) : store,
-          sink: tick.wrapSink ? tick.wrapSink(sink) : sink,
-          log,
-          clock,
-          collectionStart: world.collectionStart,
           deadline: clock.now() + (tick.budgetMs ?? options.tickBudgetMs ?? DEFAULT_TICK_BUDGET_MS),
-          limits: {
-            batchMaxEvents: 7,
-            concurrency: streams.length,
-            // Leases last until the tick's deadline; a crashed tick's streams are free once it passed.
-            leaseMs: 1000,
-            safetyMarginMs: 2000,
-            ...options.limits,
-            ...tick.limits,
-          },
-          // Throttle waits in place move the clock instead of waiting.
-          sleep: async (ms) => {
-            clock.advance(ms);
-          },
+          streams,
           ...(tick.signal === undefined ? {} : { signal: tick.signal }),
         });
         createTickTelemetry({
