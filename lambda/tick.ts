@@ -1,6 +1,7 @@
 /**
  * One collection tick, as the Lambda handler and the local command line both run it:
- * credentials → Mimecast client and sink → engine → tick health (metrics, log lines) → outcome.
+ * credentials → the composition root (root.ts: Mimecast client, destination, engine) → tick health
+ * (metrics, log lines) → outcome.
  *
  * Kept apart from handler.ts so the code path a laptop runs is the one AWS runs; only the
  * adapters passed in differ (Secrets Manager vs environment credentials, DynamoDB vs embedded store).
@@ -8,16 +9,15 @@
 import type { Dispatcher } from 'undici';
 import type { CollectorSettings } from './config';
 import type { CheckpointStore } from './core/checkpoint';
-import { runTick } from './core/engine';
 import type { Envelope } from './core/envelope';
-import type { Log, Sink } from './core/ports';
+import { type Log, systemClock } from './core/ports';
 import type { StreamResult, TickResult } from './core/results';
 import { isStreamId, type StreamId } from './core/streams';
 import { AuthenticationError, CollectorError, ConfigError, needsOperator } from './errors';
-import { createMimecastClient, type MimecastClient } from './mimecast';
+import type { MimecastClient } from './mimecast';
+import { buildTick, createCollectorClient, type TickOverrides } from './root';
 import type { CollectorCredentials } from './secrets/credentials';
 import { secretValuesOf } from './secrets/document';
-import { createHttpSink } from './sinks';
 import type { TickTelemetry } from './telemetry';
 
 export interface CredentialsSource {
@@ -49,6 +49,8 @@ export interface TickRequest {
   /** Epoch ms by which the tick must be over. */
   deadline: number;
   signal?: AbortSignal;
+  /** What a test or tool changes about the tick (clock, limits, retry timing); production passes none. */
+  overrides?: TickOverrides;
 }
 
 /** What one tick did, per stream, in log-safe form. */
@@ -108,6 +110,7 @@ function mimecastClientFor(
   adapters: TickAdapters,
   config: CollectorSettings,
   credentials: CollectorCredentials,
+  overrides: TickOverrides,
 ): MimecastClient {
   const key = JSON.stringify([
     config.mimecastBaseUrl,
@@ -122,18 +125,12 @@ function mimecastClientFor(
   ]);
   const cached = mimecastClients.get(adapters);
   if (cached?.key === key) return cached.client;
-  const client = createMimecastClient({
-    baseUrl: config.mimecastBaseUrl,
-    credentials: credentials.mimecast,
-    dispatcher: adapters.dispatcher,
-    log: adapters.log,
-    latenessMarginSeconds: config.latenessMarginSeconds,
-    lateDataMinutes: config.lateDataMinutes,
-    pageSizes: { json: config.jsonPageSize, siemBatch: config.siemBatchPageSize },
-    siemTypes: config.siemEventTypes,
-    siemCiTypes: config.siemCiEventTypes,
-    snapshotIntervalHours: config.awarenessSnapshotHours,
-  });
+  const client = createCollectorClient(
+    config,
+    credentials.mimecast,
+    { log: adapters.log, dispatcher: adapters.dispatcher, clock: overrides.clock },
+    overrides.mimecast,
+  );
   mimecastClients.set(adapters, { key, client });
   return client;
 }
@@ -142,42 +139,24 @@ export async function collectTick(request: TickRequest): Promise<TickReport> {
   const { config, adapters } = request;
   const streams = selectStreams(config.streams, request.requestedStreams);
 
+  const overrides = request.overrides ?? {};
   const runWith = async (credentials: CollectorCredentials, only: StreamId[]): Promise<TickResult> => {
     adapters.registerSecrets?.(secretValuesOf(credentials));
-    const client = mimecastClientFor(adapters, config, credentials);
-    const httpSink = createHttpSink({
-      url: config.sinkUrl,
-      format: config.sinkFormat,
-      token: credentials.sinkToken,
-      dispatcher: adapters.dispatcher,
-      log: adapters.log,
-    });
-    const onDelivered = adapters.onDelivered;
-    const sink: Sink = onDelivered
-      ? {
-          sizeOf: (envelope) => httpSink.sizeOf(envelope),
-          send: async (batch, budget) => {
-            const sent = await httpSink.send(batch, budget);
-            if (batch[0]) onDelivered(batch[0].stream, batch);
-            return sent;
-          },
-        }
-      : httpSink;
-    return runTick({
-      instance: config.instance,
-      owner: request.owner,
-      sources: only.map((stream) => client.source(stream)),
-      store: adapters.store,
-      sink,
-      log: adapters.log,
-      clock: { now: () => Date.now() },
-      collectionStart: config.collectionStart,
-      deadline: request.deadline,
-      limits: {
-        maxPagesPerStream: config.maxPagesPerTick,
-        batchMaxEvents: config.batchMaxEvents,
-        batchMaxBytes: config.batchMaxBytes,
+    const tick = buildTick(
+      config,
+      {
+        log: adapters.log,
+        store: adapters.store,
+        credentials,
+        dispatcher: adapters.dispatcher,
+        onDelivered: adapters.onDelivered,
       },
+      { ...overrides, client: mimecastClientFor(adapters, config, credentials, overrides) },
+    );
+    return tick.run({
+      owner: request.owner,
+      deadline: request.deadline,
+      streams: only,
       signal: request.signal,
     });
   };
@@ -204,7 +183,7 @@ export async function collectTick(request: TickRequest): Promise<TickReport> {
     }
   }
 
-  adapters.telemetry?.publish(result, Date.now());
+  adapters.telemetry?.publish(result, (overrides.clock ?? systemClock).now());
 
   return {
     result,

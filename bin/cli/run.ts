@@ -147,11 +147,25 @@ function terminalLog(io: CliIO, verbose: boolean, redactor: SecretRedactor): Log
     const rest = attributes === undefined ? '' : ` ${JSON.stringify(attributes)}`;
     io.err(redactor.redactText(`${level} ${stream}${message}${rest}`));
   };
-  return {
+  const log: Log = {
     debug: (m, a) => verbose && write('debug', m, a),
     info: (m, a) => verbose && write('info', m, a),
     warn: (m, a) => write('warn', m, a),
     error: (m, a) => verbose && write('error', m, a),
+    // The terminal shows the stream prefix from the line's own attributes; a child adds its keys to them.
+    child: (keys) => withKeys(log, keys),
+  };
+  return log;
+}
+
+function withKeys(log: Log, keys: Record<string, unknown>): Log {
+  const merged = (a?: Record<string, unknown>) => ({ ...keys, ...a });
+  return {
+    debug: (m, a) => log.debug(m, merged(a)),
+    info: (m, a) => log.info(m, merged(a)),
+    warn: (m, a) => log.warn(m, merged(a)),
+    error: (m, a) => log.error(m, merged(a)),
+    child: (more) => withKeys(log, { ...keys, ...more }),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * Ids for the records of one answer, in answer order (design.md, "Delivery guarantee"): identical
+ * Ids for the records of one answer, in answer order (docs/ARCHITECTURE.md, "Event ids"): identical
  * records are events of their own (two failed logons in the same second are two events a SOC counts),
  * so the n-th record with the same canonical JSON in one answer gets `eventId(stream, record, n)`.
  * The numbering depends only on the answer, so the same answer read again (a resume, a retry, a
@@ -12,9 +12,14 @@
 import { canonicalJson, eventIdOfCanonical } from './envelope';
 import type { StreamId } from './streams';
 
+/** Canonical records remembered per answer (a window page holds at most 500). */
+const REMEMBERED_RECORDS = 5000;
+
 export class OccurrenceIds {
   /** Records numbered so far, per occurrence-1 id. One entry per distinct record of the answer. */
   private readonly counts = new Map<string, number>();
+  /** Occurrence-1 id of each canonical record seen in this answer: a copy is hashed once, for its own id. */
+  private readonly keys = new Map<string, string>();
   private last = '';
 
   /**
@@ -31,7 +36,12 @@ export class OccurrenceIds {
   /** The id of the next record of the answer. */
   idOf(event: unknown): string {
     const canonical = canonicalJson(event);
-    const key = eventIdOfCanonical(this.stream, canonical, 1);
+    let key = this.keys.get(canonical);
+    if (key === undefined) {
+      key = eventIdOfCanonical(this.stream, canonical, 1);
+      // Bounded: a SIEM file can hold many thousand records; past the bound a copy is hashed twice.
+      if (this.keys.size < REMEMBERED_RECORDS) this.keys.set(canonical, key);
+    }
     const occurrence = (this.counts.get(key) ?? 0) + 1;
     this.counts.set(key, occurrence);
     this.last = key;

@@ -109,7 +109,18 @@ export interface Log {
   info(message: string, attributes?: Record<string, unknown>): void;
   warn(message: string, attributes?: Record<string, unknown>): void;
   error(message: string, attributes?: Record<string, unknown>): void;
+  /** A log whose every line also carries `keys` (e.g. the instance and stream of one stream's run). */
+  child(keys: Record<string, string | number | boolean>): Log;
 }
+
+/** A Log that writes nothing (for callers that pass none). */
+export const silentLog: Log = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child: () => silentLog,
+};
 
 /** Time, injectable so tests can move it. */
 export interface Clock {

@@ -8,7 +8,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { Clock, Log } from '../core/ports';
-import { systemClock } from '../core/ports';
+import { silentLog, systemClock } from '../core/ports';
 import { STREAM_API_VERSIONS, type StreamId } from '../core/streams';
 import { ConfigError, type ConfigProblem } from '../errors';
 import { AGENT_DEFAULTS, createAgent, sharedAgent } from '../http/agent';
@@ -70,13 +70,6 @@ export {
 } from './hosts';
 export { authorizationHeader, mcDate, v1AuthHeaders } from './signing';
 export type { MimecastStreamSource } from './types';
-
-const noopLog: Log = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 export interface MimecastClientOptions {
   /** API 1.0 regional host or API 2.0 host; HTTPS only, plain http allowed for loopback hosts (the simulator). */
@@ -148,7 +141,7 @@ export function createMimecastClient(options: MimecastClientOptions): MimecastCl
   }
   const { settings, retry } = resolveSettings(options);
   const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-  const log = options.log ?? noopLog;
+  const log = options.log ?? silentLog;
   const clock = options.clock ?? systemClock;
   const transport = new HttpTransport({
     dispatcher:

@@ -13,7 +13,7 @@ import { gzip } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import type { Envelope } from '../core/envelope';
 import type { CallBudget, Clock, Log, SinkResult } from '../core/ports';
-import { systemClock } from '../core/ports';
+import { silentLog, systemClock } from '../core/ports';
 import { ConfigError, type ConfigProblem } from '../errors';
 import { sharedAgent } from '../http/agent';
 import { parseRetryAfter } from '../http/hints';
@@ -53,8 +53,6 @@ export interface HttpSinkOptions {
   /** elastic-bulk: index for every document (`_index`); splunk-hec: the HEC `index` field. Optional. */
   index?: string;
 }
-
-const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Builds a sink, checking every option first and reporting all problems in one ConfigError. */
 export function createHttpSink(options: HttpSinkOptions): Destination {

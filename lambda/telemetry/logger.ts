@@ -20,13 +20,8 @@ export interface CollectorLogOptions {
 }
 
 export interface CollectorLog extends Log {
-  /** The Powertools logger underneath (for `injectLambdaContext` in the handler). */
-  readonly logger: Logger;
-  readonly redactor: SecretRedactor;
-  /** A log whose every line also carries `stream`. Shares this log's redactor. */
-  forStream(stream: string): CollectorLog;
-  /** A log whose every line also carries `keys`. Shares this log's redactor. */
-  withKeys(keys: Record<string, string | number | boolean>): CollectorLog;
+  /** A log whose every line also carries `keys` (e.g. a stream's). Shares this log's redactor. */
+  child(keys: Record<string, string | number | boolean>): CollectorLog;
   /** Values replaced by `[REDACTED]` in every line from now on (e.g. secretValuesOf(credentials)). */
   registerSecrets(values: Iterable<string | undefined>): void;
 }
@@ -46,14 +41,11 @@ function wrap(logger: Logger, redactor: SecretRedactor): CollectorLog {
   // Powertools merges an attributes object into the line; an empty object adds nothing.
   const extra = (attributes?: Record<string, unknown>) => (attributes === undefined ? [] : [attributes]);
   return {
-    logger,
-    redactor,
     debug: (message, attributes) => logger.debug(message, ...extra(attributes)),
     info: (message, attributes) => logger.info(message, ...extra(attributes)),
     warn: (message, attributes) => logger.warn(message, ...extra(attributes)),
     error: (message, attributes) => logger.error(message, ...extra(attributes)),
-    forStream: (stream) => wrap(logger.createChild({ persistentKeys: { stream } }), redactor),
-    withKeys: (keys) => wrap(logger.createChild({ persistentKeys: keys }), redactor),
+    child: (keys) => wrap(logger.createChild({ persistentKeys: keys }), redactor),
     registerSecrets: (values) => {
       redactor.register(values);
     },

@@ -12,7 +12,7 @@ import { resetCommand } from '../../bin/cli/reset';
 import { cursorSummary, statusCommand } from '../../bin/cli/status';
 import { parseCollectorSettings } from '../../lambda/config';
 import { type CheckpointKey, toLastError } from '../../lambda/core/checkpoint';
-import type { Log } from '../../lambda/core/ports';
+import { type Log, silentLog } from '../../lambda/core/ports';
 import { AuthenticationError } from '../../lambda/errors';
 import { openLocalCheckpointStore } from '../../lambda/state/local-store';
 import { collectTick } from '../../lambda/tick';
@@ -21,7 +21,7 @@ import { type RunningSimulator, startSimulator } from '../simulator';
 import { captureIO } from './cli-io';
 
 const TOKEN = 'receiver-token-0123456789';
-const silent: Log = { debug() {}, info() {}, warn() {}, error() {} };
+const silent: Log = silentLog;
 
 let dir: string;
 let stateDir: string;

@@ -41,3 +41,33 @@ test('carried counts continue a run of identical records from the previous page'
 test('the same record in two streams has two ids', () => {
   expect(new OccurrenceIds('audit').idOf(logon)).not.toBe(new OccurrenceIds('dlp').idOf(logon));
 });
+
+test('each record of an answer is hashed once: a copy is not hashed again for the key its copies count under', () => {
+  let hashes = 0;
+  let Counting: typeof OccurrenceIds | undefined;
+  jest.isolateModules(() => {
+    jest.doMock('node:crypto', () => {
+      const real = jest.requireActual<typeof import('node:crypto')>('node:crypto');
+      const counted = (algorithm: string, data: string, encoding: 'hex') => {
+        hashes += 1;
+        return real.hash(algorithm, data, encoding);
+      };
+      const createHash = (algorithm: string) => {
+        hashes += 1;
+        return real.createHash(algorithm);
+      };
+      return { ...real, hash: counted, createHash };
+    });
+    Counting = (require('../../lambda/core/occurrences') as typeof import('../../lambda/core/occurrences'))
+      .OccurrenceIds;
+  });
+  const ids = new Counting!('audit');
+  const other = { ...logon, user: 'c@d.example' };
+  const answer = [logon, other, { ...logon }, logon, other];
+  const numbered = answer.map((r) => ids.idOf(r));
+  expect(hashes).toBe(answer.length);
+  // The same ids as without counting.
+  const plain = new OccurrenceIds('audit');
+  expect(numbered).toEqual(answer.map((r) => plain.idOf(r)));
+  jest.dontMock('node:crypto');
+});

@@ -35,7 +35,7 @@ test('splunk-hec: Splunk token from the secret, 429 Retry-After and HEC busy mid
   const report = await r.collect({
     owner: 'hec',
     streams: STREAMS,
-    wrapStore: (store) => (witness.current = new CommitWitness(store, r)),
+    wrapStore: (store) => (witness.current = new CommitWitness(store, (s) => r.delivered(s))),
   });
 
   expect(report.outcome.streams.map((s) => [s.stream, s.outcome])).toEqual(
@@ -76,7 +76,7 @@ test('elastic-bulk: ApiKey from the secret, items refused for a while and for go
       owner,
       streams: STREAMS,
       wrapStore: (store) => {
-        const witness = new CommitWitness(store, r);
+        const witness = new CommitWitness(store, (s) => r.delivered(s));
         witnesses.push(witness);
         return witness;
       },

@@ -10,6 +10,7 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Agent } from 'undici';
+import type { CollectorSettings } from '../../lambda/config';
 import type {
   Checkpoint,
   CheckpointKey,
@@ -18,26 +19,26 @@ import type {
   Lease,
   LeaseToken,
   ProgressUpdate,
-  ResetOptions,
 } from '../../lambda/core/checkpoint';
-import { runTick } from '../../lambda/core/engine';
 import type { Envelope } from '../../lambda/core/envelope';
 import { OccurrenceIds } from '../../lambda/core/occurrences';
-import type { Clock, Cursor, Log, Sink } from '../../lambda/core/ports';
+import type { Cursor, Sink } from '../../lambda/core/ports';
 import type { TickResult } from '../../lambda/core/results';
 import { type StreamId, streamsFor } from '../../lambda/core/streams';
-import {
-  createMimecastClient,
-  type MimecastClient,
-  SIEM_CI_EVENT_TYPES,
-  SIEM_V2_EVENT_TYPES,
-} from '../../lambda/mimecast';
+import type { MimecastClient } from '../../lambda/mimecast';
+import { buildTick, createCollectorClient } from '../../lambda/root';
 import { createCredentialsProvider } from '../../lambda/secrets/provider';
-import { createHttpSink } from '../../lambda/sinks';
 import { createDynamoDbCheckpointStore, type DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
 import { type LocalCheckpointStore, openLocalCheckpointStore } from '../../lambda/state/local-store';
 import { collectTick, type TickReport } from '../../lambda/tick';
 import { type AwsStub, startAwsStub } from '../aws-stub';
+import { TestClock } from '../kit/clock';
+import { RecordingLog } from '../kit/log';
+import { rigSettings } from '../kit/settings';
+import { CommitWitness, CrashError, Process, ProcessStore, StoreProxy } from '../kit/stores';
+
+export { CommitWitness, CrashError, Process, StoreProxy };
+
 import { type Receiver, type ReceiverKind, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 
@@ -112,31 +113,6 @@ export const STREAM_PATHS: Record<StreamId, { 1: string | RegExp; 2: string | Re
   },
 };
 
-/** Wall time plus an offset the test moves: shared by the simulator, the client and the engine. */
-export class TestClock implements Clock {
-  offsetMs = 0;
-  now(): number {
-    return Date.now() + this.offsetMs;
-  }
-  advance(ms: number): void {
-    this.offsetMs += ms;
-  }
-}
-
-export class MemoryLog implements Log {
-  readonly lines: Array<{ level: string; message: string; attributes?: Record<string, unknown> }> = [];
-  debug(): void {}
-  info(message: string, attributes?: Record<string, unknown>): void {
-    this.lines.push({ level: 'info', message, attributes });
-  }
-  warn(message: string, attributes?: Record<string, unknown>): void {
-    this.lines.push({ level: 'warn', message, attributes });
-  }
-  error(message: string, attributes?: Record<string, unknown>): void {
-    this.lines.push({ level: 'error', message, attributes });
-  }
-}
-
 export interface RigOptions {
   api: 1 | 2;
   receiver?: { kind: ReceiverKind; token?: string };
@@ -174,7 +150,7 @@ export interface Container {
   store: DynamoCheckpointStore;
   dispatcher: Agent;
   credentials: ReturnType<typeof createCredentialsProvider>;
-  log: MemoryLog;
+  log: RecordingLog;
   close(): Promise<void>;
 }
 
@@ -185,7 +161,7 @@ export interface Rig {
   dynamo: LocalCheckpointStore;
   aws: AwsStub;
   clock: TestClock;
-  log: MemoryLog;
+  log: RecordingLog;
   /** Where collection starts: before all of the simulator's data. */
   collectionStart: Date;
   /** Ground-truth ids of a stream now. */
@@ -212,7 +188,7 @@ export interface Rig {
 export async function startRig(options: RigOptions): Promise<Rig> {
   const { api } = options;
   const clock = new TestClock();
-  const log = new MemoryLog();
+  const log = new RecordingLog();
   const sim = await startSimulator({
     seed: 4,
     now: () => clock.now(),
@@ -241,16 +217,25 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   );
   const dispatcher = new Agent({ keepAliveTimeout: 1000, connections: 32 });
   const collectionStart = new Date(clock.now() - 26 * 3_600_000);
-  const newClient = (): MimecastClient =>
-    createMimecastClient({
-      baseUrl: sim.url,
-      credentials: mimecastCredentials,
-      dispatcher,
-      log,
-      clock,
+  const settingsFor = (streams: readonly StreamId[], start: Date | undefined): CollectorSettings =>
+    rigSettings({
+      instance: INSTANCE,
+      apiVersion: api,
+      mimecastBaseUrl: sim.url,
+      streams: [...streams],
+      ...(start === undefined ? {} : { collectionStart: start }),
+      sinkUrl: receiver.url,
+      sinkFormat: receiverKind,
       latenessMarginSeconds: options.latenessMarginSeconds ?? MARGIN_S,
-      retry: { baseDelayMs: 5, maxDelayMs: 40 },
+      batchMaxEvents: BATCH,
     });
+  const newClient = (): MimecastClient =>
+    createCollectorClient(
+      settingsFor(ALL_STREAMS, collectionStart),
+      mimecastCredentials,
+      { dispatcher, log, clock },
+      { retry: { baseDelayMs: 5, maxDelayMs: 40 } },
+    );
   let shared = newClient();
   const containers: Container[] = [];
 
@@ -274,7 +259,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
         secretsManager,
         kms,
       }),
-      log: new MemoryLog(),
+      log: new RecordingLog(),
       close: async () => {
         store.close();
         secretsManager.destroy();
@@ -313,33 +298,32 @@ export async function startRig(options: RigOptions): Promise<Rig> {
         .filter((ids) => ids.length > 0),
     async run(run = {}) {
       if (run.freshProcess) shared = newClient();
-      const client = shared;
-      const realSink = createHttpSink({
-        url: receiver.url,
-        format: receiverKind,
-        ...(sinkToken === undefined ? {} : { token: sinkToken }),
-        dispatcher,
-        log,
-        clock,
-      });
       const streams = run.streams ?? ALL_STREAMS;
-      return runTick({
-        instance: INSTANCE,
-        owner: run.owner ?? `run-${Math.random().toString(36).slice(2)}`,
-        sources: streams.map((stream) => client.source(stream)),
-        store: run.store ?? dynamo.store,
-        sink: run.wrapSink ? run.wrapSink(realSink) : realSink,
-        log,
-        clock,
-        ...(run.collectionStart === null ? {} : { collectionStart: run.collectionStart ?? collectionStart }),
-        deadline: clock.now() + RUN_BUDGET_MS,
-        limits: {
-          batchMaxEvents: BATCH,
-          concurrency: streams.length,
-          // Leases last until the deadline: a crashed run's streams are free RUN_BUDGET_MS later.
-          leaseMs: 1000,
-          safetyMarginMs: 2000,
+      const start = run.collectionStart === null ? undefined : (run.collectionStart ?? collectionStart);
+      const tick = buildTick(
+        settingsFor(streams, start),
+        {
+          log,
+          store: run.store ?? dynamo.store,
+          credentials: { mimecast: mimecastCredentials, ...(sinkToken === undefined ? {} : { sinkToken }) },
+          dispatcher,
         },
+        {
+          clock,
+          client: shared,
+          limits: {
+            concurrency: streams.length,
+            // Leases last until the deadline: a crashed run's streams are free RUN_BUDGET_MS later.
+            leaseMs: 1000,
+            safetyMarginMs: 2000,
+          },
+          ...(run.wrapSink === undefined ? {} : { wrapSink: run.wrapSink }),
+        },
+      );
+      return tick.run({
+        owner: run.owner ?? `run-${Math.random().toString(36).slice(2)}`,
+        deadline: clock.now() + RUN_BUDGET_MS,
+        streams,
         ...(run.signal === undefined ? {} : { signal: run.signal }),
       });
     },
@@ -347,25 +331,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       defaultContainer ??= container();
       const adapters = tick.container ?? defaultContainer;
       return collectTick({
-        config: {
-          instance: INSTANCE,
-          apiVersion: api,
-          mimecastBaseUrl: sim.url,
-          streams: [...(tick.streams ?? ALL_STREAMS)],
-          collectionStart,
-          sinkUrl: receiver.url,
-          sinkFormat: receiverKind,
-          latenessMarginSeconds: MARGIN_S,
-          lateDataMinutes: 60,
-          maxPagesPerTick: 100,
-          batchMaxEvents: BATCH,
-          batchMaxBytes: 4 * 1024 * 1024,
-          jsonPageSize: 500,
-          siemBatchPageSize: 100,
-          siemEventTypes: [...SIEM_V2_EVENT_TYPES],
-          siemCiEventTypes: [...SIEM_CI_EVENT_TYPES],
-          awarenessSnapshotHours: 24,
-        },
+        config: settingsFor(tick.streams ?? ALL_STREAMS, collectionStart),
         adapters: {
           log: adapters.log,
           credentials: adapters.credentials,
@@ -534,36 +500,6 @@ export function allOutcomes(streams: readonly StreamId[], outcome: string): Reco
 // ---------------------------------------------------------------------------------------------
 // Crashes
 
-export class CrashError extends Error {
-  override readonly name = 'CrashError';
-}
-
-/**
- * The process a tick runs in. Once it "crashes", nothing it does reaches the outside any more: its
- * signal aborts every fetch and send, and the wrapped store and sink refuse every call — so it writes
- * no checkpoint, records no failure and never releases a lease.
- */
-export class Process {
-  private readonly controller = new AbortController();
-  crashedAt: string | undefined;
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  crash(where: string): CrashError {
-    if (this.crashedAt === undefined) {
-      this.crashedAt = where;
-      this.controller.abort(new CrashError(`process crashed: ${where}`));
-    }
-    return new CrashError(`process crashed: ${this.crashedAt}`);
-  }
-
-  assertAlive(): void {
-    if (this.crashedAt !== undefined) throw new CrashError(`process crashed: ${this.crashedAt}`);
-  }
-}
-
 /** Where a planned crash happens, counted in batches of one stream. */
 export type CrashPoint =
   /** The batch was fetched and built; the process dies before sending it. */
@@ -575,7 +511,11 @@ export type CrashPoint =
 export function crashable(process: Process, point?: CrashPoint) {
   const sends = new Map<StreamId, number>();
   const armed = new Set<StreamId>();
-  const wrapStore = (inner: CheckpointStore): CheckpointStore => new CrashingStore(inner, process, armed);
+  const wrapStore = (inner: CheckpointStore): CheckpointStore =>
+    new ProcessStore(inner, process, (key) => {
+      if (armed.has(key.stream))
+        throw process.crash(`after ${key.stream} was acknowledged, before its commit`);
+    });
   const wrapSink = (inner: Sink): Sink => ({
     sizeOf: (envelope) => inner.sizeOf(envelope),
     async send(batch, budget) {
@@ -592,69 +532,6 @@ export function crashable(process: Process, point?: CrashPoint) {
     },
   });
   return { wrapStore, wrapSink, sends };
-}
-
-/** The real store, behind a process that may die; a commit of an `armed` stream kills it. */
-class CrashingStore implements CheckpointStore {
-  constructor(
-    private readonly inner: CheckpointStore,
-    private readonly process: Process,
-    private readonly armed: Set<StreamId>,
-  ) {}
-  acquireLease(key: CheckpointKey, lease: Lease, now: number): Promise<Checkpoint | null> {
-    this.process.assertAlive();
-    return this.inner.acquireLease(key, lease, now);
-  }
-  load(key: CheckpointKey): Promise<Checkpoint | undefined> {
-    this.process.assertAlive();
-    return this.inner.load(key);
-  }
-  async commitProgress(key: CheckpointKey, token: LeaseToken, update: ProgressUpdate): Promise<Checkpoint> {
-    this.process.assertAlive();
-    if (this.armed.has(key.stream))
-      throw this.process.crash(`after ${key.stream} was acknowledged, before its commit`);
-    return this.inner.commitProgress(key, token, update);
-  }
-  recordFailure(key: CheckpointKey, token: LeaseToken, update: FailureUpdate): Promise<Checkpoint> {
-    this.process.assertAlive();
-    return this.inner.recordFailure(key, token, update);
-  }
-  releaseLease(key: CheckpointKey, token: LeaseToken, now: number): Promise<void> {
-    this.process.assertAlive();
-    return this.inner.releaseLease(key, token, now);
-  }
-  list(instance: string): Promise<Checkpoint[]> {
-    return this.inner.list(instance);
-  }
-  reset(key: CheckpointKey, options: ResetOptions): Promise<Checkpoint | undefined> {
-    return this.inner.reset(key, options);
-  }
-}
-
-/** Delegates everything; subclasses override what they observe. */
-export class StoreProxy implements CheckpointStore {
-  constructor(protected readonly inner: CheckpointStore) {}
-  acquireLease(key: CheckpointKey, lease: Lease, now: number): Promise<Checkpoint | null> {
-    return this.inner.acquireLease(key, lease, now);
-  }
-  load(key: CheckpointKey): Promise<Checkpoint | undefined> {
-    return this.inner.load(key);
-  }
-  commitProgress(key: CheckpointKey, token: LeaseToken, update: ProgressUpdate): Promise<Checkpoint> {
-    return this.inner.commitProgress(key, token, update);
-  }
-  recordFailure(key: CheckpointKey, token: LeaseToken, update: FailureUpdate): Promise<Checkpoint> {
-    return this.inner.recordFailure(key, token, update);
-  }
-  releaseLease(key: CheckpointKey, token: LeaseToken, now: number): Promise<void> {
-    return this.inner.releaseLease(key, token, now);
-  }
-  list(instance: string): Promise<Checkpoint[]> {
-    return this.inner.list(instance);
-  }
-  reset(key: CheckpointKey, options: ResetOptions): Promise<Checkpoint | undefined> {
-    return this.inner.reset(key, options);
-  }
 }
 
 /** Records every version the store handed back, per stream, in the order this container saw them. */
@@ -679,46 +556,14 @@ export class VersionRecorder extends StoreProxy {
   }
 }
 
-/**
- * At every checkpoint write, remembers the position written and which ids the receiver held at that
- * moment: `expectNeverAhead` then proves that a crash right after any of those writes would lose nothing.
- */
-export class CommitWitness extends StoreProxy {
-  readonly commits: Array<{ stream: StreamId; cursor: Cursor; offset: number; held: Set<string> }> = [];
-  constructor(
-    inner: CheckpointStore,
-    private readonly rig: Rig,
-    /** Only these streams (replays cost Mimecast calls). Default: all. */
-    private readonly streams?: readonly StreamId[],
-  ) {
-    super(inner);
-  }
-  override async commitProgress(key: CheckpointKey, token: LeaseToken, update: ProgressUpdate) {
-    if (this.streams !== undefined && !this.streams.includes(key.stream)) {
-      return this.inner.commitProgress(key, token, update);
-    }
-    const held = new Set(this.rig.delivered(key.stream));
-    const written = await this.inner.commitProgress(key, token, update);
-    this.commits.push({ stream: key.stream, cursor: update.cursor, offset: update.offset, held });
-    return written;
-  }
-}
-
 /** Every checkpoint written was at or behind what the receiver had acknowledged at that moment. */
 export async function expectNeverAhead(rig: Rig, witness: CommitWitness): Promise<void> {
   expect(witness.commits.length).toBeGreaterThan(0);
   const client = rig.client();
-  const problems: string[] = [];
-  for (const commit of witness.commits) {
-    const rest = await replay(client, commit.stream, commit.cursor, commit.offset);
-    const reachable = new Set([...commit.held, ...rest]);
-    const lost = rig.truth(commit.stream).filter((id) => !reachable.has(id));
-    if (lost.length > 0) {
-      problems.push(
-        `${commit.stream} @ ${JSON.stringify(commit.cursor)}+${commit.offset}: ${lost.length} lost`,
-      );
-    }
-  }
+  const problems = await witness.check(
+    (stream, cursor, offset) => replay(client, stream, cursor, offset),
+    (stream) => rig.truth(stream),
+  );
   expect(problems).toEqual([]);
 }
 

@@ -37,7 +37,7 @@ describe.each([1, 2] as const)('API %i: throttled mid-paging', (api) => {
       nth: 2,
       fault: { kind: 'throttle', hint: 'reset-ms', waitMs: 300 },
     });
-    const witness = new CommitWitness(r.dynamo.store, r, [throttled]);
+    const witness = new CommitWitness(r.dynamo.store, (s) => r.delivered(s), [throttled]);
 
     const before = r.clock.now();
     const first = await r.run({ owner: 'first', store: witness });

@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import { Agent } from 'undici';
 import type { Checkpoint } from '../../lambda/core/checkpoint';
 import { runTick } from '../../lambda/core/engine';
-import type { Cursor, SourceRecord } from '../../lambda/core/ports';
+import { type Cursor, type SourceRecord, silentLog } from '../../lambda/core/ports';
 import type { StreamId } from '../../lambda/core/streams';
 import { CollectorError, ProtocolError, RequestError } from '../../lambda/errors';
 import { createMimecastClient, type MimecastStreamSource } from '../../lambda/mimecast';
@@ -565,7 +565,7 @@ describe('stored cursors', () => {
         sources: [source(1, 'audit')],
         store,
         sink: { sizeOf: () => 1, send: async () => ({ bytes: 0 }) },
-        log: { debug() {}, info() {}, warn() {}, error() {} },
+        log: silentLog,
         clock: { now: () => Date.now() },
         deadline: Date.now() + 30_000,
       });
@@ -618,7 +618,7 @@ describe('stored cursors', () => {
         sources: [source(1, 'audit')],
         store: local.store,
         sink: { sizeOf: () => 1, send: async () => ({ bytes: 0 }) },
-        log: { debug() {}, info() {}, warn() {}, error() {} },
+        log: silentLog,
         clock: { now: () => Date.now() },
         deadline: Date.now() + 30_000,
       });

@@ -12,22 +12,14 @@
  * with it, so either can change without breaking the other.
  */
 import { Agent } from 'undici';
-import type {
-  Checkpoint,
-  CheckpointKey,
-  CheckpointStore,
-  FailureUpdate,
-  Lease,
-  LeaseToken,
-  ProgressUpdate,
-} from '../../lambda/core/checkpoint';
-import { type EngineLimits, runTick } from '../../lambda/core/engine';
+import type { Checkpoint, CheckpointKey, CheckpointStore } from '../../lambda/core/checkpoint';
+import type { EngineLimits } from '../../lambda/core/engine';
 import { type Envelope, eventId } from '../../lambda/core/envelope';
 import type { Clock, Cursor, Sink, StreamSource } from '../../lambda/core/ports';
 import type { StreamResult, TickResult } from '../../lambda/core/results';
 import type { StreamId } from '../../lambda/core/streams';
-import { createMimecastClient, type MimecastClient } from '../../lambda/mimecast';
-import { createHttpSink } from '../../lambda/sinks';
+import type { MimecastClient } from '../../lambda/mimecast';
+import { buildTick, createCollectorClient } from '../../lambda/root';
 import type { SinkRetryOptions } from '../../lambda/sinks/retry';
 import type { DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
 import {
@@ -38,13 +30,16 @@ import {
 } from '../../lambda/telemetry';
 import { operatorFailure } from '../../lambda/tick';
 import { LAG_ALARM_THRESHOLDS, lagAlarmSeconds } from '../../lib/defaults';
-import { CrashError, Process, replay as replayPages, StoreProxy, waitFor } from '../integration/support';
+import { replay as replayPages, waitFor } from '../integration/support';
+import { TestClock } from '../kit/clock';
+import { rigSettings } from '../kit/settings';
+import { CommitWitness, CrashError, Process, ProcessStore, StoreProxy } from '../kit/stores';
 import { type Receiver, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 import { captureOutput } from '../support/capture-output';
 
 // The crash and store wrappers are the integration suite's: one definition of what a crash is.
-export { CrashError, Process, StoreProxy, waitFor };
+export { CommitWitness, CrashError, Process, ProcessStore, StoreProxy, waitFor };
 
 /** The integration suite's replay, with room for the soak's long streams and loaded machines. */
 function replay(client: MimecastClient, stream: StreamId, cursor: Cursor, offset: number): Promise<string[]> {
@@ -53,37 +48,6 @@ function replay(client: MimecastClient, stream: StreamId, cursor: Cursor, offset
 
 // ---------------------------------------------------------------------------------------------
 // Time
-
-/**
- * Wall time plus an offset the test moves (never behind the wall clock: the Mimecast transport checks
- * budget deadlines against Date.now()). `frozen` pins it while both simulators publish, so the two get
- * byte-identical records.
- */
-export class SimClock implements Clock {
-  private offsetMs = 0;
-  private pinned: number | undefined;
-  private last = 0;
-
-  now(): number {
-    const t = this.pinned ?? Date.now() + this.offsetMs;
-    if (t > this.last) this.last = t;
-    return this.last;
-  }
-
-  advance(ms: number): void {
-    this.offsetMs += ms;
-    if (this.pinned !== undefined) this.pinned += ms;
-  }
-
-  frozen<T>(fn: () => T): T {
-    this.pinned = this.now();
-    try {
-      return fn();
-    } finally {
-      this.pinned = undefined;
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // What is collected
@@ -201,7 +165,7 @@ export interface World {
   /** Same seed, range and publishing as `sim`, never faulted: replays from checkpoints go here. */
   mirror: RunningSimulator;
   receiver: Receiver;
-  clock: SimClock;
+  clock: TestClock;
   store: DynamoCheckpointStore;
   /** Where collection starts: before all of the simulators' data. */
   collectionStart: Date;
@@ -211,7 +175,7 @@ export interface World {
 }
 
 export async function startWorld(options: WorldOptions): Promise<World> {
-  const clock = new SimClock();
+  const clock = new TestClock();
   // An explicit range, so both simulators generate the same records.
   const rangeEnd = Math.floor((clock.now() - 10 * 60_000) / 1000) * 1000;
   const range = { start: new Date(rangeEnd - 24 * 3_600_000), end: new Date(rangeEnd) };
@@ -311,23 +275,35 @@ export function startCollector(world: World, options: CollectorOptions): Collect
   const { clock, receiver, store } = world;
   const margin = options.latenessMarginSeconds ?? 60;
   const credentials = api === 1 ? world.sim.credentials.v1 : world.sim.credentials.v2;
+  const settingsFor = (url: string, latenessMarginSeconds: number, lateDataMinutes?: number) =>
+    rigSettings({
+      instance,
+      apiVersion: api,
+      mimecastBaseUrl: url,
+      streams,
+      collectionStart: world.collectionStart,
+      sinkUrl: receiver.url,
+      sinkFormat: 'ndjson',
+      latenessMarginSeconds,
+      ...(lateDataMinutes === undefined ? {} : { lateDataMinutes }),
+      ...(options.jsonPageSize === undefined ? {} : { jsonPageSize: options.jsonPageSize }),
+      batchMaxEvents: 7,
+    });
   const clientFor = (
     url: string,
     latenessMarginSeconds = margin,
     dataClock: Clock = clock,
     lateDataMinutes?: number,
   ): MimecastClient =>
-    createMimecastClient({
-      baseUrl: url,
+    createCollectorClient(
+      settingsFor(url, latenessMarginSeconds, lateDataMinutes),
       credentials,
-      dispatcher: sharedDispatcher,
-      clock: dataClock,
-      latenessMarginSeconds,
-      ...(lateDataMinutes === undefined ? {} : { lateDataMinutes }),
-      retry: { baseDelayMs: 2, maxDelayMs: 10 },
-      timeouts: { connectMs: 2000, headersMs: 5000, bodyMs: 5000 },
-      ...(options.jsonPageSize === undefined ? {} : { pageSizes: { json: options.jsonPageSize } }),
-    });
+      { dispatcher: sharedDispatcher, clock: dataClock },
+      {
+        retry: { baseDelayMs: 2, maxDelayMs: 10 },
+        timeouts: { connectMs: 2000, headersMs: 5000, bodyMs: 5000 },
+      },
+    );
   let client = clientFor(world.sim.url);
   // Replays ask up to now (no margin, and window ends rounded down to whole seconds still past now):
   // everything after a position that exists now, due or not, so a record published within the margin
@@ -347,46 +323,45 @@ export function startCollector(world: World, options: CollectorOptions): Collect
       let result: TickResult;
       try {
         const log = createLogger({ instance, level: 'INFO' });
-        const sink = createHttpSink({
-          url: receiver.url,
-          format: 'ndjson',
-          dispatcher: sharedDispatcher,
-          log,
-          clock,
-          retry: {
-            maxAttempts: 3,
-            baseDelayMs: 2,
-            maxDelayMs: 10,
-            attemptTimeoutMs: 400,
-            minAttemptMs: 10,
-            ...options.sinkRetry,
+        const built = buildTick(
+          settingsFor(world.sim.url, margin),
+          {
+            log,
+            store: tick.wrapStore ? tick.wrapStore(store) : store,
+            credentials: { mimecast: credentials },
+            dispatcher: sharedDispatcher,
           },
-        });
-        result = await runTick({
-          instance,
+          {
+            clock,
+            client,
+            sinkRetry: {
+              maxAttempts: 3,
+              baseDelayMs: 2,
+              maxDelayMs: 10,
+              attemptTimeoutMs: 400,
+              minAttemptMs: 10,
+              ...options.sinkRetry,
+            },
+            limits: {
+              concurrency: streams.length,
+              // Leases last until the tick's deadline; a crashed tick's streams are free once it passed.
+              leaseMs: 1000,
+              safetyMarginMs: 2000,
+              ...options.limits,
+              ...tick.limits,
+            },
+            // Throttle waits in place move the clock instead of waiting.
+            sleep: async (ms) => {
+              clock.advance(ms);
+            },
+            ...(tick.wrapSource === undefined ? {} : { wrapSource: tick.wrapSource }),
+            ...(tick.wrapSink === undefined ? {} : { wrapSink: tick.wrapSink }),
+          },
+        );
+        result = await built.run({
           owner: tick.owner ?? `${instance}-tick-${ticks}`,
-          sources: streams.map((stream) =>
-            tick.wrapSource ? tick.wrapSource(client.source(stream)) : client.source(stream),
-          ),
-          store: tick.wrapStore ? tick.wrapStore(store) : store,
-          sink: tick.wrapSink ? tick.wrapSink(sink) : sink,
-          log,
-          clock,
-          collectionStart: world.collectionStart,
           deadline: clock.now() + (tick.budgetMs ?? options.tickBudgetMs ?? DEFAULT_TICK_BUDGET_MS),
-          limits: {
-            batchMaxEvents: 7,
-            concurrency: streams.length,
-            // Leases last until the tick's deadline; a crashed tick's streams are free once it passed.
-            leaseMs: 1000,
-            safetyMarginMs: 2000,
-            ...options.limits,
-            ...tick.limits,
-          },
-          // Throttle waits in place move the clock instead of waiting.
-          sleep: async (ms) => {
-            clock.advance(ms);
-          },
+          streams,
           ...(tick.signal === undefined ? {} : { signal: tick.signal }),
         });
         createTickTelemetry({
@@ -639,82 +614,6 @@ export function duplicateProblems(
 
 // ---------------------------------------------------------------------------------------------
 // Crashes and store wrappers
-
-/**
- * Remembers, at every progress commit of the watched streams, the position about to be written and the
- * ids the receiver held at that moment; `check` then proves a crash right after any of those writes
- * would lose nothing (a replay from the position on the mirror, plus what was held, covers the truth).
- */
-export class CommitWitness extends StoreProxy {
-  readonly commits: Array<{ stream: StreamId; cursor: Cursor; offset: number; held: Set<string> }> = [];
-  constructor(
-    inner: CheckpointStore,
-    private readonly held: (stream: StreamId) => string[],
-    private readonly streams: readonly StreamId[],
-  ) {
-    super(inner);
-  }
-  override async commitProgress(key: CheckpointKey, token: LeaseToken, update: ProgressUpdate) {
-    if (!this.streams.includes(key.stream)) return this.inner.commitProgress(key, token, update);
-    const held = new Set(this.held(key.stream));
-    const written = await this.inner.commitProgress(key, token, update);
-    this.commits.push({ stream: key.stream, cursor: update.cursor, offset: update.offset, held });
-    return written;
-  }
-
-  /** Problems: commits that were ahead of what the receiver held; the checked commits are forgotten. */
-  async check(
-    replayFrom: (stream: StreamId, cursor: Cursor, offset: number) => Promise<string[]>,
-    truth: (stream: StreamId) => string[],
-  ) {
-    const problems: string[] = [];
-    for (const commit of this.commits.splice(0)) {
-      const rest = await replayFrom(commit.stream, commit.cursor, commit.offset);
-      const reachable = new Set([...commit.held, ...rest]);
-      const lost = truth(commit.stream).filter((id) => !reachable.has(id));
-      if (lost.length > 0) {
-        problems.push(
-          `${commit.stream}: a commit wrote ${JSON.stringify(commit.cursor)}+${commit.offset} while ${lost.length} record(s) before it were not acknowledged`,
-        );
-      }
-    }
-    return problems;
-  }
-}
-
-/** The store behind a process that may die: every call refused once it crashed. */
-export class ProcessStore extends StoreProxy {
-  constructor(
-    inner: CheckpointStore,
-    private readonly process: Process,
-    /** Runs before a progress commit (may crash the process). */
-    private readonly beforeCommit?: (key: CheckpointKey, update: ProgressUpdate) => void,
-    /** Runs after a progress commit was written (may crash the process). */
-    private readonly afterCommit?: (key: CheckpointKey, update: ProgressUpdate) => void,
-  ) {
-    super(inner);
-  }
-  override acquireLease(key: CheckpointKey, lease: Lease, now: number) {
-    this.process.assertAlive();
-    return this.inner.acquireLease(key, lease, now);
-  }
-  override async commitProgress(key: CheckpointKey, token: LeaseToken, update: ProgressUpdate) {
-    this.process.assertAlive();
-    this.beforeCommit?.(key, update);
-    const written = await this.inner.commitProgress(key, token, update);
-    this.process.assertAlive();
-    this.afterCommit?.(key, update);
-    return written;
-  }
-  override recordFailure(key: CheckpointKey, token: LeaseToken, update: FailureUpdate) {
-    this.process.assertAlive();
-    return this.inner.recordFailure(key, token, update);
-  }
-  override releaseLease(key: CheckpointKey, token: LeaseToken, now: number) {
-    this.process.assertAlive();
-    return this.inner.releaseLease(key, token, now);
-  }
-}
 
 /** A sink behind a process that may die; `before`/`after` run around each send of `stream`. */
 export function processSink(

@@ -10,6 +10,7 @@ import type { CollectorCredentials } from '../../lambda/secrets/credentials';
 import { encryptionContextFor, wrapSecretFields } from '../../lambda/secrets/kms-fields';
 import { createCredentialsProvider, readCredentials, writeSecret } from '../../lambda/secrets/provider';
 import { type AwsStub, startAwsStub } from '../aws-stub';
+import { FakeClock } from '../kit/clock';
 import { createLeakScanner } from '../support/leak-scan';
 
 const SECRET = 'mimecast-collector/prod';
@@ -54,13 +55,6 @@ afterEach(async () => {
   kms.destroy();
   await stub.stop();
 });
-
-class FakeClock {
-  t = 1_700_000_000_000;
-  now() {
-    return this.t;
-  }
-}
 
 function provider(overrides: Partial<Parameters<typeof createCredentialsProvider>[0]> = {}) {
   return createCredentialsProvider({
@@ -235,27 +229,27 @@ describe('reading credentials', () => {
 
 describe('caching', () => {
   it('reuses the credentials within the TTL and reads a rotated value after it', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_700_000_000_000);
     const p = provider({ clock, ttlMs: 60_000 });
     stub.putSecret(SECRET, flat(V2));
     await expect(p.get()).resolves.toEqual(V2);
     stub.putSecret(SECRET, flat(ROTATED));
-    clock.t += 59_999;
+    clock.time += 59_999;
     await expect(p.get()).resolves.toEqual(V2);
     expect(reads()).toBe(1);
-    clock.t += 1;
+    clock.time += 1;
     await expect(p.get()).resolves.toEqual(ROTATED);
     expect(reads()).toBe(2);
   });
 
   it('defaults the TTL to five minutes', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_700_000_000_000);
     const p = provider({ clock });
     await p.get();
-    clock.t += 5 * 60_000 - 1;
+    clock.time += 5 * 60_000 - 1;
     await p.get();
     expect(reads()).toBe(1);
-    clock.t += 1;
+    clock.time += 1;
     await p.get();
     expect(reads()).toBe(2);
   });
@@ -270,7 +264,7 @@ describe('caching', () => {
   });
 
   it('reads again at once after invalidate(), so a rotated key works without waiting for the TTL', async () => {
-    const p = provider({ clock: new FakeClock() });
+    const p = provider({ clock: new FakeClock(1_700_000_000_000) });
     stub.putSecret(SECRET, flat(V2));
     await p.get();
     stub.putSecret(SECRET, flat(ROTATED));
@@ -280,7 +274,7 @@ describe('caching', () => {
   });
 
   it('does not let a read begun before invalidate() refill the cache', async () => {
-    const p = provider({ clock: new FakeClock() });
+    const p = provider({ clock: new FakeClock(1_700_000_000_000) });
     stub.putSecret(SECRET, flat(V2));
     stub.delay({ operation: 'GetSecretValue', ms: 300 });
     const early = p.get();
@@ -301,17 +295,18 @@ describe('caching', () => {
   });
 
   it('reuses the previous credentials when a refresh fails transiently, and says so', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_700_000_000_000);
     const warnings: unknown[] = [];
     const log: Log = {
       debug() {},
       info() {},
       error() {},
       warn: (message, attributes) => warnings.push({ message, attributes }),
+      child: () => log,
     };
     const p = provider({ clock, ttlMs: 1000, log });
     await p.get();
-    clock.t += 1000;
+    clock.time += 1000;
     stub.inject({ operation: 'GetSecretValue', fault: 'throttling', times: 1 });
     await expect(p.get()).resolves.toEqual(V1);
     expect(warnings).toEqual([
@@ -326,7 +321,7 @@ describe('caching', () => {
   });
 
   it('does not reuse old credentials after invalidate() or for a non-transient failure', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(1_700_000_000_000);
     const p = provider({ clock, ttlMs: 1000 });
     await p.get();
     p.invalidate();
@@ -334,7 +329,7 @@ describe('caching', () => {
     expect((await secretError(p.get())).retryable).toBe(true);
 
     await p.get();
-    clock.t += 1000;
+    clock.time += 1000;
     stub.inject({ operation: 'GetSecretValue', fault: 'access-denied', times: 1 });
     expect((await secretError(p.get())).retryable).toBe(false);
   });

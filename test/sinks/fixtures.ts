@@ -1,9 +1,10 @@
 /** Shared helpers for the sink tests: envelopes, budgets, a recording log, fast retry settings. */
 import { Agent } from 'undici';
 import type { Envelope } from '../../lambda/core/envelope';
-import type { CallBudget, Log } from '../../lambda/core/ports';
+import type { CallBudget } from '../../lambda/core/ports';
 import type { StreamId } from '../../lambda/core/streams';
 import type { SinkRetryOptions } from '../../lambda/sinks';
+import { RecordingLog } from '../kit/log';
 
 /** Looks like a real HEC token so a leak would be obvious in any message. */
 export const TOKEN = 'c0ffee00-5ec2-4e7a-9d1b-70ce4ba5e7e1';
@@ -43,18 +44,10 @@ export function budget(ms: number): CallBudget & { controller: AbortController }
   return { signal: controller.signal, deadline: Date.now() + ms, controller };
 }
 
-export interface LogLine {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  message: string;
-  attributes?: Record<string, unknown>;
-}
+export type { LogLine } from '../kit/log';
 
-export function recordingLog(): Log & { lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at = (level: LogLine['level']) => (message: string, attributes?: Record<string, unknown>) => {
-    lines.push({ level, message, attributes });
-  };
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+export function recordingLog(): RecordingLog {
+  return new RecordingLog();
 }
 
 /** A keep-alive Agent of the test's own, closed in afterAll (never the container-wide one). */

@@ -39,7 +39,7 @@ describe('createLogger', () => {
 
   it('adds the stream to every line of a stream log, without changing the parent', () => {
     const log = createLogger({ instance: 'prod' });
-    log.forStream('siem').info('Page fetched', { page: 1 });
+    log.child({ stream: 'siem' }).info('Page fetched', { page: 1 });
     log.info('Tick done');
     const [child, parent] = output.json();
     expect(child).toMatchObject({ instance: 'prod', stream: 'siem', page: 1 });
@@ -97,7 +97,7 @@ describe('redaction', () => {
 
   it('applies secrets registered later to stream logs made earlier (one shared redactor)', () => {
     const log = createLogger({ instance: 'prod' });
-    const siem = log.forStream('siem');
+    const siem = log.child({ stream: 'siem' });
     log.registerSecrets([appKey]);
     siem.warn(`retrying with ${appKey}`);
     expect(output.json()[0]!.message).toBe(`retrying with ${REDACTED}`);

@@ -2,9 +2,7 @@
 import { type Envelope, eventId } from '../../../lambda/core/envelope';
 import type {
   CallBudget,
-  Clock,
   Cursor,
-  Log,
   Page,
   PageEnd,
   Sink,
@@ -15,42 +13,10 @@ import type {
 import type { StreamId } from '../../../lambda/core/streams';
 import { ThrottledError, TransientError } from '../../../lambda/errors';
 
-export const T0 = Date.parse('2024-06-05T12:00:00.000Z');
+export { FakeClock, T0 } from '../../kit/clock';
+export { type LogLine, RecordingLog } from '../../kit/log';
 
-export class FakeClock implements Clock {
-  constructor(public time = T0) {}
-  now(): number {
-    return this.time;
-  }
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
-
-export interface LogLine {
-  level: 'debug' | 'info' | 'warn' | 'error';
-  message: string;
-  attributes?: Record<string, unknown>;
-}
-
-export class RecordingLog implements Log {
-  readonly lines: LogLine[] = [];
-  debug(message: string, attributes?: Record<string, unknown>): void {
-    this.lines.push({ level: 'debug', message, attributes });
-  }
-  info(message: string, attributes?: Record<string, unknown>): void {
-    this.lines.push({ level: 'info', message, attributes });
-  }
-  warn(message: string, attributes?: Record<string, unknown>): void {
-    this.lines.push({ level: 'warn', message, attributes });
-  }
-  error(message: string, attributes?: Record<string, unknown>): void {
-    this.lines.push({ level: 'error', message, attributes });
-  }
-  find(level: LogLine['level'], fragment: string): LogLine[] {
-    return this.lines.filter((line) => line.level === level && line.message.includes(fragment));
-  }
-}
+import { T0 } from '../../kit/clock';
 
 /** Records `count` distinct events for a stream: seq `from`…, times one second apart. */
 export function makeRecords(

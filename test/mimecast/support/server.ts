@@ -1,6 +1,7 @@
 /** A loopback HTTP server for unit tests of the client: each test scripts the answers. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RecordingLog } from '../../kit/log';
 
 export interface Recorded {
   method: string;
@@ -90,12 +91,8 @@ export const v2Credentials = {
 };
 
 /** A Log that keeps what it was told. */
-export function memoryLog() {
-  const lines: { level: string; message: string; attributes?: Record<string, unknown> }[] = [];
-  const at = (level: string) => (message: string, attributes?: Record<string, unknown>) => {
-    lines.push({ level, message, attributes });
-  };
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+export function memoryLog(): RecordingLog {
+  return new RecordingLog();
 }
 
 /** Collects a page's records. */
