@@ -11,7 +11,7 @@ const MINUTE = 60_000;
 it('replays from a checkpoint inside a late-data re-check through to the main pass', async () => {
   const rig = await rigFor({ api: 2, latenessMarginSeconds: 300 });
   const stream = 'audit';
-  const witness = new CommitWitness(rig.dynamo.store, rig, [stream]);
+  const witness = new CommitWitness(rig.dynamo.store, (s) => rig.delivered(s), [stream]);
   const tick = async (): Promise<void> => {
     rig.sim.publish(stream, 3);
     const result = await rig.run({ streams: [stream], store: witness });
