@@ -174,7 +174,7 @@ export async function collectTick(request: TickRequest): Promise<TickReport> {
       collectionStart: config.collectionStart,
       deadline: request.deadline,
       limits: {
-        maxPagesPerStream: config.maxPagesPerTick,
+        maxPagesPerStream: config.maxPagesPerStream,
         batchMaxEvents: config.batchMaxEvents,
         batchMaxBytes: config.batchMaxBytes,
       },

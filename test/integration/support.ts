@@ -33,6 +33,7 @@ import {
   SIEM_V2_EVENT_TYPES,
 } from '../../lambda/mimecast';
 import { createCredentialsProvider } from '../../lambda/secrets/provider';
+import { toMimecastBaseUrl, toSinkUrl } from '../../lambda/settings';
 import { createHttpSink } from '../../lambda/sinks';
 import { createDynamoDbCheckpointStore, type DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
 import { type LocalCheckpointStore, openLocalCheckpointStore } from '../../lambda/state/local-store';
@@ -350,14 +351,14 @@ export async function startRig(options: RigOptions): Promise<Rig> {
         config: {
           instance: INSTANCE,
           apiVersion: api,
-          mimecastBaseUrl: sim.url,
+          mimecastBaseUrl: toMimecastBaseUrl(sim.url),
           streams: [...(tick.streams ?? ALL_STREAMS)],
           collectionStart,
-          sinkUrl: receiver.url,
+          sinkUrl: toSinkUrl(receiver.url),
           sinkFormat: receiverKind,
           latenessMarginSeconds: MARGIN_S,
           lateDataMinutes: 60,
-          maxPagesPerTick: 100,
+          maxPagesPerStream: 100,
           batchMaxEvents: BATCH,
           batchMaxBytes: 4 * 1024 * 1024,
           jsonPageSize: 500,
