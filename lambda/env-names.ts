@@ -15,7 +15,7 @@ export const ENV = {
   lagAlarmSeconds: 'LAG_ALARM_SECONDS',
   latenessMarginSeconds: 'LATENESS_MARGIN_SECONDS',
   lateDataMinutes: 'LATE_DATA_MINUTES',
-  maxPagesPerTick: 'MAX_PAGES_PER_TICK',
+  maxPagesPerStream: 'MAX_PAGES_PER_STREAM',
   batchMaxEvents: 'BATCH_MAX_EVENTS',
   batchMaxBytes: 'BATCH_MAX_BYTES',
   jsonPageSize: 'MIMECAST_PAGE_SIZE',

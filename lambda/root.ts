@@ -39,7 +39,7 @@ export type MimecastTuning = Pick<
 export interface TickOverrides {
   /** Engine time, Mimecast data time and the destination's clock. Default: the system clock. */
   clock?: Clock;
-  /** Engine limits over those the settings give (maxPagesPerTick, batchMaxEvents, batchMaxBytes). */
+  /** Engine limits over those the settings give (maxPagesPerStream, batchMaxEvents, batchMaxBytes). */
   limits?: Partial<EngineLimits>;
   /** The engine's throttle wait. Default: a timer. */
   sleep?: TickInput['sleep'];
@@ -132,7 +132,7 @@ export function buildTick(
         collectionStart: settings.collectionStart,
         deadline: run.deadline,
         limits: {
-          maxPagesPerStream: settings.maxPagesPerTick,
+          maxPagesPerStream: settings.maxPagesPerStream,
           batchMaxEvents: settings.batchMaxEvents,
           batchMaxBytes: settings.batchMaxBytes,
           ...overrides.limits,

@@ -185,8 +185,9 @@ export function defineParameters(stack: Stack): CollectorParameters {
     constraintDescription:
       'must be an https:// URL without user:password@ (put the sink token in the secret)',
     description:
-      'HTTPS ingestion endpoint the events are forwarded to (e.g. a Splunk HEC /services/collector/raw URL, ' +
-      'an Elastic _bulk URL, a log pipeline). Its token goes in the secret, never here.',
+      'HTTPS ingestion endpoint the events are forwarded to, in the shape SinkFormat expects: ndjson any URL ' +
+      '(a log pipeline), splunk-hec https://host:8088/services/collector/event (or the bare host), ' +
+      'elastic-bulk https://host:9200/_bulk. Its token goes in the secret, never here.',
   });
   const sinkFormat = new CfnParameter(stack, 'SinkFormat', {
     type: 'String',

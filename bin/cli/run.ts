@@ -4,130 +4,28 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CollectorSettings, parseCollectorSettings, type SettingNames } from '../../lambda/config';
 import type { Log } from '../../lambda/core/ports';
-import { STREAM_IDS } from '../../lambda/core/streams';
-import { ConfigError } from '../../lambda/errors';
+import { ConfigError, type ConfigProblem } from '../../lambda/errors';
+import {
+  type CollectorSettings,
+  parseCollectorSettings,
+  SETTING_CARRIERS,
+  SETTINGS_FLAG_NAMES,
+  type SettingsInput,
+  V2_GLOBAL_BASE_URL,
+} from '../../lambda/settings';
 import { redactUrl } from '../../lambda/sinks/endpoint';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
 import { collectTick, type TickOutcome } from '../../lambda/tick';
-import { CREDENTIAL_ENV, credentialsFromEnv } from './credentials';
-import { type CliIO, EXIT_FAILED, EXIT_OK, parseFlags, reportError, table } from './io';
+import { credentialsFromEnv } from './credentials';
+import { type FlagValues, helpText, parseFlags } from './flags';
+import { type CliIO, EXIT_FAILED, EXIT_OK, reportError, table } from './io';
+import { RUN_COMMAND } from './run-flags';
 import { DEFAULT_STATE_DIR, openStore } from './store';
 
-export const RUN_HELP = `Usage: mimecast-collector run [options]
+export const RUN_HELP = helpText(RUN_COMMAND);
 
-Collects Mimecast logs into an HTTP endpoint from this machine, with the same engine the Lambda runs.
-Checkpoints live in a local folder (an embedded DynamoDB) unless --table names a real table, so a
-second run resumes where the first stopped and forwards nothing twice.
-
-Credentials come from the environment, never from flags:
-  API 2.0: ${CREDENTIAL_ENV.clientId}, ${CREDENTIAL_ENV.clientSecret}
-  API 1.0: ${CREDENTIAL_ENV.appId}, ${CREDENTIAL_ENV.appKey}, ${CREDENTIAL_ENV.accessKey}, ${CREDENTIAL_ENV.secretKey}
-  sink:    ${CREDENTIAL_ENV.sinkToken} (optional; sent as the receiver's auth header)
-
-Options:
-  --sink-url URL          where events go (HTTPS; http only for 127.0.0.1, ::1, localhost)   [required]
-  --sink-format FORMAT    ndjson | splunk-hec | elastic-bulk                                   [ndjson]
-  --mimecast-url URL      Mimecast API host, e.g. https://api.services.mimecast.com (API 2.0)
-                          or https://eu-api.mimecast.com (API 1.0)        [API 2.0 global host]
-  --api-version 1|2       Mimecast API version                  [from the credentials variables]
-  --streams LIST          comma list of: ${STREAM_IDS.join(', ')}
-                          (siem-ci and awareness-* need API 2.0)        [every stream the API version serves]
-  --start ISO-8601        where a stream collected for the first time starts, e.g.
-                          2026-11-01T00:00:00Z; never rewinds an existing checkpoint        [now]
-  --instance ID           collector instance (one per Mimecast account)                         [local]
-  --state-dir DIR         folder of the embedded checkpoint store                              [${DEFAULT_STATE_DIR}]
-  --table NAME            use this DynamoDB table instead (AWS credentials from the environment)
-  --region REGION         AWS region of --table
-  --once                  one tick, then exit (default: poll every --interval seconds until Ctrl-C)
-  --until-caught-up       ticks back to back until every stream is caught up (or failed), then exit
-  --interval SECONDS      pause between ticks when caught up                                    [300]
-  --tick-seconds SECONDS  time budget of one tick                                               [840]
-  --lateness SECONDS      window streams stay this far behind now                               [300]
-  --late-data-minutes N   window streams ask each span of event time once more when it is this
-                          old, and forward what Mimecast made visible since (0 = never)         [60]
-  --max-pages N           Mimecast calls per stream per tick                                    [100]
-  --batch-events N        events per batch sent                                                 [5000]
-  --batch-bytes N         bytes per batch sent, before compression                              [4194304]
-  --page-size N           records per page asked of the JSON endpoints (audit, TTP, DLP, ...,
-                          Awareness Training), 1-500; lower it if Mimecast refuses 500          [500]
-  --siem-batch-page-size N  batch files per page of the API 2.0 SIEM listings, 1-100            [100]
-  --siem-types LIST       API 2.0 siem event types to list, comma-separated, e.g. receipt,process,url protect
-                          (API 1.0 files carry every type)                             [all ten]
-  --siem-ci-types LIST    siem-ci event types: entities, mailflow, urlclick                     [all]
-  --awareness-snapshot-hours N  hours between two Awareness Training snapshots, 1-168            [24]
-  --verbose               print the engine's log lines on stderr
-  -h, --help              this text
-
-Late data: Mimecast makes some events visible well after their own time (SIEM up to 30 minutes, audit
-and TTP logs late too). An event that becomes visible at most max(--late-data-minutes, --lateness)
-after its time is delivered, exactly once; a later one may be missed. Lowering either one risks
-missing events that Mimecast indexes late; raising --late-data-minutes costs checkpoint space (the
-ids it remembers), not more calls. The schedule does not change the bound.
-
-Exit code: 0 when every stream ended its last tick without error, 1 otherwise, 2 for bad input.
-
-Example:
-  export ${CREDENTIAL_ENV.clientId}=... ${CREDENTIAL_ENV.clientSecret}=...
-  npx mimecast-collector run --once --sink-url https://splunk.example.com:8088/services/collector/event \\
-    --sink-format splunk-hec --start 2026-11-01T00:00:00Z
-`;
-
-const FLAGS = {
-  'sink-url': { type: 'string' },
-  'sink-format': { type: 'string' },
-  'mimecast-url': { type: 'string' },
-  'api-version': { type: 'string' },
-  streams: { type: 'string' },
-  start: { type: 'string' },
-  instance: { type: 'string' },
-  'state-dir': { type: 'string' },
-  table: { type: 'string' },
-  region: { type: 'string' },
-  once: { type: 'boolean' },
-  'until-caught-up': { type: 'boolean' },
-  interval: { type: 'string' },
-  'tick-seconds': { type: 'string' },
-  lateness: { type: 'string' },
-  'late-data-minutes': { type: 'string' },
-  'max-pages': { type: 'string' },
-  'batch-events': { type: 'string' },
-  'batch-bytes': { type: 'string' },
-  'page-size': { type: 'string' },
-  'siem-batch-page-size': { type: 'string' },
-  'siem-types': { type: 'string' },
-  'siem-ci-types': { type: 'string' },
-  'awareness-snapshot-hours': { type: 'string' },
-  verbose: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-/** How each setting is called in messages: by its flag. */
-const FLAG_NAMES: SettingNames = {
-  instance: '--instance',
-  apiVersion: '--api-version',
-  mimecastBaseUrl: '--mimecast-url',
-  streams: '--streams',
-  collectionStart: '--start',
-  sinkUrl: '--sink-url',
-  sinkFormat: '--sink-format',
-  latenessMarginSeconds: '--lateness',
-  lateDataMinutes: '--late-data-minutes',
-  maxPagesPerTick: '--max-pages',
-  batchMaxEvents: '--batch-events',
-  batchMaxBytes: '--batch-bytes',
-  jsonPageSize: '--page-size',
-  siemBatchPageSize: '--siem-batch-page-size',
-  siemEventTypes: '--siem-types',
-  siemCiEventTypes: '--siem-ci-types',
-  awarenessSnapshotHours: '--awareness-snapshot-hours',
-};
-
-const V2_GLOBAL_HOST = 'https://api.services.mimecast.com';
-
-function seconds(flag: string, text: string | undefined, fallback: number, max: number): number {
-  if (text === undefined) return fallback;
+function seconds(flag: string, text: string | undefined, max: number): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1 || value > max) {
     throw new ConfigError('command line', [
@@ -199,106 +97,121 @@ function summary(io: CliIO, outcome: TickOutcome): void {
   }
 }
 
-export async function runCommand(argv: string[], io: CliIO): Promise<number> {
-  let flags: ReturnType<typeof parseFlags<typeof FLAGS>>;
-  try {
-    flags = parseFlags(argv, FLAGS);
-  } catch (error) {
-    return reportError(io, error);
-  }
-  if (flags.help) {
-    io.out(RUN_HELP);
-    return EXIT_OK;
-  }
+/** What `run` runs with: the settings, the credentials, and its own timing. */
+interface RunPlan {
+  settings: CollectorSettings;
+  credentials: ReturnType<typeof credentialsFromEnv>;
+  intervalSeconds: number;
+  tickSeconds: number;
+}
 
+/**
+ * The flags and the credential variables into a plan, every problem reported at once. The API
+ * version and the Mimecast host default from the credentials: while those are missing, only the
+ * credentials are reported, not the two flags the user need not give.
+ */
+function plan(values: FlagValues, conflicts: ConfigProblem[], env: CliIO['env']): RunPlan {
+  const text = (name: string) => {
+    const value = values[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const problems: ConfigProblem[] = [...conflicts];
+  const attempt = <T>(fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      return undefined;
+    }
+  };
+  const creds = attempt(() => credentialsFromEnv(env));
+  const apiVersion = text('api-version') ?? (creds ? String(creds.mimecast.apiVersion) : undefined);
+  const input: SettingsInput = Object.fromEntries(
+    Object.entries(SETTING_CARRIERS).map(([setting, { flag }]) => [setting, text(flag.slice(2))]),
+  );
+  input.apiVersion = apiVersion;
+  input.mimecastBaseUrl = text('mimecast-url') ?? (apiVersion === '2' ? V2_GLOBAL_BASE_URL : undefined);
+  const settings = attempt(() => {
+    try {
+      return parseCollectorSettings(input, SETTINGS_FLAG_NAMES, 'command line');
+    } catch (error) {
+      if (!(error instanceof ConfigError) || apiVersion !== undefined) throw error;
+      const defaulted = [SETTINGS_FLAG_NAMES.apiVersion, SETTINGS_FLAG_NAMES.mimecastBaseUrl];
+      throw new ConfigError(
+        'command line',
+        error.problems.filter((p) => !defaulted.includes(p.field)),
+      );
+    }
+  });
+  const intervalSeconds = attempt(() => seconds('--interval', text('interval'), 86_400));
+  const tickSeconds = attempt(() => seconds('--tick-seconds', text('tick-seconds'), 86_400));
+  if (creds && settings && creds.mimecast.apiVersion !== settings.apiVersion) {
+    problems.push({
+      field: '--api-version',
+      problem: `is ${settings.apiVersion}, but the environment holds API ${creds.mimecast.apiVersion}.0 credentials`,
+    });
+  }
+  if (
+    problems.length > 0 ||
+    !creds ||
+    !settings ||
+    intervalSeconds === undefined ||
+    tickSeconds === undefined
+  ) {
+    throw new ConfigError(
+      'command line',
+      problems,
+      'Fix the listed flags or environment variables; see `mimecast-collector run --help`.',
+    );
+  }
+  return { settings, credentials: creds, intervalSeconds, tickSeconds };
+}
+
+/**
+ * The run's closing lines, as the demo ends: what was forwarded per stream over the whole run, how
+ * the last tick ended and its largest lag, and where to look next.
+ */
+function closing(io: CliIO, delivered: Map<string, number>, last: TickOutcome, statusCommand: string): void {
+  const total = [...delivered.values()].reduce((sum, n) => sum + n, 0);
+  const perStream = last.streams.map((s) => `${s.stream} ${delivered.get(s.stream) ?? 0}`).join(', ');
+  const failed = last.streams.filter((s) => s.outcome === 'failed').map((s) => s.stream);
+  const lags = last.streams.map((s) => s.lagSeconds).filter((x): x is number => x !== undefined);
+  io.out('');
+  io.out(`This run forwarded ${total} events (${perStream}).`);
+  io.out(
+    `Last tick: ${failed.length === 0 ? 'every stream ended without error' : `${failed.join(', ')} failed (see above)`}; largest lag ${lag(lags.length > 0 ? Math.max(...lags) : undefined)}.`,
+  );
+  io.out(`Checkpoints: ${statusCommand}`);
+  io.out('Run the same command again: it resumes from the checkpoints and forwards nothing twice.');
+}
+
+export async function runCommand(argv: string[], io: CliIO): Promise<number> {
+  let flags: FlagValues;
   let settings: CollectorSettings;
-  let credentials: ReturnType<typeof credentialsFromEnv>;
+  let credentials: RunPlan['credentials'];
   let intervalSeconds: number;
   let tickSeconds: number;
   try {
-    const problems: ConfigError[] = [];
-    const attempt = <T>(fn: () => T): T | undefined => {
-      try {
-        return fn();
-      } catch (error) {
-        if (error instanceof ConfigError) problems.push(error);
-        else throw error;
-        return undefined;
-      }
-    };
-    const creds = attempt(() => credentialsFromEnv(io.env));
-    const apiVersion = flags['api-version'] ?? (creds ? String(creds.mimecast.apiVersion) : undefined);
-    const parsed = attempt(() =>
-      parseCollectorSettings(
-        {
-          instance: flags.instance ?? 'local',
-          apiVersion,
-          mimecastBaseUrl: flags['mimecast-url'] ?? (apiVersion === '2' ? V2_GLOBAL_HOST : undefined),
-          streams: flags.streams,
-          collectionStart: flags.start,
-          sinkUrl: flags['sink-url'],
-          sinkFormat: flags['sink-format'] ?? 'ndjson',
-          latenessMarginSeconds: flags.lateness,
-          lateDataMinutes: flags['late-data-minutes'],
-          maxPagesPerTick: flags['max-pages'],
-          batchMaxEvents: flags['batch-events'],
-          batchMaxBytes: flags['batch-bytes'],
-          jsonPageSize: flags['page-size'],
-          siemBatchPageSize: flags['siem-batch-page-size'],
-          siemEventTypes: flags['siem-types'],
-          siemCiEventTypes: flags['siem-ci-types'],
-          awarenessSnapshotHours: flags['awareness-snapshot-hours'],
-        },
-        FLAG_NAMES,
-        'command line',
-      ),
-    );
-    const interval = attempt(() => seconds('--interval', flags.interval, 300, 86_400));
-    const tick = attempt(() => seconds('--tick-seconds', flags['tick-seconds'], 840, 86_400));
-    if (creds && parsed && creds.mimecast.apiVersion !== parsed.apiVersion) {
-      problems.push(
-        new ConfigError('command line', [
-          {
-            field: '--api-version',
-            problem: `is ${parsed.apiVersion}, but the environment holds API ${creds.mimecast.apiVersion}.0 credentials`,
-          },
-        ]),
-      );
+    const parsed = parseFlags(RUN_COMMAND, argv);
+    if (parsed.help) {
+      io.out(RUN_HELP);
+      return EXIT_OK;
     }
-    if (flags.once && flags['until-caught-up']) {
-      problems.push(
-        new ConfigError('command line', [
-          { field: '--until-caught-up', problem: 'use either --once or --until-caught-up, not both' },
-        ]),
-      );
-    }
-    if (flags.table && flags['state-dir']) {
-      problems.push(
-        new ConfigError('command line', [
-          { field: '--table', problem: 'use either --table or --state-dir, not both' },
-        ]),
-      );
-    }
-    if (problems.length > 0 || !creds || !parsed || interval === undefined || tick === undefined) {
-      throw new ConfigError(
-        'command line',
-        problems.flatMap((p) => p.problems),
-        'Fix the listed flags or environment variables; see `mimecast-collector run --help`.',
-      );
-    }
-    settings = parsed;
-    credentials = creds;
-    intervalSeconds = interval;
-    tickSeconds = tick;
+    flags = parsed.values;
+    ({ settings, credentials, intervalSeconds, tickSeconds } = plan(parsed.values, parsed.problems, io.env));
   } catch (error) {
     return reportError(io, error);
   }
+  const stateDir = typeof flags['state-dir'] === 'string' ? flags['state-dir'] : undefined;
+  const tableName = typeof flags.table === 'string' ? flags.table : undefined;
+  const region = typeof flags.region === 'string' ? flags.region : undefined;
 
   const redactor = new SecretRedactor();
   const log = terminalLog(io, flags.verbose === true, redactor);
   let opened: Awaited<ReturnType<typeof openStore>>;
   try {
-    opened = await openStore({ table: flags.table, stateDir: flags['state-dir'], region: flags.region });
+    opened = await openStore({ table: tableName, stateDir, region });
   } catch (error) {
     return reportError(io, error);
   }
@@ -308,6 +221,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   );
 
   const delivered = new Map<string, number>();
+  let last: TickOutcome | undefined;
   let exitCode = EXIT_OK;
   try {
     for (let tickNumber = 1; ; tickNumber++) {
@@ -332,6 +246,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
         signal: io.signal,
       });
       summary(io, outcome);
+      last = outcome;
       exitCode = outcome.ok ? EXIT_OK : EXIT_FAILED;
       if (flags.once || io.signal?.aborted) break;
       // More is waiting when a stream stopped on its budget: go again at once; otherwise wait.
@@ -351,6 +266,12 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     exitCode = reportError(io, error);
   } finally {
     await opened.close();
+  }
+  if (last !== undefined) {
+    const where = tableName
+      ? `--table ${tableName}${region ? ` --region ${region}` : ''}`
+      : `--state-dir ${stateDir ?? DEFAULT_STATE_DIR}`;
+    closing(io, delivered, last, `npx mimecast-collector status ${where} --instance ${settings.instance}`);
   }
   return exitCode;
 }

@@ -312,8 +312,11 @@ export async function statusCommand(argv: string[], io: CliIO): Promise<number> 
         ),
       );
     } else if (checkpoints.length === 0) {
+      const others = await opened.instances();
       io.out(
-        `No checkpoints for instance "${choice.instance}" in ${opened.description}: no stream has been collected yet (or another --instance was used).`,
+        others.length === 0
+          ? `No checkpoints for instance "${choice.instance}" in ${opened.description}: no stream has been collected there yet.`
+          : `No checkpoints for instance "${choice.instance}" in ${opened.description}. Instances with checkpoints there: ${others.join(', ')}; pass one with --instance.`,
       );
     } else {
       io.out(`Instance "${choice.instance}", ${opened.description}, at ${new Date(now).toISOString()}:`);

@@ -83,7 +83,8 @@ export function createHttpSink(options: HttpSinkOptions): Destination {
   return new HttpSink(wire, policy, options);
 }
 
-function buildFormat(
+/** The format for `url`, or undefined with the problems pushed (also how settings check a URL against its format). */
+export function buildFormat(
   format: SinkFormat,
   url: URL,
   index: string | undefined,

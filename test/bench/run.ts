@@ -16,8 +16,8 @@
  * the same code, and print the hottest functions), --baseline <git ref | directory with lambda/> (also
  * run that version's handler, bundled with the asset's esbuild options, alternating with this tree's
  * runs so both meet the same load; adds a before/after table), --node-options "<flags>" (added to the
- * measured collector processes' NODE_OPTIONS, for experiments), --no-doc (do not rewrite
- * docs/PERFORMANCE.md).
+ * measured collector processes' NODE_OPTIONS, for experiments), --write-doc (rewrite the "Latest run"
+ * section of docs/PERFORMANCE.md; without it nothing tracked is written), --help (options.ts).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -36,6 +36,7 @@ import { startReceiver } from '../receivers';
 import { type RunningSimulator, startSimulator } from '../simulator';
 import { countingDynamoProxy } from '../support/dynamo-proxy';
 import type { FloorPlan, FloorRequest } from './floor-worker';
+import { BENCH_HELP, type BenchOptions, parseBenchArgs } from './options';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DOC = path.join(ROOT, 'docs', 'PERFORMANCE.md');
@@ -55,31 +56,6 @@ const PRICES = {
 const MB_PER_VCPU = 1769;
 
 // ---------------------------------------------------------------- options
-
-function parseArgs(argv: string[]) {
-  const value = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i === -1 ? undefined : argv[i + 1];
-  };
-  const runs = Number(value('--runs') ?? 3);
-  const scale = Number(value('--scale') ?? 1);
-  if (!Number.isInteger(runs) || runs < 1 || runs > 9) throw new Error('--runs must be 1..9');
-  if (!(scale > 0 && scale <= 2)) throw new Error('--scale must be in (0, 2]');
-  const workloads = value('--workloads')?.split(',');
-  const baseline = value('--baseline');
-  const nodeOptions = value('--node-options');
-  if (baseline !== undefined && !/^[\w./~^-]+$/.test(baseline))
-    throw new Error('--baseline must be a git ref');
-  return {
-    baseline,
-    nodeOptions,
-    runs,
-    scale,
-    workloads,
-    profile: argv.includes('--profile'),
-    writeDoc: !argv.includes('--no-doc'),
-  };
-}
 
 interface Workload {
   id: string;
@@ -365,7 +341,21 @@ function summarise(workload: Workload, runs: RunRecord[], decoded: number): Work
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  let parsed: ReturnType<typeof parseBenchArgs>;
+  try {
+    parsed = parseBenchArgs(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(
+      `bench: ${error instanceof Error ? error.message : String(error)}\nSee \`npm run bench -- --help\`.\n`,
+    );
+    process.exitCode = 2;
+    return;
+  }
+  if (parsed === 'help') {
+    process.stdout.write(BENCH_HELP);
+    return;
+  }
+  const options = parsed;
   const benchStarted = performance.now();
   const loadAtStart = loadavg();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mimecast-bench-'));
@@ -861,7 +851,7 @@ function machine(): string {
 }
 
 function renderReport(input: {
-  options: ReturnType<typeof parseArgs>;
+  options: BenchOptions;
   summaries: WorkloadSummary[];
   bundle: BundleInfo;
   synth: { bundleBytes: number; mapBytes: number; memorySizeMb: number };

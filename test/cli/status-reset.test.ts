@@ -213,6 +213,10 @@ test('status shows a failing, leased stream: error kind and message, failures in
   const other = captureIO({});
   expect(await statusCommand(['--state-dir', stateDir, '--instance', 'staging'], other)).toBe(0);
   expect(other.outLines.join('\n')).toMatch(/No checkpoints for instance "staging"/);
+  // ...and names the instances that do have checkpoints there (issue 12, section 4).
+  expect(other.outLines.join('\n')).toMatch(
+    /Instances with checkpoints there: prod; pass one with --instance\./,
+  );
 });
 
 test('reset refuses while a run holds the lease, then deletes with --force; the stream is gone from status', async () => {

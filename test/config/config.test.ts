@@ -63,7 +63,7 @@ describe('parseLambdaConfig', () => {
       lagAlarmSeconds: { siem: 7200, audit: 86_400 },
       latenessMarginSeconds: 300,
       lateDataMinutes: 60,
-      maxPagesPerTick: 100,
+      maxPagesPerStream: 100,
       batchMaxEvents: 5000,
       batchMaxBytes: 4 * 1024 * 1024,
       jsonPageSize: 500,
@@ -152,7 +152,7 @@ describe('parseLambdaConfig', () => {
       validEnv({
         [ENV.latenessMarginSeconds]: '0',
         [ENV.lateDataMinutes]: '0',
-        [ENV.maxPagesPerTick]: '7',
+        [ENV.maxPagesPerStream]: '7',
         [ENV.batchMaxEvents]: '250',
         [ENV.batchMaxBytes]: '65536',
       }),
@@ -160,7 +160,7 @@ describe('parseLambdaConfig', () => {
     expect(config).toMatchObject({
       latenessMarginSeconds: 0,
       lateDataMinutes: 0,
-      maxPagesPerTick: 7,
+      maxPagesPerStream: 7,
       batchMaxEvents: 250,
       batchMaxBytes: 65536,
     });
@@ -190,7 +190,7 @@ describe('parseLambdaConfig', () => {
         [ENV.sinkFormat]: 'csv',
         [ENV.latenessMarginSeconds]: '-1',
         [ENV.lateDataMinutes]: '1441',
-        [ENV.maxPagesPerTick]: '0',
+        [ENV.maxPagesPerStream]: '0',
         [ENV.batchMaxEvents]: '1e3',
         [ENV.batchMaxBytes]: '999999999',
       }),
@@ -209,7 +209,7 @@ describe('parseLambdaConfig', () => {
         ENV.lagAlarmSeconds,
         ENV.latenessMarginSeconds,
         ENV.lateDataMinutes,
-        ENV.maxPagesPerTick,
+        ENV.maxPagesPerStream,
         ENV.batchMaxEvents,
         ENV.batchMaxBytes,
       ].sort(),
@@ -308,7 +308,7 @@ describe('parseLambdaConfig', () => {
 
   it('keeps its numeric defaults equal to the engine defaults they replace', async () => {
     const { DEFAULT_LIMITS } = await import('../../lambda/core/engine');
-    expect(NUMERIC_SETTINGS.maxPagesPerTick.default).toBe(DEFAULT_LIMITS.maxPagesPerStream);
+    expect(NUMERIC_SETTINGS.maxPagesPerStream.default).toBe(DEFAULT_LIMITS.maxPagesPerStream);
     expect(NUMERIC_SETTINGS.batchMaxEvents.default).toBe(DEFAULT_LIMITS.batchMaxEvents);
     expect(NUMERIC_SETTINGS.batchMaxBytes.default).toBe(DEFAULT_LIMITS.batchMaxBytes);
   });
@@ -326,7 +326,7 @@ describe('parseCollectorSettings (command-line flags)', () => {
       sinkFormat: '--format',
       latenessMarginSeconds: '--lateness',
       lateDataMinutes: '--late-data-minutes',
-      maxPagesPerTick: '--max-pages',
+      maxPagesPerStream: '--max-pages',
       batchMaxEvents: '--batch-events',
       batchMaxBytes: '--batch-bytes',
       jsonPageSize: '--page-size',

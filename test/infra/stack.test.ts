@@ -196,6 +196,9 @@ describe('parameters', () => {
   test('IngestionUrl: required https URL, no credentials in it', () => {
     const p = parameters.IngestionUrl;
     expect(p.Default).toBeUndefined();
+    // The description suggests only URLs the formats accept (splunk-hec refuses /services/collector/raw).
+    expect(p.Description).not.toMatch(/collector\/raw/);
+    expect(p.Description).toMatch(/splunk-hec https:\/\/host:8088\/services\/collector\/event/);
     expect(p.AllowedPattern).toBe(INGESTION_URL_PATTERN);
     for (const ok of [
       'https://siem.example.com',

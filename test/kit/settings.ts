@@ -1,18 +1,20 @@
 /** Collector settings for a test rig: what the rig decides, the rest at the settings' defaults. */
 import type { CollectorSettings } from '../../lambda/config';
 import { SIEM_CI_EVENT_TYPES, SIEM_V2_EVENT_TYPES } from '../../lambda/mimecast/constants';
+import { toMimecastBaseUrl, toSinkUrl } from '../../lambda/settings';
 
-export type RigSettings = Pick<
-  CollectorSettings,
-  'instance' | 'apiVersion' | 'mimecastBaseUrl' | 'streams' | 'sinkUrl' | 'sinkFormat'
-> &
-  Partial<CollectorSettings>;
+export type RigSettings = Pick<CollectorSettings, 'instance' | 'apiVersion' | 'streams' | 'sinkFormat'> &
+  Partial<Omit<CollectorSettings, 'mimecastBaseUrl' | 'sinkUrl'>> & {
+    /** Loopback URLs, checked here as the settings parser checks them. */
+    mimecastBaseUrl: string;
+    sinkUrl: string;
+  };
 
-export function rigSettings(settings: RigSettings): CollectorSettings {
+export function rigSettings({ mimecastBaseUrl, sinkUrl, ...settings }: RigSettings): CollectorSettings {
   return {
     latenessMarginSeconds: 300,
     lateDataMinutes: 60,
-    maxPagesPerTick: 100,
+    maxPagesPerStream: 100,
     batchMaxEvents: 5000,
     batchMaxBytes: 4 * 1024 * 1024,
     jsonPageSize: 500,
@@ -21,5 +23,7 @@ export function rigSettings(settings: RigSettings): CollectorSettings {
     siemCiEventTypes: [...SIEM_CI_EVENT_TYPES],
     awarenessSnapshotHours: 24,
     ...settings,
+    mimecastBaseUrl: toMimecastBaseUrl(mimecastBaseUrl),
+    sinkUrl: toSinkUrl(sinkUrl),
   };
 }
