@@ -4,7 +4,7 @@
  *
  * The validators are exported on their own so the command-line tool checks its flags with the
  * same rules. They never echo a URL whole (a URL may carry credentials by mistake); other values
- * are not secrets (design.md: the environment never holds one) and are quoted, shortened.
+ * are not secrets (docs/ARCHITECTURE.md, "Configuration": the environment never holds one) and are quoted, shortened.
  */
 import * as z from 'zod';
 import { isStreamId, STREAM_API_VERSIONS, STREAM_IDS, type StreamId, streamsFor } from './core/streams';

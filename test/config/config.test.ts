@@ -380,7 +380,7 @@ describe('validateMimecastBaseUrl', () => {
     },
   );
 
-  it('lists the hosts of reference/mimecast-api.md A.5 and D.1', () => {
+  it('lists the hosts of docs/mimecast-api.md A.5 and D.1', () => {
     expect(MIMECAST_V1_HOSTNAMES).toEqual(
       expect.arrayContaining([
         'eu-api.mimecast.com',

@@ -1,6 +1,6 @@
 /**
  * The reliability harness (issue 7): the real engine, Mimecast client, HTTP sink and DynamoDB adapter on
- * loopback, driven tick by tick on a clock the test moves, with every invariant of design.md's delivery
+ * loopback, driven tick by tick on a clock the test moves, with every invariant of docs/ARCHITECTURE.md's delivery
  * guarantee checked as a list of problems (so the self-tests in checks.test.ts can prove the checks fire).
  *
  * - A "mirror" simulator with the same seed, range and publishing holds the same data but never faults:
