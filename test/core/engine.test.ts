@@ -17,17 +17,9 @@ import {
   SinkRejectedError,
   TransientError,
 } from '../../lambda/errors';
-import {
-  FakeClock,
-  idOf,
-  makeRecords,
-  PagedSource,
-  RecordingLog,
-  RecordingSink,
-  T0,
-  throttled,
-  transient,
-} from './support/fakes';
+import { FakeClock, T0 } from '../kit/clock';
+import { RecordingLog } from '../kit/log';
+import { idOf, makeRecords, PagedSource, RecordingSink, throttled, transient } from './support/fakes';
 import { MemoryCheckpointStore } from './support/memory-checkpoint-store';
 
 const INSTANCE = 'acme';

@@ -19,8 +19,9 @@ import {
 } from '../../lambda/errors';
 import { createMimecastClient, type MimecastClientOptions } from '../../lambda/mimecast';
 import { buildTick } from '../../lambda/root';
-import { RecordingLog, RecordingSink } from '../core/support/fakes';
+import { RecordingSink } from '../core/support/fakes';
 import { MemoryCheckpointStore } from '../core/support/memory-checkpoint-store';
+import { RecordingLog } from '../kit/log';
 import { rigSettings } from '../kit/settings';
 import { type FaultRule, type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 

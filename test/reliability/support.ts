@@ -33,13 +33,13 @@ import { LAG_ALARM_THRESHOLDS, lagAlarmSeconds } from '../../lib/defaults';
 import { replay as replayPages, waitFor } from '../integration/support';
 import { TestClock } from '../kit/clock';
 import { rigSettings } from '../kit/settings';
-import { CommitWitness, CrashError, Process, ProcessStore, StoreProxy } from '../kit/stores';
+import type { Process } from '../kit/stores';
 import { type Receiver, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 import { captureOutput } from '../support/capture-output';
 
 // The crash and store wrappers are the integration suite's: one definition of what a crash is.
-export { CommitWitness, CrashError, Process, ProcessStore, StoreProxy, waitFor };
+export { waitFor };
 
 /** The integration suite's replay, with room for the soak's long streams and loaded machines. */
 function replay(client: MimecastClient, stream: StreamId, cursor: Cursor, offset: number): Promise<string[]> {

@@ -12,7 +12,8 @@ import { CheckpointConflictError } from '../../lambda/errors';
 import { buildTick } from '../../lambda/root';
 import { createDynamoDbCheckpointStore, type DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
 import { type LocalCheckpointStore, openLocalCheckpointStore } from '../../lambda/state/local-store';
-import { idOf, makeRecords, PagedSource, RecordingLog, RecordingSink } from '../core/support/fakes';
+import { idOf, makeRecords, PagedSource, RecordingSink } from '../core/support/fakes';
+import { RecordingLog } from '../kit/log';
 import { rigSettings } from '../kit/settings';
 import { StoreProxy } from '../kit/stores';
 
