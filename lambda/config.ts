@@ -78,7 +78,7 @@ export const NUMERIC_SETTINGS = {
   latenessMarginSeconds: { default: 300, min: 0, max: 86_400 },
   /** 60 minutes (mimecast/constants.ts, where the reasons are); at most a day, like the margin. */
   lateDataMinutes: { default: 60, min: 0, max: 1_440 },
-  /** The engine's defaults (core/engine.ts DEFAULT_LIMITS, where the reasons are); the bounds keep a tick's calls and memory sane. */
+  /** The engine's defaults (core/limits.ts DEFAULT_LIMITS, where the reasons are); the bounds keep a tick's calls and memory sane. */
   maxPagesPerTick: { default: 100, min: 1, max: 1_000 },
   batchMaxEvents: { default: 5_000, min: 1, max: 50_000 },
   /** At most 10 MiB: small Amazon OpenSearch domains refuse larger requests, and batches are held in memory. */

@@ -307,7 +307,7 @@ describe('parseLambdaConfig', () => {
   });
 
   it('keeps its numeric defaults equal to the engine defaults they replace', async () => {
-    const { DEFAULT_LIMITS } = await import('../../lambda/core/engine');
+    const { DEFAULT_LIMITS } = await import('../../lambda/core/limits');
     expect(NUMERIC_SETTINGS.maxPagesPerTick.default).toBe(DEFAULT_LIMITS.maxPagesPerStream);
     expect(NUMERIC_SETTINGS.batchMaxEvents.default).toBe(DEFAULT_LIMITS.batchMaxEvents);
     expect(NUMERIC_SETTINGS.batchMaxBytes.default).toBe(DEFAULT_LIMITS.batchMaxBytes);

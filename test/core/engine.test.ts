@@ -1,12 +1,7 @@
 /** The engine with fake sources, a recording sink and the in-memory store. */
 import type { Checkpoint, CheckpointKey, LeaseToken, ProgressUpdate } from '../../lambda/core/checkpoint';
-import {
-  DEFAULT_LIMITS,
-  type EngineLimits,
-  resolveLimits,
-  runTick,
-  type TickInput,
-} from '../../lambda/core/engine';
+import { runTick, type TickInput } from '../../lambda/core/engine';
+import { DEFAULT_LIMITS, type EngineLimits, resolveLimits } from '../../lambda/core/limits';
 import type { StreamSource } from '../../lambda/core/ports';
 import type { StreamResult } from '../../lambda/core/results';
 import type { StreamId } from '../../lambda/core/streams';

@@ -517,7 +517,14 @@ describe('IAM: exactly the calls the function makes', () => {
     expect([].concat(granted[0].Action).sort()).toEqual([...DYNAMODB_ACTIONS_FOR_TICK].sort());
     // Drift guard: every CheckpointStore method the function's code path calls maps to a granted action.
     const called = new Set<string>();
-    for (const file of ['lambda/core/engine.ts', 'lambda/tick.ts', 'lambda/handler.ts']) {
+    for (const file of [
+      'lambda/core/engine.ts',
+      'lambda/core/stream-run.ts',
+      'lambda/core/stream-progress.ts',
+      'lambda/root.ts',
+      'lambda/tick.ts',
+      'lambda/handler.ts',
+    ]) {
       const source = fs.readFileSync(path.join(__dirname, '..', '..', file), 'utf8');
       for (const m of source.matchAll(/\bstore\.(\w+)\(/g)) called.add(m[1]);
     }

@@ -13,8 +13,8 @@
  */
 import { Agent } from 'undici';
 import type { Checkpoint, CheckpointKey, CheckpointStore } from '../../lambda/core/checkpoint';
-import type { EngineLimits } from '../../lambda/core/engine';
 import { type Envelope, eventId } from '../../lambda/core/envelope';
+import type { EngineLimits } from '../../lambda/core/limits';
 import type { Clock, Cursor, Sink, StreamSource } from '../../lambda/core/ports';
 import type { StreamResult, TickResult } from '../../lambda/core/results';
 import type { StreamId } from '../../lambda/core/streams';
