@@ -1,5 +1,5 @@
 /**
- * The one rule for every URL the collector calls (design.md, "Configuration"): HTTPS, except plain
+ * The one rule for every URL the collector calls (docs/ARCHITECTURE.md, "Configuration"): HTTPS, except plain
  * HTTP to a loopback host, which is how the simulator and the test receivers run.
  */
 

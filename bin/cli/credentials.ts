@@ -1,5 +1,5 @@
 /**
- * Credentials for local runs come from environment variables (design.md, "Configuration"), never
+ * Credentials for local runs come from environment variables (docs/ARCHITECTURE.md, "Configuration"), never
  * from flags: a flag's value ends up in shell history and process listings.
  */
 

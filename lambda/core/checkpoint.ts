@@ -1,6 +1,6 @@
 /**
  * The checkpoint store port: where each stream of each collector instance stands, and who is
- * collecting it right now (design.md, "Checkpoint item").
+ * collecting it right now (docs/ARCHITECTURE.md, "Checkpoint item").
  *
  * Rules every implementation keeps (the shared contract suite in test/core/support checks them
  * against the in-memory fake and the DynamoDB adapter alike):

@@ -29,8 +29,6 @@ import type { TickResult } from './results';
 import { emptyResult, type TickContext } from './stream-progress';
 import { StreamRun } from './stream-run';
 
-export { DEFAULT_LIMITS, type EngineLimits, resolveLimits } from './limits';
-
 export interface TickInput {
   instance: string;
   /** Unique id of this invocation (e.g. the Lambda request id); the lease owner. */

@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import type { StreamId } from './streams';
 
-/** The generic event envelope: one per forwarded event (design.md, "Generic event envelope"). */
+/** The generic event envelope: one per forwarded event (docs/ARCHITECTURE.md, "Generic event envelope"). */
 export interface Envelope {
   /**
    * Stable id: the same event always gets the same id, so any SIEM can drop re-deliveries; identical

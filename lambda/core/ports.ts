@@ -68,7 +68,7 @@ export interface Page {
 /**
  * One Mimecast log stream, driven page by page.
  *
- * Cost contract (design.md, "poll once per tick when caught up"): a stream with nothing new costs one
+ * Cost contract (docs/ARCHITECTURE.md, "Cost: one call per tick when caught up"): a stream with nothing new costs one
  * call per tick. So `end().next` of the page that reports `caughtUp` should be a cursor whose next fetch
  * asks for everything new since, in one call: a cursor whose open parts are resolved at fetch time
  * (reported as `Page.cursor`), not one frozen at this tick that a later tick must first re-ask.

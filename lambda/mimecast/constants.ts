@@ -10,7 +10,7 @@ import type { RetryPolicy } from '../http/retry';
 export const DEFAULT_JSON_PAGE_SIZE = 500;
 /** Batch files per page on the API 2.0 SIEM listings (`/siem/v1/batch/events/cg` and `/ci`), as SEKOIA and Gravwell use. */
 export const DEFAULT_SIEM_BATCH_PAGE_SIZE = 100;
-/** Largest page sizes known to be accepted (reference G.4: 500 records on the JSON endpoints; 100 files per batch listing). */
+/** Largest page sizes known to be accepted (docs/mimecast-api.md G.4: 500 records on the JSON endpoints; 100 files per batch listing). */
 export const MAX_JSON_PAGE_SIZE = 500;
 export const MAX_SIEM_BATCH_PAGE_SIZE = 100;
 
@@ -110,7 +110,7 @@ export const DEFAULT_TOKEN_LIFETIME_SECONDS = 1800;
 export const AUDIT_MAX_LOOKBACK_DAYS = 60;
 export const SIEM_V2_MAX_LOOKBACK_DAYS = 7;
 
-/** API 2.0 Cloud Gateway SIEM event types (reference D.6); one listing per type, as every known client does. */
+/** API 2.0 Cloud Gateway SIEM event types (docs/mimecast-api.md D.6); one listing per type, as every known client does. */
 export const SIEM_V2_EVENT_TYPES = [
   'receipt',
   'process',
@@ -124,5 +124,5 @@ export const SIEM_V2_EVENT_TYPES = [
   'journal',
 ] as const;
 
-/** API 2.0 Cloud Integrated SIEM event types (reference D.5: what Sentinel and Elastic list). */
+/** API 2.0 Cloud Integrated SIEM event types (docs/mimecast-api.md D.5: what Sentinel and Elastic list). */
 export const SIEM_CI_EVENT_TYPES = ['entities', 'mailflow', 'urlclick'] as const;

@@ -1,5 +1,5 @@
 /**
- * Per-endpoint facts for the time-window streams (reference B.2–B.9): paths, request field names,
+ * Per-endpoint facts for the time-window streams (docs/mimecast-api.md B.2–B.9): paths, request field names,
  * where the records are, which field holds the time, the look-back limit, and the permission needed.
  */
 import type { Json } from '../core/json';
@@ -116,7 +116,7 @@ export const JSON_ENDPOINTS: Record<WindowStreamId, JsonEndpoint> = {
   },
   'archive-search': {
     stream: 'archive-search',
-    // Which path is live is UNCERTAIN (reference B.8): Elastic calls the first, the docs show the second.
+    // Which path is live is UNCERTAIN (docs/mimecast-api.md B.8): Elastic calls the first, the docs show the second.
     paths: ['/api/archive/get-archive-search-logs', '/api/archive/get-search-logs'],
     startField: 'start',
     endField: 'end',

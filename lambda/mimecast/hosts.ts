@@ -1,5 +1,5 @@
 /**
- * Mimecast API hosts (reference A.5 and D.1) and base-URL validation. The stack and the config
+ * Mimecast API hosts (docs/mimecast-api.md A.5 and D.1) and base-URL validation. The stack and the config
  * validation reuse these, so the list lives here, once.
  */
 import { ConfigError, type ConfigProblem } from '../errors';
@@ -22,7 +22,7 @@ export const MIMECAST_V1_HOSTS: readonly MimecastHost[] = [
   { region: 'za', description: 'South Africa', baseUrl: 'https://za-api.mimecast.com' },
   { region: 'au', description: 'Australia', baseUrl: 'https://au-api.mimecast.com' },
   { region: 'je', description: 'Offshore (Jersey)', baseUrl: 'https://je-api.mimecast.com' },
-  // Seen in a single sample only (reference A.5, UNCERTAIN); listed so config validation does not reject it.
+  // Seen in a single sample only (docs/mimecast-api.md A.5, UNCERTAIN); listed so config validation does not reject it.
   { region: 'uspcom', description: 'US public sector', baseUrl: 'https://uspcom-api.mimecast-pscom-us.com' },
 ];
 

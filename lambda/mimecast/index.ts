@@ -40,7 +40,8 @@ import type { SourceDeps, StreamSettings } from './streams/common';
 import { SiemV1Source } from './streams/siem-v1';
 import { SIEM_V2_LISTINGS, SiemV2Source } from './streams/siem-v2';
 import { SnapshotSource } from './streams/snapshot';
-import { JsonEndpointApi, ThreatFeedApi, WindowSource } from './streams/window';
+import { WindowSource } from './streams/window';
+import { JsonEndpointApi, ThreatFeedApi } from './streams/window-apis';
 import { HttpTransport } from './transport';
 import type { MimecastStreamSource } from './types';
 

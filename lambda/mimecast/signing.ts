@@ -1,4 +1,4 @@
-/** API 1.0 request signing (reference A.1–A.4). */
+/** API 1.0 request signing (docs/mimecast-api.md A.1–A.4). */
 import { createHmac, randomUUID } from 'node:crypto';
 import type { MimecastV1Credentials } from '../secrets/credentials';
 

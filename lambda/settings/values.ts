@@ -2,7 +2,7 @@
  * Checks of the single-value settings: instance, API version, sink URL and format, collection
  * start, the bounded numbers, and where the function's AWS resources are.
  */
-import { DEFAULT_LIMITS } from '../core/engine';
+import { DEFAULT_LIMITS } from '../core/limits';
 import {
   DEFAULT_JSON_PAGE_SIZE,
   DEFAULT_LATE_DATA_MINUTES,

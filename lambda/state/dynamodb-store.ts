@@ -14,30 +14,22 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
 import {
   type Checkpoint,
   type CheckpointKey,
   type CheckpointStore,
   checkpointConflict,
   type FailureUpdate,
-  type LastError,
   type Lease,
   type LeaseToken,
   type ProgressUpdate,
   type ResetOptions,
 } from '../core/checkpoint';
-import type { JsonObject } from '../core/json';
-import { STREAM_IDS } from '../core/streams';
-import {
-  CollectorError,
-  type ErrorKind,
-  PermissionError,
-  ProtocolError,
-  RequestError,
-  TransientError,
-} from '../errors';
+import { ProtocolError } from '../errors';
+import { parseCheckpointItem } from './checkpoint-item';
+import { isConditionFailure, storeError } from './store-errors';
 import { CHECKPOINT_ATTRIBUTES as A, type DynamoDbAction } from './table';
+import { Expression } from './update-expression';
 
 export interface DynamoCheckpointStoreOptions {
   tableName: string;
@@ -129,9 +121,9 @@ export class DynamoCheckpointStore implements CheckpointStore {
       const answer = await this.client.send(
         new GetCommand({ TableName: this.tableName, Key: this.key(key), ConsistentRead: true }),
       );
-      return answer.Item === undefined ? undefined : this.parse(answer.Item, key);
+      return answer.Item === undefined ? undefined : parseCheckpointItem(this.tableName, answer.Item, key);
     } catch (error) {
-      throw this.storeError(error, action, key);
+      throw storeError(this.tableName, error, action, key);
     }
   }
 
@@ -200,9 +192,9 @@ export class DynamoCheckpointStore implements CheckpointStore {
           }),
         );
       } catch (error) {
-        throw this.storeError(error, action, undefined, instance);
+        throw storeError(this.tableName, error, action, undefined, instance);
       }
-      for (const item of answer.Items ?? []) checkpoints.push(this.parse(item));
+      for (const item of answer.Items ?? []) checkpoints.push(parseCheckpointItem(this.tableName, item));
       startKey = answer.LastEvaluatedKey;
       if (startKey === undefined) break;
     }
@@ -230,7 +222,9 @@ export class DynamoCheckpointStore implements CheckpointStore {
               }),
         }),
       );
-      return answer.Attributes === undefined ? undefined : this.parse(answer.Attributes, key);
+      return answer.Attributes === undefined
+        ? undefined
+        : parseCheckpointItem(this.tableName, answer.Attributes, key);
     } catch (error) {
       if (isConditionFailure(error)) {
         throw checkpointConflict(
@@ -240,7 +234,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
           error,
         );
       }
-      throw this.storeError(error, action, key);
+      throw storeError(this.tableName, error, action, key);
     }
   }
 
@@ -313,7 +307,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
       attributes = answer.Attributes;
     } catch (error) {
       if (isConditionFailure(error)) throw error;
-      throw this.storeError(error, 'dynamodb:UpdateItem', key, undefined, operation);
+      throw storeError(this.tableName, error, 'dynamodb:UpdateItem', key, undefined, operation);
     }
     if (attributes === undefined) {
       throw new ProtocolError(
@@ -322,212 +316,10 @@ export class DynamoCheckpointStore implements CheckpointStore {
         { stream: key.stream, endpoint: `dynamodb:UpdateItem ${this.tableName}` },
       );
     }
-    return this.parse(attributes, key);
+    return parseCheckpointItem(this.tableName, attributes, key);
   }
 
   private key(key: CheckpointKey): Record<string, string> {
     return { [A.instance]: key.instance, [A.stream]: key.stream };
   }
-
-  private parse(item: Record<string, unknown>, expected?: CheckpointKey): Checkpoint {
-    const where = `instance "${String(item[A.instance] ?? expected?.instance)}", stream "${String(
-      item[A.stream] ?? expected?.stream,
-    )}"`;
-    const parsed = itemSchema.safeParse(item);
-    if (!parsed.success) {
-      throw malformed(this.tableName, where, expected, parsed.error.issues.map(describeIssue).join('; '));
-    }
-    const value = parsed.data;
-    let cursor: JsonObject | undefined;
-    if (value.cursor !== undefined) {
-      try {
-        const decoded: unknown = JSON.parse(value.cursor);
-        if (decoded === null || typeof decoded !== 'object' || Array.isArray(decoded))
-          throw new Error('not an object');
-        cursor = decoded as JsonObject;
-      } catch (error) {
-        throw malformed(this.tableName, where, expected, `cursor is not a JSON object (${String(error)})`);
-      }
-    }
-    return {
-      instance: value.instance,
-      stream: value.stream,
-      version: value.version,
-      ...(cursor === undefined ? {} : { cursor }),
-      offset: value.offset,
-      ...(value.leaseOwner === undefined || value.leaseExpiresAt === undefined
-        ? {}
-        : { lease: { owner: value.leaseOwner, expiresAt: value.leaseExpiresAt } }),
-      ...(value.notBefore === undefined ? {} : { notBefore: value.notBefore }),
-      ...(value.lastSuccessAt === undefined ? {} : { lastSuccessAt: value.lastSuccessAt }),
-      ...(value.newestEventTime === undefined ? {} : { newestEventTime: value.newestEventTime }),
-      ...(value.lastError === undefined ? {} : { lastError: value.lastError as LastError }),
-      consecutiveFailures: value.consecutiveFailures,
-      totals: { events: value.totalEvents, pages: value.totalPages, bytes: value.totalBytes },
-      createdAt: value.createdAt,
-      updatedAt: value.updatedAt,
-    };
-  }
-
-  private storeError(
-    error: unknown,
-    action: DynamoDbAction,
-    key?: CheckpointKey,
-    instance?: string,
-    operation?: string,
-  ): CollectorError {
-    if (error instanceof CollectorError) return error;
-    const name = error instanceof Error ? error.name : typeof error;
-    const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata
-      ?.httpStatusCode;
-    const where = key
-      ? ` for instance "${key.instance}", stream "${key.stream}"`
-      : instance === undefined
-        ? ''
-        : ` for instance "${instance}"`;
-    const what = `DynamoDB ${operation ?? action.replace('dynamodb:', '')} on table "${this.tableName}"${where}`;
-    const context = {
-      stream: key?.stream,
-      endpoint: `${action} ${this.tableName}`,
-      ...(status === undefined ? {} : { status }),
-      cause: error,
-    };
-    switch (name) {
-      case 'ResourceNotFoundException':
-        return new RequestError(
-          `${what} failed: the table does not exist.`,
-          'Check the checkpoint table name and region; the stack creates the table, so redeploy it if the table was deleted.',
-          context,
-        );
-      case 'AccessDeniedException':
-      case 'UnrecognizedClientException':
-      case 'InvalidSignatureException':
-        return new PermissionError(
-          `${what} was refused (${name}).`,
-          `Grant ${action} on the checkpoint table to the caller (the stack grants it to the function) and check the AWS credentials.`,
-          { ...context, requiredPermission: action },
-        );
-      case 'ValidationException':
-      case 'SerializationException':
-        return new RequestError(
-          `${what} was rejected as invalid (${name}).`,
-          'Report this as a collector bug, with this log line.',
-          context,
-        );
-      default:
-        return new TransientError(
-          `${what} failed (${name}).`,
-          'Nothing to do if it is rare: the next tick retries. If it persists, check DynamoDB health, throttling and network access.',
-          context,
-        );
-    }
-  }
 }
-
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
-}
-
-function malformed(
-  table: string,
-  where: string,
-  key: CheckpointKey | undefined,
-  detail: string,
-): ProtocolError {
-  return new ProtocolError(
-    `Checkpoint item for ${where} in table "${table}" is malformed: ${detail}.`,
-    'Reset that stream (the `reset` command) so it is seeded again, or repair the item by hand.',
-    { stream: key?.stream, endpoint: `dynamodb ${table}` },
-  );
-}
-
-function describeIssue(issue: { path: PropertyKey[]; message: string }): string {
-  return `${issue.path.map(String).join('.') || '(item)'}: ${issue.message}`;
-}
-
-/** Builds update expressions with a placeholder for every name and value. */
-class Expression {
-  readonly names: Record<string, string> = {};
-  readonly values: Record<string, unknown> = {};
-  private readonly sets: string[] = [];
-  private readonly removes: string[] = [];
-
-  name(attribute: string): string {
-    const placeholder = `#${attribute}`;
-    this.names[placeholder] = attribute;
-    return placeholder;
-  }
-
-  value(value: unknown): string {
-    const placeholder = `:v${Object.keys(this.values).length}`;
-    this.values[placeholder] = value;
-    return placeholder;
-  }
-
-  set(attribute: string, value: unknown): void {
-    this.sets.push(`${this.name(attribute)} = ${this.value(value)}`);
-  }
-
-  setClause(clause: string): void {
-    this.sets.push(clause);
-  }
-
-  remove(attribute: string): void {
-    this.removes.push(this.name(attribute));
-  }
-
-  updateExpression(): string {
-    const parts: string[] = [];
-    if (this.sets.length > 0) parts.push(`SET ${this.sets.join(', ')}`);
-    if (this.removes.length > 0) parts.push(`REMOVE ${this.removes.join(', ')}`);
-    return parts.join(' ');
-  }
-}
-
-const ERROR_KINDS: Record<ErrorKind | 'unexpected', true> = {
-  authentication: true,
-  permission: true,
-  throttled: true,
-  transient: true,
-  protocol: true,
-  request: true,
-  'sink-rejected': true,
-  config: true,
-  secret: true,
-  'checkpoint-conflict': true,
-  unexpected: true,
-};
-
-const count = z.number().int().nonnegative();
-
-const lastErrorSchema = z.object({
-  kind: z.string().refine((kind) => Object.hasOwn(ERROR_KINDS, kind), 'unknown error kind'),
-  name: z.string(),
-  message: z.string(),
-  at: z.string(),
-  remedy: z.string().optional(),
-  retryable: z.boolean().optional(),
-  endpoint: z.string().optional(),
-  status: z.number().optional(),
-  codes: z.array(z.string()).optional(),
-});
-
-const itemSchema = z.object({
-  [A.instance]: z.string().min(1),
-  [A.stream]: z.enum(STREAM_IDS),
-  [A.version]: count,
-  [A.cursor]: z.string().optional(),
-  [A.offset]: count,
-  [A.leaseOwner]: z.string().optional(),
-  [A.leaseExpiresAt]: z.number().optional(),
-  [A.notBefore]: z.number().optional(),
-  [A.lastSuccessAt]: z.string().optional(),
-  [A.newestEventTime]: z.string().optional(),
-  [A.lastError]: lastErrorSchema.optional(),
-  [A.consecutiveFailures]: count,
-  [A.totalEvents]: count,
-  [A.totalPages]: count,
-  [A.totalBytes]: count,
-  [A.createdAt]: z.string(),
-  [A.updatedAt]: z.string(),
-});

@@ -1,6 +1,6 @@
 /**
  * The checkpoint table: one item per (collector instance, stream) holding the cursor, version,
- * lease and health counters (design.md, "Checkpoint item").
+ * lease and health counters (docs/ARCHITECTURE.md, "Checkpoint item").
  *
  * TableV2 with the AWS-managed key: a customer-managed key on TableV2 fails in an
  * environment-agnostic stack (toolchain.md), and the table holds no secrets: cursors and counters

@@ -307,7 +307,7 @@ describe('parseLambdaConfig', () => {
   });
 
   it('keeps its numeric defaults equal to the engine defaults they replace', async () => {
-    const { DEFAULT_LIMITS } = await import('../../lambda/core/engine');
+    const { DEFAULT_LIMITS } = await import('../../lambda/core/limits');
     expect(NUMERIC_SETTINGS.maxPagesPerStream.default).toBe(DEFAULT_LIMITS.maxPagesPerStream);
     expect(NUMERIC_SETTINGS.batchMaxEvents.default).toBe(DEFAULT_LIMITS.batchMaxEvents);
     expect(NUMERIC_SETTINGS.batchMaxBytes.default).toBe(DEFAULT_LIMITS.batchMaxBytes);
@@ -380,7 +380,7 @@ describe('validateMimecastBaseUrl', () => {
     },
   );
 
-  it('lists the hosts of reference/mimecast-api.md A.5 and D.1', () => {
+  it('lists the hosts of docs/mimecast-api.md A.5 and D.1', () => {
     expect(MIMECAST_V1_HOSTNAMES).toEqual(
       expect.arrayContaining([
         'eu-api.mimecast.com',

@@ -24,15 +24,9 @@ import { runTick } from '../../lambda/core/engine';
 import type { Envelope } from '../../lambda/core/envelope';
 import type { CallBudget, Sink, SinkResult, SourceRecord } from '../../lambda/core/ports';
 import type { StreamId } from '../../lambda/core/streams';
-import {
-  FakeClock,
-  idOf,
-  makeRecords,
-  PagedSource,
-  RecordingLog,
-  throttled,
-  transient,
-} from './support/fakes';
+import { FakeClock } from '../kit/clock';
+import { RecordingLog } from '../kit/log';
+import { idOf, makeRecords, PagedSource, throttled, transient } from './support/fakes';
 import { MemoryCheckpointStore } from './support/memory-checkpoint-store';
 
 class Crash extends Error {

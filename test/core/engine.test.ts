@@ -1,12 +1,7 @@
 /** The engine with fake sources, a recording sink and the in-memory store. */
 import type { Checkpoint, CheckpointKey, LeaseToken, ProgressUpdate } from '../../lambda/core/checkpoint';
-import {
-  DEFAULT_LIMITS,
-  type EngineLimits,
-  resolveLimits,
-  runTick,
-  type TickInput,
-} from '../../lambda/core/engine';
+import { runTick, type TickInput } from '../../lambda/core/engine';
+import { DEFAULT_LIMITS, type EngineLimits, resolveLimits } from '../../lambda/core/limits';
 import type { StreamSource } from '../../lambda/core/ports';
 import type { StreamResult } from '../../lambda/core/results';
 import type { StreamId } from '../../lambda/core/streams';
@@ -17,17 +12,9 @@ import {
   SinkRejectedError,
   TransientError,
 } from '../../lambda/errors';
-import {
-  FakeClock,
-  idOf,
-  makeRecords,
-  PagedSource,
-  RecordingLog,
-  RecordingSink,
-  T0,
-  throttled,
-  transient,
-} from './support/fakes';
+import { FakeClock, T0 } from '../kit/clock';
+import { RecordingLog } from '../kit/log';
+import { idOf, makeRecords, PagedSource, RecordingSink, throttled, transient } from './support/fakes';
 import { MemoryCheckpointStore } from './support/memory-checkpoint-store';
 
 const INSTANCE = 'acme';

@@ -19,7 +19,7 @@
 import * as fs from 'node:fs';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { DEFAULT_LIMITS } from '../../lambda/core/engine';
+import { DEFAULT_LIMITS } from '../../lambda/core/limits';
 import { STREAM_IDS, type StreamId } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { STREAM_HEALTH_MESSAGE } from '../../lambda/telemetry/health-log';

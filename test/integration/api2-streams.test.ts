@@ -4,6 +4,7 @@
  * Awareness Training snapshot streams; pages and batches small, so both span each other.
  */
 import type { StreamId } from '../../lambda/core/streams';
+import { Process } from '../kit/stores';
 import {
   allOutcomes,
   BATCH,
@@ -12,7 +13,6 @@ import {
   exactlyOnce,
   expectPagedAndBatched,
   outcomes,
-  Process,
   type Rig,
   RUN_BUDGET_MS,
   rigPerTest,

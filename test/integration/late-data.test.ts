@@ -9,12 +9,12 @@
 import { writeFileSync } from 'node:fs';
 import { canonicalJson } from '../../lambda/core/envelope';
 import type { StreamId } from '../../lambda/core/streams';
+import { Process } from '../kit/stores';
 import {
   crashable,
   expectAtLeastOnceWithinOneBatch,
   INSTANCE,
   outcomes,
-  Process,
   type Rig,
   RUN_BUDGET_MS,
   rigPerTest,

@@ -7,6 +7,7 @@
  * After the restart: nothing is lost, and the only repeats are the one batch that was in flight.
  */
 import type { StreamId } from '../../lambda/core/streams';
+import { Process, StoreProxy } from '../kit/stores';
 import {
   BATCH,
   type CrashPoint,
@@ -18,13 +19,11 @@ import {
   MARGIN_S,
   outcomes,
   PAGE_SIZE,
-  Process,
   type Rig,
   type RigOptions,
   RUN_BUDGET_MS,
   rigPerTest,
   STREAM_PATHS,
-  StoreProxy,
   waitFor,
 } from './support';
 

@@ -6,7 +6,8 @@
  */
 import type { StreamId } from '../../lambda/core/streams';
 import { SinkRejectedError } from '../../lambda/errors';
-import { CommitWitness, deliveryReport, exactlyOnce, expectNeverAhead, rigPerTest } from './support';
+import { CommitWitness } from '../kit/stores';
+import { deliveryReport, exactlyOnce, expectNeverAhead, rigPerTest } from './support';
 
 const STREAMS: StreamId[] = ['siem', 'audit', 'ttp-url'];
 

@@ -35,9 +35,7 @@ import { type AwsStub, startAwsStub } from '../aws-stub';
 import { TestClock } from '../kit/clock';
 import { RecordingLog } from '../kit/log';
 import { rigSettings } from '../kit/settings';
-import { CommitWitness, CrashError, Process, ProcessStore, StoreProxy } from '../kit/stores';
-
-export { CommitWitness, CrashError, Process, StoreProxy };
+import { type CommitWitness, type Process, ProcessStore, StoreProxy } from '../kit/stores';
 
 import { type Receiver, type ReceiverKind, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';

@@ -4,10 +4,10 @@
  * same tick finishes unaffected; the next run after the wait completes it with nothing lost.
  */
 import type { StreamId } from '../../lambda/core/streams';
+import { CommitWitness } from '../kit/stores';
 import {
   ALL_STREAMS,
   allOutcomes,
-  CommitWitness,
   deliveryReport,
   exactlyOnce,
   expectNeverAhead,

@@ -12,6 +12,7 @@
  */
 import type { Checkpoint, CheckpointKey, CheckpointStore, Lease } from '../../lambda/core/checkpoint';
 import { AuthenticationError } from '../../lambda/errors';
+import { StoreProxy } from '../kit/stores';
 import {
   ALL_STREAMS,
   allOutcomes,
@@ -21,7 +22,6 @@ import {
   type Rig,
   rigPerTest,
   STREAM_PATHS,
-  StoreProxy,
 } from './support';
 
 const rigFor = rigPerTest();

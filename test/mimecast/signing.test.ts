@@ -9,7 +9,7 @@ const base = {
   requestId: '3d796b76-4180-40e5-8f7c-6e0fd643b1a9',
 };
 
-describe('API 1.0 signature (reference A.4)', () => {
+describe('API 1.0 signature (docs/mimecast-api.md A.4)', () => {
   it('matches the published vector', () => {
     expect(authorizationHeader({ ...base, path: '/api/test/some-url' })).toBe(
       'MC AccessKey:WOywLsnZlsE+D6bp/ug6uch5kxc=',

@@ -4,7 +4,6 @@
  * records; probes; and each injected fault mapped to its typed error (or recovered where the design says).
  */
 import { Agent } from 'undici';
-import { runTick } from '../../lambda/core/engine';
 import { eventId } from '../../lambda/core/envelope';
 import type { Cursor } from '../../lambda/core/ports';
 import { STREAM_CURSOR_KIND, type StreamId, streamsFor } from '../../lambda/core/streams';
@@ -19,8 +18,11 @@ import {
   TransientError,
 } from '../../lambda/errors';
 import { createMimecastClient, type MimecastClientOptions } from '../../lambda/mimecast';
-import { RecordingLog, RecordingSink } from '../core/support/fakes';
+import { buildTick } from '../../lambda/root';
+import { RecordingSink } from '../core/support/fakes';
 import { MemoryCheckpointStore } from '../core/support/memory-checkpoint-store';
+import { RecordingLog } from '../kit/log';
+import { rigSettings } from '../kit/settings';
 import { type FaultRule, type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 
 const DAY = 86_400_000;
@@ -203,24 +205,33 @@ describe.each([1, 2] as const)('API %i: idle window streams through the engine',
       const clock = { now: () => Date.now() + h.offset.ms };
       const store = new MemoryCheckpointStore();
       const sink = new RecordingSink();
-      const source = client.source(stream);
       const collectionStart = new Date(Date.now() - 3 * DAY);
       let ticks = 0;
       /** One scheduled tick; `calls` counts the requests it sent to Mimecast (token requests aside). */
       const tick = async () => {
         h.sim.clearRequests();
         ticks += 1;
-        const result = await runTick({
+        const settings = rigSettings({
           instance: 'idle',
-          owner: `tick-${ticks}`,
-          sources: [source],
-          store,
-          sink,
-          log: new RecordingLog(),
-          clock,
+          apiVersion: api,
+          mimecastBaseUrl: h.sim.url,
+          streams: [stream],
           collectionStart,
-          deadline: clock.now() + 60_000,
+          sinkUrl: 'http://127.0.0.1:9/unused',
+          sinkFormat: 'ndjson',
+          lateDataMinutes: 0,
         });
+        // The client built above (its token cache and remembered paths carry over), a recording destination.
+        const result = await buildTick(
+          settings,
+          {
+            log: new RecordingLog(),
+            store,
+            credentials: { mimecast: api === 1 ? h.sim.credentials.v1 : h.sim.credentials.v2 },
+            dispatcher: h.dispatcher,
+          },
+          { clock, client, wrapSink: () => sink },
+        ).run({ owner: `tick-${ticks}`, deadline: clock.now() + 60_000, streams: settings.streams });
         const calls = h.sim.requests().filter((r) => r.path !== '/oauth/token').length;
         return { result: result.streams[0]!, calls };
       };

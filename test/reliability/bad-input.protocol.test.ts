@@ -16,14 +16,16 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { Agent } from 'undici';
-import type { Checkpoint } from '../../lambda/core/checkpoint';
-import { runTick } from '../../lambda/core/engine';
-import { type Cursor, type SourceRecord, silentLog } from '../../lambda/core/ports';
+import type { Checkpoint, CheckpointStore } from '../../lambda/core/checkpoint';
+import { type Cursor, type Sink, type SourceRecord, silentLog } from '../../lambda/core/ports';
+import type { TickResult } from '../../lambda/core/results';
 import type { StreamId } from '../../lambda/core/streams';
 import { CollectorError, ProtocolError, RequestError } from '../../lambda/errors';
 import { createMimecastClient, type MimecastStreamSource } from '../../lambda/mimecast';
+import { buildTick } from '../../lambda/root';
 import { openLocalCheckpointStore } from '../../lambda/state/local-store';
 import { MemoryCheckpointStore } from '../core/support/memory-checkpoint-store';
+import { rigSettings } from '../kit/settings';
 import {
   budget,
   startServer,
@@ -80,6 +82,31 @@ function source(api: 1 | 2, stream: StreamId): MimecastStreamSource {
     retry: { maxAttempts: MAX_ATTEMPTS, baseDelayMs: 1, maxDelayMs: 2 },
     siemTypes: ['receipt', 'process'],
   }).source(stream);
+}
+
+/**
+ * One tick of the API 1.0 audit stream through the composition root, into a destination that
+ * acknowledges everything (these tests are about what the source and the store make of bad input).
+ */
+function auditTick(store: CheckpointStore, owner: string): Promise<TickResult> {
+  const settings = rigSettings({
+    instance: 'bad-input',
+    apiVersion: 1,
+    mimecastBaseUrl: server.url,
+    streams: ['audit'],
+    sinkUrl: 'http://127.0.0.1:9/unused',
+    sinkFormat: 'ndjson',
+    siemEventTypes: ['receipt', 'process'],
+  });
+  const acknowledgeAll: Sink = { sizeOf: () => 1, send: async () => ({ bytes: 0 }) };
+  return buildTick(
+    settings,
+    { log: silentLog, store, credentials: { mimecast: v1Credentials }, dispatcher },
+    {
+      mimecast: { retry: { maxAttempts: MAX_ATTEMPTS, baseDelayMs: 1, maxDelayMs: 2 } },
+      wrapSink: () => acknowledgeAll,
+    },
+  ).run({ owner, deadline: Date.now() + 30_000, streams: settings.streams });
 }
 
 interface Read {
@@ -558,17 +585,7 @@ describe('stored cursors', () => {
     answer = () => ({ status: 500, body: '' });
     const before = apiCalls();
 
-    const tick = (owner: string) =>
-      runTick({
-        instance: key.instance,
-        owner,
-        sources: [source(1, 'audit')],
-        store,
-        sink: { sizeOf: () => 1, send: async () => ({ bytes: 0 }) },
-        log: silentLog,
-        clock: { now: () => Date.now() },
-        deadline: Date.now() + 30_000,
-      });
+    const tick = (owner: string) => auditTick(store, owner);
     for (const [n, owner] of [
       [1, 'tick-1'],
       [2, 'tick-2'],
@@ -612,16 +629,7 @@ describe('stored cursors', () => {
       await client.send(new PutItemCommand({ TableName: local.tableName, Item: item }));
       answer = () => ({ status: 500, body: '' });
       const before = apiCalls();
-      const result = await runTick({
-        instance: 'bad-input',
-        owner: 'tick',
-        sources: [source(1, 'audit')],
-        store: local.store,
-        sink: { sizeOf: () => 1, send: async () => ({ bytes: 0 }) },
-        log: silentLog,
-        clock: { now: () => Date.now() },
-        deadline: Date.now() + 30_000,
-      });
+      const result = await auditTick(local.store, 'tick');
       expect(result.streams[0].outcome).toBe('failed');
       expect(result.streams[0].error).toBeInstanceOf(CollectorError);
       expect((result.streams[0].error as CollectorError).message).toMatch(/malformed.*cursor/);

@@ -6,9 +6,10 @@
 import type { CheckpointStore } from '../../lambda/core/checkpoint';
 import type { Sink } from '../../lambda/core/ports';
 import { type LocalCheckpointStore, openLocalCheckpointStore } from '../../lambda/state/local-store';
+import { StoreProxy } from '../kit/stores';
 import { type Expectation, FAULTS, type FaultCase } from './faults';
 import { runCell } from './matrix';
-import { closeSharedDispatcher, KINDS, StoreProxy } from './support';
+import { closeSharedDispatcher, KINDS } from './support';
 
 const AUDIT = KINDS.find((k) => k.id === 'audit')!;
 

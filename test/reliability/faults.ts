@@ -18,19 +18,10 @@ import {
   RequestError,
   SinkRejectedError,
 } from '../../lambda/errors';
+import { Process, ProcessStore, StoreProxy } from '../kit/stores';
 import type { Fault as ReceiverFault } from '../receivers';
 import type { FaultRule } from '../simulator';
-import {
-  type Kind,
-  type KindId,
-  Process,
-  ProcessStore,
-  processSink,
-  type Rig,
-  StoreProxy,
-  type TickOptions,
-  waitFor,
-} from './support';
+import { type Kind, type KindId, processSink, type Rig, type TickOptions, waitFor } from './support';
 
 /** Virtual time between ticks: past a 60 s default throttle, a 30 s reset hint and any lease. */
 export const STEP_MS = 65_000;

@@ -17,11 +17,10 @@ import { appendFileSync } from 'node:fs';
 import type { StreamId } from '../../lambda/core/streams';
 import { CollectorError } from '../../lambda/errors';
 import type { DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
+import { CommitWitness, CrashError } from '../kit/stores';
 import { BATCH, type FaultCase, STEP_MS } from './faults';
 import {
   BYSTANDER,
-  CommitWitness,
-  CrashError,
   deliveryFigures,
   duplicateProblems,
   instanceMetrics,

@@ -3,7 +3,8 @@
  * ahead of the receiver. Replaying from it must go on past the re-check into the main pass (as the next
  * tick does), or every event published after that commit looks lost. The soak test met this at random.
  */
-import { CommitWitness, expectNeverAhead, inLateRecheck, outcomes, rigPerTest } from '../integration/support';
+import { expectNeverAhead, inLateRecheck, outcomes, rigPerTest } from '../integration/support';
+import { CommitWitness } from '../kit/stores';
 
 const rigFor = rigPerTest();
 const MINUTE = 60_000;

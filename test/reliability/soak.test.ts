@@ -22,18 +22,15 @@ import type { Sink } from '../../lambda/core/ports';
 import { type StreamId, streamsFor } from '../../lambda/core/streams';
 import { CollectorError } from '../../lambda/errors';
 import { type LocalCheckpointStore, openLocalCheckpointStore } from '../../lambda/state/local-store';
+import { CrashError, Process, ProcessStore, StoreProxy } from '../kit/stores';
 import type { Fault as ReceiverFault } from '../receivers';
 import type { FaultRule } from '../simulator';
 import {
   type Collector,
-  CrashError,
   closeSharedDispatcher,
   duplicateProblems,
-  Process,
-  ProcessStore,
   processSink,
   SeededRandom,
-  StoreProxy,
   startCollector,
   startWorld,
   streamHealth,

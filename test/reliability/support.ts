@@ -1,6 +1,6 @@
 /**
  * The reliability harness (issue 7): the real engine, Mimecast client, HTTP sink and DynamoDB adapter on
- * loopback, driven tick by tick on a clock the test moves, with every invariant of design.md's delivery
+ * loopback, driven tick by tick on a clock the test moves, with every invariant of docs/ARCHITECTURE.md's delivery
  * guarantee checked as a list of problems (so the self-tests in checks.test.ts can prove the checks fire).
  *
  * - A "mirror" simulator with the same seed, range and publishing holds the same data but never faults:
@@ -13,8 +13,8 @@
  */
 import { Agent } from 'undici';
 import type { Checkpoint, CheckpointKey, CheckpointStore } from '../../lambda/core/checkpoint';
-import type { EngineLimits } from '../../lambda/core/engine';
 import { type Envelope, eventId } from '../../lambda/core/envelope';
+import type { EngineLimits } from '../../lambda/core/limits';
 import type { Clock, Cursor, Sink, StreamSource } from '../../lambda/core/ports';
 import type { StreamResult, TickResult } from '../../lambda/core/results';
 import type { StreamId } from '../../lambda/core/streams';
@@ -33,13 +33,13 @@ import { LAG_ALARM_THRESHOLDS, lagAlarmSeconds } from '../../lib/defaults';
 import { replay as replayPages, waitFor } from '../integration/support';
 import { TestClock } from '../kit/clock';
 import { rigSettings } from '../kit/settings';
-import { CommitWitness, CrashError, Process, ProcessStore, StoreProxy } from '../kit/stores';
+import type { Process } from '../kit/stores';
 import { type Receiver, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 import { captureOutput } from '../support/capture-output';
 
 // The crash and store wrappers are the integration suite's: one definition of what a crash is.
-export { CommitWitness, CrashError, Process, ProcessStore, StoreProxy, waitFor };
+export { waitFor };
 
 /** The integration suite's replay, with room for the soak's long streams and loaded machines. */
 function replay(client: MimecastClient, stream: StreamId, cursor: Cursor, offset: number): Promise<string[]> {

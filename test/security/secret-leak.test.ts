@@ -95,7 +95,7 @@ const runCommand: RunCommand = loadWithoutRedaction(
 // ---------------------------------------------------------------------------------------------
 // Fixtures.
 
-/** Fetch budget = remaining - 10 s safety margin (engine.ts): short, so failing paths end quickly. */
+/** Fetch budget = remaining - 10 s safety margin (core/limits.ts): short, so failing paths end quickly. */
 const LAMBDA_REMAINING_MS = 12_500;
 const CLI_TICK_SECONDS = '13';
 

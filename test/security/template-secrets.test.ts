@@ -1,6 +1,6 @@
 /**
  * Issue 5, deployment side: the synthesized CloudFormation template holds no secret and nothing
- * secret-looking, and the function's environment never carries a credential (design.md,
+ * secret-looking, and the function's environment never carries a credential (docs/ARCHITECTURE.md,
  * "Configuration": environment variables are ARNs, URLs, stream lists, a start time).
  *
  * The stack is synthesized with credential variables set in the process environment, as on an

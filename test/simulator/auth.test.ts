@@ -3,7 +3,7 @@ import { type RunningSimulator, startSimulator } from './index';
 import { mcSignature, signedV1Headers } from './signature';
 import { fetchToken, header, http, json, testClock, v1Caller } from './sim-client';
 
-describe('API 1.0 signature (reference A.4 vectors)', () => {
+describe('API 1.0 signature (docs/mimecast-api.md A.4 vectors)', () => {
   const secret = 'U2VjcmV0S2V5';
   const date = 'Sun, 21 Aug 2022 13:49:40 UTC';
   const reqId = '3d796b76-4180-40e5-8f7c-6e0fd643b1a9';

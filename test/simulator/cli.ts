@@ -220,7 +220,7 @@ export function parseCli(argv: string[]): { settings?: CliSettings; problems: st
   return { settings: problems.length === 0 ? settings : undefined, problems };
 }
 
-/** Prints x-mc-date, x-mc-req-id and the MC signature for $MC_PATH as shell assignments (reference A.2). */
+/** Prints x-mc-date, x-mc-req-id and the MC signature for $MC_PATH as shell assignments (docs/mimecast-api.md A.2). */
 export const SIGN_ONE_LINER = String.raw`node -e 'const c=require("crypto"),e=process.env,d=new Date().toUTCString().replace("GMT","UTC"),r=c.randomUUID(),s=c.createHmac("sha1",Buffer.from(e.MIMECAST_SECRET_KEY,"base64")).update(d+":"+r+":"+e.MC_PATH+":"+e.MIMECAST_APP_KEY).digest("base64");console.log("MC_DATE=\""+d+"\" MC_REQ_ID="+r+" MC_AUTH=\"MC "+e.MIMECAST_ACCESS_KEY+":"+s+"\"")'`;
 
 function banner(sim: RunningSimulator, seed: number): string {

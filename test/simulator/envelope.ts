@@ -1,4 +1,4 @@
-/** The API 1.0 "post-REST" request envelope `{meta:{pagination}, data:[{…}]}` (reference B.0). */
+/** The API 1.0 "post-REST" request envelope `{meta:{pagination}, data:[{…}]}` (docs/mimecast-api.md B.0). */
 import { z } from 'zod';
 import type { SimContext } from './context';
 import { type SimResponse, v1Failure } from './responses';
@@ -64,7 +64,7 @@ export function parseEnvelope(body: Buffer): EnvelopeOutcome {
   };
 }
 
-/** HTTP 200 with one validation error in fail[] (reference C.1, F.3). */
+/** HTTP 200 with one validation error in fail[] (docs/mimecast-api.md C.1, F.3). */
 export function validationFailure(
   code: string,
   message: string,

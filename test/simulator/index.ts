@@ -1,6 +1,6 @@
 /**
  * A local Mimecast API simulator (API 1.0 and 2.0 on one loopback base URL), faithful to
- * /work/shared/reference/mimecast-api.md, with ground truth and scriptable faults for tests and the demo.
+ * docs/mimecast-api.md, with ground truth and scriptable faults for tests and the demo.
  * See README.md in this folder.
  */
 import { createHash } from 'node:crypto';

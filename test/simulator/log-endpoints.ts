@@ -1,5 +1,5 @@
 /**
- * The paged JSON log endpoints (reference B.2–B.8, D.7): audit, TTP URL/attachment/impersonation, DLP,
+ * The paged JSON log endpoints (docs/mimecast-api.md B.2–B.8, D.7): audit, TTP URL/attachment/impersonation, DLP,
  * held-message release and archive search, identical under API 1.0 and 2.0.
  *
  * A request names an inclusive time window; records come back newest first (or oldest first where the
@@ -169,7 +169,7 @@ const ENDPOINTS: Record<LogStreamId, LogEndpoint> = {
   },
 };
 
-/** Request path → stream, honouring the archive-search path variant (reference G.5). */
+/** Request path → stream, honouring the archive-search path variant (docs/mimecast-api.md G.5). */
 export function logEndpointPaths(context: SimContext): Map<string, LogStreamId> {
   const paths = new Map<string, LogStreamId>([
     ['/api/audit/get-audit-events', 'audit'],

@@ -1,5 +1,5 @@
 /**
- * Records of the paged JSON log endpoints (reference B.2–B.8), shaped like the public fixtures:
+ * Records of the paged JSON log endpoints (docs/mimecast-api.md B.2–B.8), shaped like the public fixtures:
  * field names, value styles (`+0000` seconds timestamps, `eNq…` ids, booleans where Mimecast sends
  * booleans), and plausible mixes of actions and results.
  */

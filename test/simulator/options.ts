@@ -95,7 +95,7 @@ export interface SimulatorVariants {
   v2TokenEarlyExpirySeconds?: number;
 }
 
-/** How a 429 tells the client when to come back (reference C.3, D.8). */
+/** How a 429 tells the client when to come back (docs/mimecast-api.md C.3, D.8). */
 export type RateLimitHint = 'reset-ms' | 'reset-epoch-seconds' | 'retry-after' | 'none';
 
 export interface RateLimitOptions {

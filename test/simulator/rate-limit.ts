@@ -1,4 +1,4 @@
-/** Token buckets on the simulator clock: the quota model of reference C.3 (refills, never resets at once). */
+/** Token buckets on the simulator clock: the quota model of docs/mimecast-api.md C.3 (refills, never resets at once). */
 import type { RateLimitOptions } from './options';
 
 export type TakeResult =

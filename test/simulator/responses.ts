@@ -109,7 +109,7 @@ export function dialectOf(path: string, headers: IncomingHttpHeaders): Dialect {
   return 's3';
 }
 
-/** Headers telling a throttled client when to come back, per the hint style (reference C.3, D.8). */
+/** Headers telling a throttled client when to come back, per the hint style (docs/mimecast-api.md C.3, D.8). */
 export function throttleHeaders(
   hint: RateLimitHint,
   waitMs: number,

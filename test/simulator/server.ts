@@ -344,7 +344,7 @@ export class SimulatorServer {
     return s3Error(404, 'NoSuchKey', 'The specified key does not exist.');
   }
 
-  /** The per-user/app quota (reference C.3: v1 always sends X-RateLimit-* headers once a quota applies). */
+  /** The per-user/app quota (docs/mimecast-api.md C.3: v1 always sends X-RateLimit-* headers once a quota applies). */
   private quota(
     identity: string,
     dialect: Dialect,

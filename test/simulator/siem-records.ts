@@ -1,7 +1,7 @@
 /**
  * SIEM (MTA) events. API 1.0 records use the PascalCase/short keys and typed JSON values of the v1 log
- * files (reference B.1); API 2.0 Cloud Gateway records use camelCase keys, epoch-ms `timestamp`,
- * `type`/`subtype`, and string-typed numbers and booleans (reference D.6).
+ * files (docs/mimecast-api.md B.1); API 2.0 Cloud Gateway records use camelCase keys, epoch-ms `timestamp`,
+ * `type`/`subtype`, and string-typed numbers and booleans (docs/mimecast-api.md D.6).
  *
  * Consecutive events share a message (sender, recipient, subject, message id, aCode), as receipt,
  * process and delivery lines of one message do.
@@ -24,7 +24,7 @@ export const V1_LOG_TYPES = [
 ] as const;
 export type V1LogType = (typeof V1_LOG_TYPES)[number];
 
-/** Only these five prefixes are seen in public fixtures; the others are opt-in (reference B.1, G.2). */
+/** Only these five prefixes are seen in public fixtures; the others are opt-in (docs/mimecast-api.md B.1, G.2). */
 export const DEFAULT_V1_LOG_TYPES: readonly V1LogType[] = [
   'receipt',
   'process',
@@ -47,7 +47,7 @@ export const V2_LOG_TYPES = [
 ] as const;
 export type V2LogType = (typeof V2_LOG_TYPES)[number];
 
-/** Cloud Integrated (`/siem/v1/batch/events/ci`) event types (reference D.5). */
+/** Cloud Integrated (`/siem/v1/batch/events/ci`) event types (docs/mimecast-api.md D.5). */
 export const CI_LOG_TYPES = ['entities', 'mailflow', 'urlclick'] as const;
 export type CiLogType = (typeof CI_LOG_TYPES)[number];
 

@@ -1,5 +1,5 @@
 /**
- * `POST /api/audit/get-siem-logs` (reference B.1, F.2): one file per call. No token → the earliest file
+ * `POST /api/audit/get-siem-logs` (docs/mimecast-api.md B.1, F.2): one file per call. No token → the earliest file
  * still retained; a token → the file after the one it names. When nothing follows, a JSON "no more
  * files" answer, and the client's token stays valid so the next poll continues where it left off.
  */

@@ -1,5 +1,5 @@
 /**
- * API 2.0 SIEM (reference D.3, D.4, D.5):
+ * API 2.0 SIEM (docs/mimecast-api.md D.3, D.4, D.5):
  * - `GET /siem/v1/batch/events/cg` lists batch files `{value:[{url,size,expiry}], @nextPage, isCaughtUp}`,
  *   always with an `@nextPage` (also when caught up) that later polls continue from;
  *   `GET /siem/v1/batch/events/ci` does the same for Cloud Integrated events (`entities`, `mailflow`, `urlclick`);

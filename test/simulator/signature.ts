@@ -1,4 +1,4 @@
-/** API 1.0 request signing (reference A.2), used by the simulator to verify and by tests and docs to sign. */
+/** API 1.0 request signing (docs/mimecast-api.md A.2), used by the simulator to verify and by tests and docs to sign. */
 import { createHmac, randomUUID } from 'node:crypto';
 import type { MimecastV1Credentials } from '../../lambda/secrets/credentials';
 import { formatRfc1123 } from './dates';
@@ -24,7 +24,7 @@ export interface SignedHeaderOptions {
   requestId?: string;
 }
 
-/** The five headers of a signed API 1.0 call (reference A.1). */
+/** The five headers of a signed API 1.0 call (docs/mimecast-api.md A.1). */
 export function signedV1Headers(
   credentials: MimecastV1Credentials,
   path: string,

@@ -1,5 +1,5 @@
 /**
- * Threat-intel feed content (reference B.9): every indicator comes with the malware object it points at
+ * Threat-intel feed content (docs/mimecast-api.md B.9): every indicator comes with the malware object it points at
  * and the `indicates` relationship between them, as in Mimecast's STIX 2.0 bundles.
  */
 import { Rng, saltOf } from './random';

@@ -52,7 +52,7 @@ function baseTimes(count: number, range: { start: number; end: number }, resolut
   return spreadTimes(count, range.start, range.end, resolutionMs, (i) => hash32(salt, i) / 0x100000000);
 }
 
-/** Look-back of the paged endpoints: only audit documents one (60 days, reference B.2). */
+/** Look-back of the paged endpoints: only audit documents one (60 days, docs/mimecast-api.md B.2). */
 const LOOKBACK_MS: Partial<Record<LogStreamId, number>> = { audit: 60 * DAY_MS };
 
 export class LogStore {

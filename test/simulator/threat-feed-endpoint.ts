@@ -1,5 +1,5 @@
 /**
- * `POST /api/ttp/threat-intel/get-feed` (reference B.9): one feed file per call, as a STIX 2.0 bundle
+ * `POST /api/ttp/threat-intel/get-feed` (docs/mimecast-api.md B.9): one feed file per call, as a STIX 2.0 bundle
  * (`fileType: stix`) or CSV (the documented default), optionally zipped. While more indicators remain,
  * the `x-mc-threat-feed-next-token` header names this file; sending it back as `token` gets the next.
  * A request with nothing (more) in its window gets HTTP 200 with `fail[]` code

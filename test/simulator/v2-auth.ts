@@ -1,4 +1,4 @@
-/** API 2.0 OAuth2 client-credentials tokens and Bearer checks (reference D.2). */
+/** API 2.0 OAuth2 client-credentials tokens and Bearer checks (docs/mimecast-api.md D.2). */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { headerValue, type SimContext, type SimRequest } from './context';
 import { emptyResponse, jsonResponse, type SimResponse, throttleResponse, v2Failure } from './responses';

@@ -3,24 +3,19 @@
  * the same time against one dynalite table: no stream is ever collected by both at once, nothing is
  * delivered twice or lost, and the final checkpoints are whole.
  */
-import type {
-  Checkpoint,
-  CheckpointKey,
-  CheckpointStore,
-  FailureUpdate,
-  Lease,
-  LeaseToken,
-  ProgressUpdate,
-  ResetOptions,
-} from '../../lambda/core/checkpoint';
-import { runTick } from '../../lambda/core/engine';
+import type { CheckpointKey, CheckpointStore, Lease, LeaseToken } from '../../lambda/core/checkpoint';
+import type { EngineLimits } from '../../lambda/core/limits';
 import { systemClock } from '../../lambda/core/ports';
-import type { StreamOutcome } from '../../lambda/core/results';
+import type { StreamOutcome, TickResult } from '../../lambda/core/results';
 import type { StreamId } from '../../lambda/core/streams';
 import { CheckpointConflictError } from '../../lambda/errors';
+import { buildTick } from '../../lambda/root';
 import { createDynamoDbCheckpointStore, type DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
 import { type LocalCheckpointStore, openLocalCheckpointStore } from '../../lambda/state/local-store';
-import { idOf, makeRecords, PagedSource, RecordingLog, RecordingSink } from '../core/support/fakes';
+import { idOf, makeRecords, PagedSource, RecordingSink } from '../core/support/fakes';
+import { RecordingLog } from '../kit/log';
+import { rigSettings } from '../kit/settings';
+import { StoreProxy } from '../kit/stores';
 
 let local: LocalCheckpointStore;
 let second: DynamoCheckpointStore;
@@ -58,36 +53,60 @@ class Tracker {
   }
 }
 
-class TrackedStore implements CheckpointStore {
+class TrackedStore extends StoreProxy {
   constructor(
-    private readonly inner: CheckpointStore,
+    inner: CheckpointStore,
     private readonly tracker: Tracker,
     private readonly engine: string,
-  ) {}
-  async acquireLease(key: CheckpointKey, lease: Lease, now: number) {
+  ) {
+    super(inner);
+  }
+  override async acquireLease(key: CheckpointKey, lease: Lease, now: number) {
     const granted = await this.inner.acquireLease(key, lease, now);
     if (granted !== null) this.tracker.enter(key.stream, this.engine);
     return granted;
   }
-  load(key: CheckpointKey) {
-    return this.inner.load(key);
-  }
-  commitProgress(key: CheckpointKey, token: LeaseToken, update: ProgressUpdate) {
-    return this.inner.commitProgress(key, token, update);
-  }
-  recordFailure(key: CheckpointKey, token: LeaseToken, update: FailureUpdate) {
-    return this.inner.recordFailure(key, token, update);
-  }
-  releaseLease(key: CheckpointKey, token: LeaseToken, now: number) {
+  override releaseLease(key: CheckpointKey, token: LeaseToken, now: number) {
     this.tracker.leave(key.stream, this.engine);
     return this.inner.releaseLease(key, token, now);
   }
-  list(instance: string) {
-    return this.inner.list(instance);
-  }
-  reset(key: CheckpointKey, options: ResetOptions): Promise<Checkpoint | undefined> {
-    return this.inner.reset(key, options);
-  }
+}
+
+/**
+ * One tick through the composition root, its sources and destination replaced by the scripted fakes
+ * (the client and destination the root builds from the settings are never called).
+ */
+function engineTick(
+  instance: string,
+  owner: string,
+  store: CheckpointStore,
+  sources: readonly PagedSource[],
+  sink: RecordingSink,
+  limits?: Partial<EngineLimits>,
+): Promise<TickResult> {
+  const byStream = new Map(sources.map((source) => [source.stream, source]));
+  const settings = rigSettings({
+    instance,
+    apiVersion: 2,
+    mimecastBaseUrl: 'http://127.0.0.1:9',
+    streams: sources.map((source) => source.stream),
+    sinkUrl: 'http://127.0.0.1:9/unused',
+    sinkFormat: 'ndjson',
+  });
+  return buildTick(
+    settings,
+    {
+      log: new RecordingLog(),
+      store,
+      credentials: { mimecast: { apiVersion: 2, clientId: 'unused', clientSecret: 'unused' } },
+    },
+    {
+      clock: systemClock,
+      ...(limits === undefined ? {} : { limits }),
+      wrapSource: (real) => byStream.get(real.stream)!,
+      wrapSink: () => sink,
+    },
+  ).run({ owner, deadline: Date.now() + 60_000, streams: settings.streams });
 }
 
 const STREAMS: StreamId[] = ['audit', 'siem', 'dlp', 'ttp-url'];
@@ -121,17 +140,18 @@ describe('two engines on one table', () => {
     for (let round = 0; round < 6; round += 1) {
       const results = await Promise.all(
         engines.map((engine, index) =>
-          runTick({
+          engineTick(
             instance,
-            owner: `${engine.name}-${round}-${index}`,
-            sources: engine.sources,
-            store: engine.store,
-            sink: engine.sink,
-            log: new RecordingLog(),
-            clock: systemClock,
-            deadline: Date.now() + 60_000,
-            limits: { batchMaxEvents: 2, maxPagesPerStream: 2, concurrency: 2 },
-          }),
+            `${engine.name}-${round}-${index}`,
+            engine.store,
+            engine.sources,
+            engine.sink,
+            {
+              batchMaxEvents: 2,
+              maxPagesPerStream: 2,
+              concurrency: 2,
+            },
+          ),
         ),
       );
       outcomes.push(...results.flatMap((r) => r.streams.map((s) => s.outcome)));
@@ -170,17 +190,7 @@ describe('two engines on one table', () => {
     const crashed = (await second.acquireLease(key, { owner: 'crashed-run', expiresAt: now + 300 }, now))!;
     const source = new PagedSource('audit', layout('audit', 2, 2));
     const sink = new RecordingSink();
-    const run = (owner: string) =>
-      runTick({
-        instance,
-        owner,
-        sources: [source],
-        store: local.store,
-        sink,
-        log: new RecordingLog(),
-        clock: systemClock,
-        deadline: Date.now() + 60_000,
-      });
+    const run = (owner: string) => engineTick(instance, owner, local.store, [source], sink);
 
     const blocked = await run('next-run');
     expect(blocked.streams[0]!.outcome).toBe('lease-held');

@@ -16,7 +16,7 @@ import {
   DYNAMODB_ACTIONS_USED,
 } from '../../lambda/state/table';
 import { describeCheckpointStoreContract } from '../core/support/checkpoint-store-contract';
-import { T0 } from '../core/support/fakes';
+import { T0 } from '../kit/clock';
 
 let local: LocalCheckpointStore;
 let counter = 0;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../../lambda/errors';
 import { LOCAL_TABLE_NAME, openLocalCheckpointStore } from '../../lambda/state/local-store';
-import { T0 } from '../core/support/fakes';
+import { T0 } from '../kit/clock';
 
 let stateDir: string;
 

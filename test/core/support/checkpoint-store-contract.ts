@@ -9,7 +9,7 @@ import {
   toLastError,
 } from '../../../lambda/core/checkpoint';
 import { AuthenticationError, CheckpointConflictError } from '../../../lambda/errors';
-import { T0 } from './fakes';
+import { T0 } from '../../kit/clock';
 
 export interface ContractHarness {
   store: CheckpointStore;

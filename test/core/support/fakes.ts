@@ -13,9 +13,6 @@ import type {
 import type { StreamId } from '../../../lambda/core/streams';
 import { ThrottledError, TransientError } from '../../../lambda/errors';
 
-export { FakeClock, T0 } from '../../kit/clock';
-export { type LogLine, RecordingLog } from '../../kit/log';
-
 import { T0 } from '../../kit/clock';
 
 /** Records `count` distinct events for a stream: seq `from`…, times one second apart. */
