@@ -16,6 +16,19 @@ export function stackNameFor(instance: string): string {
   return `MimecastCollector-${instance}`;
 }
 
+/**
+ * The instance of a `cdk` command: its `-c instance=` value, checked, or the default with a warning
+ * to print, since a forgotten `-c instance=acme` would otherwise synthesize, diff or deploy a second
+ * stack (`MimecastCollector-default`) without a word.
+ */
+export function instanceFromContext(context: unknown): { instance: string; warning?: string } {
+  if (context !== undefined) return { instance: validateInstance(context) };
+  return {
+    instance: DEFAULT_INSTANCE,
+    warning: `warning: no -c ${INSTANCE_CONTEXT_KEY}=NAME given, so this is stack ${stackNameFor(DEFAULT_INSTANCE)}. Pass -c ${INSTANCE_CONTEXT_KEY}=<your instance> (e.g. -c ${INSTANCE_CONTEXT_KEY}=acme) on every cdk synth, diff, deploy and destroy.`,
+  };
+}
+
 /** The instance id, checked by the same rule the function applies to COLLECTOR_INSTANCE. */
 export function validateInstance(instance: unknown): string {
   const checked = validateInstanceId(typeof instance === 'string' ? instance : undefined);
