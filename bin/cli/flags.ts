@@ -118,7 +118,7 @@ export function parseFlags(declaration: CommandDeclaration, argv: readonly strin
       // Each pair once: from the flag declared first.
       const otherIndex = declaration.flags.findIndex((f) => f.name === other);
       if (given[other] !== undefined && otherIndex > declaration.flags.indexOf(flag)) {
-        problems.push({ field: `--${other}`, problem: `use either --${flag.name} or --${other}, not both` });
+        problems.push({ field: `--${other}`, problem: `use either --${other} or --${flag.name}, not both` });
       }
     }
   }
