@@ -142,3 +142,16 @@ function commanderProblem(error: CommanderError): string {
   if (error.code === 'commander.excessArguments') return `Unexpected argument: ${message}`;
   return message;
 }
+
+/** Flag values split by kind: the text of each value flag, and whether a switch was given. */
+export interface SplitFlags {
+  text: Record<string, string | undefined>;
+  on(name: string): boolean;
+}
+
+export function splitFlags(values: FlagValues): SplitFlags {
+  const text = Object.fromEntries(
+    Object.entries(values).map(([name, value]) => [name, typeof value === 'string' ? value : undefined]),
+  );
+  return { text, on: (name) => values[name] === true };
+}
