@@ -5,7 +5,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { validateInstanceId } from '../lambda/config';
-import { STREAM_CURSOR_KIND, STREAM_IDS, type StreamId } from '../lambda/core/streams';
+import { isSnapshotStream, STREAM_IDS, type StreamId } from '../lambda/core/streams';
 import { ConfigError } from '../lambda/errors';
 
 /** Context key that names the collector instance (`npx cdk deploy -c instance=acme`). */
@@ -151,7 +151,7 @@ export const LAG_ALARM_THRESHOLDS: Record<StreamId, Duration> = Object.fromEntri
 
 function lagThreshold(stream: StreamId): Duration {
   if (stream === 'siem' || stream === 'siem-ci') return Duration.hours(2);
-  if (STREAM_CURSOR_KIND[stream] === 'snapshot') return Duration.hours(26);
+  if (isSnapshotStream(stream)) return Duration.hours(26);
   return Duration.hours(24);
 }
 
