@@ -8,10 +8,12 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { MimecastCollectorStack } from '../lib/collector-stack';
-import { DEFAULT_INSTANCE, INSTANCE_CONTEXT_KEY, stackNameFor, validateInstance } from '../lib/defaults';
+import { INSTANCE_CONTEXT_KEY, instanceFromContext, stackNameFor } from '../lib/defaults';
 
 const app = new App();
-const instance = validateInstance(app.node.tryGetContext(INSTANCE_CONTEXT_KEY) ?? DEFAULT_INSTANCE);
+const { instance, warning } = instanceFromContext(app.node.tryGetContext(INSTANCE_CONTEXT_KEY));
+// On stderr: cdk shows it on every command, and `cdk synth` output stays the template.
+if (warning !== undefined) process.stderr.write(`${warning}\n`);
 
 new MimecastCollectorStack(app, stackNameFor(instance), { instance });
 

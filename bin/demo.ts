@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { eventId } from '../lambda/core/envelope';
-import { STREAM_CURSOR_KIND, STREAM_IDS, type StreamId, streamsFor } from '../lambda/core/streams';
+import { isSnapshotStream, STREAM_IDS, type StreamId, streamsFor } from '../lambda/core/streams';
 import { startReceiver } from '../test/receivers';
 import { startSimulator } from '../test/simulator';
 import { CREDENTIAL_ENV } from './cli/credentials';
@@ -156,10 +156,7 @@ async function demo(): Promise<number> {
         const envelope = JSON.parse(line) as { id: string; stream: StreamId; time: string };
         const counts = delivered.get(envelope.stream);
         if (counts === undefined) continue;
-        const key =
-          STREAM_CURSOR_KIND[envelope.stream] === 'snapshot'
-            ? `${envelope.id} ${envelope.time}`
-            : envelope.id;
+        const key = isSnapshotStream(envelope.stream) ? `${envelope.id} ${envelope.time}` : envelope.id;
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
     }
@@ -204,7 +201,7 @@ async function demo(): Promise<number> {
       c.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
     process.stdout.write(`${[line(header), ...cells.map(line)].join('\n')}\n\n`);
     process.stdout.write(
-      `${missing} missing, ${duplicated} delivered twice${streams.some((s) => STREAM_CURSOR_KIND[s] === 'snapshot') ? ' (awareness-*: a snapshot of the current state, forwarded once per interval)' : ''}.\n`,
+      `${missing} missing, ${duplicated} delivered twice${streams.some((s) => isSnapshotStream(s)) ? ' (awareness-*: a snapshot of the current state, forwarded once per interval)' : ''}.\n`,
     );
     process.stdout.write(`Received events: ${receivedDir}/<stream>.ndjson (one JSON envelope per line)\n`);
     process.stdout.write(

@@ -5,7 +5,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { validateInstanceId } from '../lambda/config';
-import { STREAM_CURSOR_KIND, STREAM_IDS, type StreamId } from '../lambda/core/streams';
+import { isSnapshotStream, STREAM_IDS, type StreamId } from '../lambda/core/streams';
 import { ConfigError } from '../lambda/errors';
 
 /** Context key that names the collector instance (`npx cdk deploy -c instance=acme`). */
@@ -14,6 +14,19 @@ export const DEFAULT_INSTANCE = 'default';
 
 export function stackNameFor(instance: string): string {
   return `MimecastCollector-${instance}`;
+}
+
+/**
+ * The instance of a `cdk` command: its `-c instance=` value, checked, or the default with a warning
+ * to print, since a forgotten `-c instance=acme` would otherwise synthesize, diff or deploy a second
+ * stack (`MimecastCollector-default`) without a word.
+ */
+export function instanceFromContext(context: unknown): { instance: string; warning?: string } {
+  if (context !== undefined) return { instance: validateInstance(context) };
+  return {
+    instance: DEFAULT_INSTANCE,
+    warning: `warning: no -c ${INSTANCE_CONTEXT_KEY}=NAME given, so this is stack ${stackNameFor(DEFAULT_INSTANCE)}. Pass -c ${INSTANCE_CONTEXT_KEY}=<your instance> (e.g. -c ${INSTANCE_CONTEXT_KEY}=acme) on every cdk synth, diff, deploy and destroy.`,
+  };
 }
 
 /** The instance id, checked by the same rule the function applies to COLLECTOR_INSTANCE. */
@@ -138,7 +151,7 @@ export const LAG_ALARM_THRESHOLDS: Record<StreamId, Duration> = Object.fromEntri
 
 function lagThreshold(stream: StreamId): Duration {
   if (stream === 'siem' || stream === 'siem-ci') return Duration.hours(2);
-  if (STREAM_CURSOR_KIND[stream] === 'snapshot') return Duration.hours(26);
+  if (isSnapshotStream(stream)) return Duration.hours(26);
   return Duration.hours(24);
 }
 

@@ -7,14 +7,6 @@
  */
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import {
-  type ApiVersion,
-  KNOWN_MIMECAST_HOSTS,
-  parseApiVersion,
-  validateInstanceId,
-  validateMimecastBaseUrl,
-  validateSecretId,
-} from '../../lambda/config';
 import { isStreamId, STREAM_IDS, type StreamId } from '../../lambda/core/streams';
 import {
   AuthenticationError,
@@ -32,12 +24,19 @@ import type { CollectorCredentials } from '../../lambda/secrets/credentials';
 import type { CredentialField } from '../../lambda/secrets/document';
 import { encryptionContextFor, wrapSecretFields } from '../../lambda/secrets/kms-fields';
 import { readCredentials, writeSecret } from '../../lambda/secrets/provider';
+import {
+  type ApiVersion,
+  parseApiVersion,
+  validateInstanceId,
+  validateSecretId,
+} from '../../lambda/settings';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
+import { CONFIGURE_COMMAND, CONFIGURE_HELP, DEFAULT_CHECK_STREAM } from './configure-flags';
 import { apiVersionFromEnv, CREDENTIAL_ENV, checkedCredentials } from './credentials';
-import { type CliIO, EXIT_FAILED, EXIT_OK, parseFlags, redactingIO, reportError } from './io';
+import { type SplitFlags, splitFlags } from './flags';
+import { type CliIO, EXIT_FAILED, EXIT_OK, redactingIO, reportError } from './io';
+import { awsClientConfig, parseSecretSafeFlags, resolveMimecastUrl, resolveRegion } from './secret-commands';
 
-export const V2_GLOBAL_HOST = 'https://api.services.mimecast.com';
-const DEFAULT_CHECK_STREAM: StreamId = 'audit';
 /** One probe call, retries included. */
 const CHECK_BUDGET_MS = 30_000;
 
@@ -55,199 +54,6 @@ const FIELD_LABELS: Record<CredentialField, string> = {
   clientSecret: 'API 2.0 client secret',
   sinkToken: 'sink token',
 };
-
-export const CONFIGURE_HELP = `Usage: mimecast-collector configure --secret-id ARN --kms-key-id ARN --instance ID [options]
-
-Stores the Mimecast credentials (and the sink's token, if the receiver needs one) in the stack's
-secret. Each field is encrypted with the stack's KMS key under the encryption context
-{"collector": "<instance>"}, so only this collector instance can read it. Before anything is stored,
-the credentials are tried against Mimecast with one cheap call; keys Mimecast refuses are not saved.
-
-Values are never taken from flags (they would end up in shell history). Each one comes from its
-environment variable or, when that is not set, from a hidden prompt:
-  API 2.0: ${CREDENTIAL_ENV.clientId}, ${CREDENTIAL_ENV.clientSecret}
-  API 1.0: ${CREDENTIAL_ENV.appId}, ${CREDENTIAL_ENV.appKey}, ${CREDENTIAL_ENV.accessKey}, ${CREDENTIAL_ENV.secretKey}
-  sink:    ${CREDENTIAL_ENV.sinkToken} (optional: Splunk HEC token, Elasticsearch encoded API key, bearer token).
-           When neither given nor typed, the token already in the secret is kept.
-
-Options:
-  --secret-id ARN         the stack's credentials secret (stack output SecretArn)                 [required]
-                          e.g. arn:aws:secretsmanager:eu-west-1:123456789012:secret:CredentialsSecret-AbC123
-  --kms-key-id ARN        the stack's KMS key (stack output KeyArn), a key id or an alias         [required]
-                          e.g. arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
-  --instance ID           collector instance, as deployed (cdk deploy -c instance=ID), e.g. prod  [required]
-  --region REGION         AWS region, e.g. eu-west-1                  [the secret ARN's region, else AWS_REGION]
-  --api-version 1|2       Mimecast API version, e.g. 2        [from the credential variables set, else 2]
-  --mimecast-url URL      Mimecast API host used for the check, e.g. https://eu-api.mimecast.com
-                          (API 1.0: your grid's host, required)                    [API 2.0: ${V2_GLOBAL_HOST}]
-  --check-stream ID       stream the check reads from, e.g. siem; one of ${STREAM_IDS.join(', ')}  [${DEFAULT_CHECK_STREAM}]
-  --skip-check            store without asking Mimecast first, e.g. when this machine cannot reach it;
-                          run \`verify\` from where it can
-  --no-sink-token         store no sink token, even if the secret holds one
-  -h, --help              this text
-
-AWS credentials and endpoints come from the usual AWS environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...;
-AWS_ENDPOINT_URL_SECRETS_MANAGER and AWS_ENDPOINT_URL_KMS override the endpoints). Your identity needs
-secretsmanager:PutSecretValue on the secret and kms:Encrypt on the key.
-
-Exit code: 0 when stored, 1 when Mimecast refused the credentials or AWS refused the write, 2 for bad input.
-
-Example:
-  export ${CREDENTIAL_ENV.clientId}=... ${CREDENTIAL_ENV.clientSecret}=...
-  npx mimecast-collector configure --instance prod --region eu-west-1 \\
-    --secret-id arn:aws:secretsmanager:eu-west-1:123456789012:secret:CredentialsSecret-AbC123 \\
-    --kms-key-id arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
-`;
-
-const FLAGS = {
-  'secret-id': { type: 'string' },
-  'kms-key-id': { type: 'string' },
-  instance: { type: 'string' },
-  region: { type: 'string' },
-  'api-version': { type: 'string' },
-  'mimecast-url': { type: 'string' },
-  'check-stream': { type: 'string' },
-  'skip-check': { type: 'boolean' },
-  'no-sink-token': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-// ---------------------------------------------------------------------------------------------
-// Shared with `verify`: flags that must never carry a value, AWS clients configured from io.env.
-
-/**
- * parseFlags, with two changes for commands that handle secrets: a stray argument is not quoted back
- * (it may be a pasted key), and the remedy says where credentials go instead.
- */
-export function parseSecretSafeFlags<T extends Parameters<typeof parseFlags>[1]>(
-  argv: string[],
-  options: T,
-  command: string,
-): ReturnType<typeof parseFlags<T>> {
-  try {
-    return parseFlags(argv, options);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    const problems = error.problems.map((p) =>
-      p.problem.startsWith('Unexpected argument')
-        ? { ...p, problem: 'an argument without a flag (not repeated here, in case it is a secret)' }
-        : p,
-    );
-    throw new ConfigError(
-      'command line',
-      problems,
-      `See \`mimecast-collector ${command} --help\`. Credentials are never passed as arguments: export ${CREDENTIAL_ENV.clientId} and ${CREDENTIAL_ENV.clientSecret} (API 2.0), or the API 1.0 variables, or answer the prompts.`,
-    );
-  }
-}
-
-const ARN_REGION = /^arn:aws[a-z-]*:(?:secretsmanager|kms):([a-z0-9-]+):/;
-const REGION_PATTERN = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
-
-/** The AWS region: the flag, else the region inside the ARNs, else the environment. */
-export function resolveRegion(
-  flag: string | undefined,
-  arns: Array<string | undefined>,
-  env: Record<string, string | undefined>,
-  problems: ConfigProblem[],
-): string | undefined {
-  const fromArns = [
-    ...new Set(arns.map((arn) => (arn ? ARN_REGION.exec(arn)?.[1] : undefined)).filter(Boolean)),
-  ];
-  if (flag !== undefined) {
-    if (!REGION_PATTERN.test(flag)) {
-      problems.push({
-        field: '--region',
-        problem: `"${flag.slice(0, 30)}" is not an AWS region such as eu-west-1`,
-      });
-      return undefined;
-    }
-    const other = fromArns.find((r) => r !== flag);
-    if (other !== undefined) {
-      problems.push({
-        field: '--region',
-        problem: `is ${flag}, but the ARNs given are in ${other}; leave --region out or make them agree`,
-      });
-    }
-    return flag;
-  }
-  if (fromArns.length > 1) {
-    problems.push({
-      field: '--region',
-      problem: `the ARNs given are in different regions (${fromArns.join(', ')}); the secret and the key must be in one region`,
-    });
-    return undefined;
-  }
-  const region = fromArns[0] ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  if (region === undefined || region === '') {
-    problems.push({
-      field: '--region',
-      problem:
-        'is not set and cannot be read from the secret ARN; pass --region (e.g. eu-west-1) or set AWS_REGION',
-    });
-    return undefined;
-  }
-  return region;
-}
-
-/**
- * SDK client settings from the command's environment (io.env, which is process.env in real use and a
- * test's own map in tests): the SDK itself only ever looks at process.env.
- */
-export function awsClientConfig(
-  env: Record<string, string | undefined>,
-  service: 'secretsManager' | 'kms',
-  region: string,
-): {
-  region: string;
-  endpoint?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  maxAttempts: number;
-} {
-  const endpoint =
-    (service === 'kms' ? env.AWS_ENDPOINT_URL_KMS : env.AWS_ENDPOINT_URL_SECRETS_MANAGER) ||
-    env.AWS_ENDPOINT_URL;
-  const {
-    AWS_ACCESS_KEY_ID: accessKeyId,
-    AWS_SECRET_ACCESS_KEY: secretAccessKey,
-    AWS_SESSION_TOKEN: sessionToken,
-  } = env;
-  return {
-    region,
-    maxAttempts: 3,
-    ...(endpoint ? { endpoint } : {}),
-    // Without static keys the SDK's own chain (profile, SSO, instance role) applies.
-    ...(accessKeyId && secretAccessKey
-      ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } }
-      : {}),
-  };
-}
-
-/** The Mimecast host: the flag, or the API 2.0 global host; checked against the API version. */
-export function resolveMimecastUrl(
-  flag: string | undefined,
-  apiVersion: ApiVersion | undefined,
-  problems: ConfigProblem[],
-): string | undefined {
-  if (flag === undefined && apiVersion === 1) {
-    problems.push({
-      field: '--mimecast-url',
-      problem: `is required for API 1.0: your grid's host, one of ${KNOWN_MIMECAST_HOSTS.filter(
-        (h) => h.apiVersion === 1,
-      )
-        .map((h) => `https://${h.host}`)
-        .slice(0, 4)
-        .join(', ')}, ...`,
-    });
-    return undefined;
-  }
-  const checked = validateMimecastBaseUrl(flag ?? V2_GLOBAL_HOST, apiVersion);
-  if (!checked.ok) {
-    problems.push({ field: '--mimecast-url', problem: checked.problem });
-    return undefined;
-  }
-  return checked.value;
-}
 
 const KMS_KEY_PATTERN =
   /^(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]+)|alias\/[A-Za-z0-9/_-]+|(?:mrk-)?[0-9a-f-]{32,40})$/;
@@ -283,7 +89,7 @@ interface Inputs {
   checkStream: StreamId;
 }
 
-function parseInputs(flags: ReturnType<typeof parseFlags<typeof FLAGS>>, env: CliIO['env']): Inputs {
+function parseInputs(flags: SplitFlags['text'], env: CliIO['env']): Inputs {
   const problems: ConfigProblem[] = [];
   const secret = validateSecretId(flags['secret-id']);
   if (!secret.ok) problems.push({ field: '--secret-id', problem: secret.problem });
@@ -458,15 +264,17 @@ async function currentSinkToken(
 }
 
 export async function configureCommand(argv: string[], io: CliIO): Promise<number> {
-  let flags: ReturnType<typeof parseFlags<typeof FLAGS>>;
+  let switches: SplitFlags['on'];
   let inputs: Inputs;
   try {
-    flags = parseSecretSafeFlags(argv, FLAGS, 'configure');
-    if (flags.help) {
+    const parsed = parseSecretSafeFlags(argv, CONFIGURE_COMMAND);
+    if (parsed.help) {
       io.out(CONFIGURE_HELP);
       return EXIT_OK;
     }
-    inputs = parseInputs(flags, io.env);
+    const { text, on } = splitFlags(parsed.values);
+    switches = on;
+    inputs = parseInputs(text, io.env);
   } catch (error) {
     return reportError(io, error);
   }
@@ -480,7 +288,7 @@ export async function configureCommand(argv: string[], io: CliIO): Promise<numbe
     const { credentials, sources } = await gatherCredentials(
       io,
       inputs.apiVersion,
-      flags['no-sink-token'] !== true,
+      !switches('no-sink-token'),
     );
     redactor.register(
       [...Object.values(credentials.mimecast), credentials.sinkToken].filter(
@@ -488,7 +296,7 @@ export async function configureCommand(argv: string[], io: CliIO): Promise<numbe
       ),
     );
 
-    if (flags['skip-check']) {
+    if (switches('skip-check')) {
       safe.out('Not checking the credentials with Mimecast (--skip-check).');
     } else {
       safe.out(
@@ -510,8 +318,8 @@ export async function configureCommand(argv: string[], io: CliIO): Promise<numbe
     }
 
     let toStore = credentials;
-    let sinkNote = flags['no-sink-token'] ? 'none (--no-sink-token)' : undefined;
-    if (credentials.sinkToken === undefined && !flags['no-sink-token']) {
+    let sinkNote = switches('no-sink-token') ? 'none (--no-sink-token)' : undefined;
+    if (credentials.sinkToken === undefined && !switches('no-sink-token')) {
       const current = await currentSinkToken(sm, kms, inputs);
       if (current.token !== undefined) {
         toStore = { ...credentials, sinkToken: current.token };

@@ -118,7 +118,7 @@ export function parseFlags(declaration: CommandDeclaration, argv: readonly strin
       // Each pair once: from the flag declared first.
       const otherIndex = declaration.flags.findIndex((f) => f.name === other);
       if (given[other] !== undefined && otherIndex > declaration.flags.indexOf(flag)) {
-        problems.push({ field: `--${other}`, problem: `use either --${flag.name} or --${other}, not both` });
+        problems.push({ field: `--${other}`, problem: `use either --${other} or --${flag.name}, not both` });
       }
     }
   }
@@ -141,4 +141,17 @@ function commanderProblem(error: CommanderError): string {
   }
   if (error.code === 'commander.excessArguments') return `Unexpected argument: ${message}`;
   return message;
+}
+
+/** Flag values split by kind: the text of each value flag, and whether a switch was given. */
+export interface SplitFlags {
+  text: Record<string, string | undefined>;
+  on(name: string): boolean;
+}
+
+export function splitFlags(values: FlagValues): SplitFlags {
+  const text = Object.fromEntries(
+    Object.entries(values).map(([name, value]) => [name, typeof value === 'string' ? value : undefined]),
+  );
+  return { text, on: (name) => values[name] === true };
 }

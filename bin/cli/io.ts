@@ -2,7 +2,6 @@
  * What every command needs from the terminal, injectable so tests run commands in-process and read
  * exactly what a user would see.
  */
-import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { CollectorError, ConfigError, type ConfigProblem } from '../../lambda/errors';
 import type { SecretRedactor } from '../../lambda/telemetry/redact';
 
@@ -23,19 +22,6 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 /** The command line itself was wrong. */
 export const EXIT_USAGE = 2;
-
-/** parseArgs with strict checking; unknown or malformed flags become one ConfigError naming each. */
-export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    throw new ConfigError(
-      'command line',
-      [{ field: 'arguments', problem: (error as Error).message }],
-      'See --help.',
-    );
-  }
-}
 
 /** `io` with every line passed through `redactor` first: should a message ever quote a value, it is masked. */
 export function redactingIO(io: CliIO, redactor: SecretRedactor): CliIO {

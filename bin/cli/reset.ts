@@ -5,13 +5,22 @@
 import { type Checkpoint, leaseAvailable } from '../../lambda/core/checkpoint';
 import { isStreamId, STREAM_IDS, type StreamId } from '../../lambda/core/streams';
 import { CheckpointConflictError, ConfigError, type ConfigProblem } from '../../lambda/errors';
-import { type CliIO, EXIT_FAILED, EXIT_OK, parseFlags, reportError } from './io';
-import { cursorSummary, duration, openChosenStore, type StoreChoice, storeChoice } from './status';
-import { DEFAULT_STATE_DIR, type OpenedStore } from './store';
+import { type CommandDeclaration, type FlagValues, helpText, parseFlags } from './flags';
+import { type CliIO, EXIT_FAILED, EXIT_OK, reportError } from './io';
+import {
+  cursorSummary,
+  duration,
+  openChosenStore,
+  STORE_FLAGS,
+  type StoreChoice,
+  storeChoice,
+} from './status';
+import type { OpenedStore } from './store';
 
-export const RESET_HELP = `Usage: mimecast-collector reset --stream ID [options]
-
-Deletes one stream's checkpoint. The next run starts that stream again from the configured collection
+export const RESET_COMMAND: CommandDeclaration = {
+  name: 'reset',
+  usage: '--stream ID [options]',
+  summary: `Deletes one stream's checkpoint. The next run starts that stream again from the configured collection
 start (\`run --start\` locally, the stack parameter CollectionStartTs in AWS; now when none is set), and
 forwards again what lies after it. Events sent again keep their ids, so the SIEM can drop repeats.
 - siem on API 1.0 has no start time at Mimecast: it re-reads every file Mimecast still keeps, up to
@@ -19,34 +28,30 @@ forwards again what lies after it. Events sent again keep their ids, so the SIEM
 - siem on API 2.0 lists batch files again from the start (at most the last 7 days).
 - The other streams ask for their time window again from the start (audit: at most 60 days back).
 
-A stream being collected right now (its lease is held and not expired) is not reset unless --force.
-
-Options:
-  --stream ID        the stream to reset, one of ${STREAM_IDS.join(', ')}, e.g. siem   [required]
-  --instance ID      collector instance, e.g. prod                                                  [local]
-  --state-dir DIR    folder of the embedded checkpoint store of \`run\`, e.g. ./.state            [${DEFAULT_STATE_DIR}]
-  --table NAME       the stack's DynamoDB table instead (stack output TableName), e.g.
-                     mimecast-collector-prod-CheckpointTable-1A2B3C (AWS credentials from the environment)
-  --region REGION    AWS region of --table, e.g. eu-west-1                                     [AWS_REGION]
-  --force            reset even while a run holds the stream; that run's next checkpoint write then
-                     fails and it stops the stream for this tick (it may have forwarded its batch already)
-  -h, --help         this text
-
-Exit code: 0 when the checkpoint is gone (or there was none), 1 when refused or failed, 2 for bad input.
+A stream being collected right now (its lease is held and not expired) is not reset unless --force.`,
+  flags: [
+    {
+      name: 'stream',
+      value: 'ID',
+      description: 'the stream to reset, e.g. siem',
+      choices: STREAM_IDS,
+      required: true,
+    },
+    ...STORE_FLAGS,
+    {
+      name: 'force',
+      description:
+        "reset even while a run holds the stream; that run's next checkpoint write then fails and it stops the stream for this tick (it may have forwarded its batch already)",
+    },
+  ],
+  epilogue: `Exit code: 0 when the checkpoint is gone (or there was none), 1 when refused or failed, 2 for bad input.
 
 Example:
   npx mimecast-collector reset --stream siem --instance prod --table mimecast-collector-prod-CheckpointTable-1A2B3C --region eu-west-1
-`;
+`,
+};
 
-const FLAGS = {
-  stream: { type: 'string' },
-  instance: { type: 'string' },
-  'state-dir': { type: 'string' },
-  table: { type: 'string' },
-  region: { type: 'string' },
-  force: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+export const RESET_HELP = helpText(RESET_COMMAND);
 
 /** What the restart means for this stream, in one sentence. */
 function consequence(stream: StreamId): string {
@@ -71,17 +76,18 @@ function refusal(io: CliIO, stream: StreamId, owner: string, expiresAt: number, 
 }
 
 export async function resetCommand(argv: string[], io: CliIO): Promise<number> {
-  let flags: ReturnType<typeof parseFlags<typeof FLAGS>>;
+  let flags: FlagValues;
   let choice: StoreChoice;
   let stream: StreamId;
   try {
-    flags = parseFlags(argv, FLAGS);
-    if (flags.help) {
+    const parsed = parseFlags(RESET_COMMAND, argv);
+    if (parsed.help) {
       io.out(RESET_HELP);
       return EXIT_OK;
     }
-    const problems: ConfigProblem[] = [];
-    if (flags.stream === undefined) {
+    flags = parsed.values;
+    const problems: ConfigProblem[] = [...parsed.problems];
+    if (typeof flags.stream !== 'string') {
       problems.push({ field: '--stream', problem: `is required: one of ${STREAM_IDS.join(', ')}` });
     } else if (!isStreamId(flags.stream)) {
       problems.push({
@@ -93,7 +99,7 @@ export async function resetCommand(argv: string[], io: CliIO): Promise<number> {
     if (
       problems.length > 0 ||
       chosen === undefined ||
-      flags.stream === undefined ||
+      typeof flags.stream !== 'string' ||
       !isStreamId(flags.stream)
     ) {
       throw new ConfigError(

@@ -4,53 +4,73 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { validateInstanceId, validateTableName } from '../../lambda/config';
 import type { Checkpoint } from '../../lambda/core/checkpoint';
 import { ConfigError, type ConfigProblem } from '../../lambda/errors';
-import { type CliIO, EXIT_FAILED, EXIT_OK, parseFlags, reportError, table } from './io';
+import { validateInstanceId, validateTableName } from '../../lambda/settings';
+import {
+  type CommandDeclaration,
+  type FlagDeclaration,
+  type FlagValues,
+  helpText,
+  parseFlags,
+} from './flags';
+import { type CliIO, EXIT_FAILED, EXIT_OK, reportError, table } from './io';
+import { DEFAULT_RUN_INSTANCE } from './run-flags';
 import { DEFAULT_STATE_DIR, type OpenedStore, openStore } from './store';
 
-export const STATUS_HELP = `Usage: mimecast-collector status [options]
+/** The store and instance flags `status` and `reset` share. */
+export const STORE_FLAGS: readonly FlagDeclaration[] = [
+  {
+    name: 'state-dir',
+    value: 'DIR',
+    description: 'folder of the embedded checkpoint store of `run`, e.g. ./.state',
+    defaultNote: DEFAULT_STATE_DIR,
+    conflicts: ['table'],
+  },
+  {
+    name: 'table',
+    value: 'NAME',
+    description:
+      "the stack's DynamoDB table instead (stack output TableName), e.g. mimecast-collector-prod-CheckpointTable-1A2B3C (AWS credentials from the environment)",
+  },
+  {
+    name: 'region',
+    value: 'REGION',
+    description: 'AWS region of --table, e.g. eu-west-1',
+    defaultNote: 'AWS_REGION',
+  },
+  {
+    name: 'instance',
+    value: 'ID',
+    description: 'collector instance, e.g. prod',
+    default: DEFAULT_RUN_INSTANCE,
+  },
+];
 
-Shows where each stream of one collector instance stands, from its checkpoints: cursor position,
+export const STATUS_COMMAND: CommandDeclaration = {
+  name: 'status',
+  summary: `Shows where each stream of one collector instance stands, from its checkpoints: cursor position,
 newest event delivered and lag, last success, last error and failures in a row, the lease (which run
-is collecting it right now) and running totals. Read-only.
-
-Options:
-  --state-dir DIR    folder of the embedded checkpoint store of \`run\`, e.g. ./.state       [${DEFAULT_STATE_DIR}]
-  --table NAME       the stack's DynamoDB table instead (stack output TableName), e.g.
-                     mimecast-collector-prod-CheckpointTable-1A2B3C (AWS credentials from the environment)
-  --region REGION    AWS region of --table, e.g. eu-west-1                          [AWS_REGION]
-  --instance ID      collector instance, e.g. prod                                  [local]
-  --json             machine-readable output: one JSON document
-  -h, --help         this text
-
-Exit code: 0 when no stream is failing, 1 when a stream's last attempt failed (or the store cannot be
+is collecting it right now) and running totals. Read-only.`,
+  flags: [...STORE_FLAGS, { name: 'json', description: 'machine-readable output: one JSON document' }],
+  epilogue: `Exit code: 0 when no stream is failing, 1 when a stream's last attempt failed (or the store cannot be
 read), 2 for bad input.
 
 Examples:
   npx mimecast-collector status                       # after \`run\` on this machine
   npx mimecast-collector status --table mimecast-collector-prod-CheckpointTable-1A2B3C --region eu-west-1 --instance prod --json
-`;
+`,
+};
 
-const FLAGS = {
-  'state-dir': { type: 'string' },
-  table: { type: 'string' },
-  region: { type: 'string' },
-  instance: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+export const STATUS_HELP = helpText(STATUS_COMMAND);
 
 // ---------------------------------------------------------------------------------------------
 // Shared with `reset`: where the checkpoints are.
 
-export interface StoreFlags {
-  'state-dir'?: string;
-  table?: string;
-  region?: string;
-  instance?: string;
-}
+/** The store flags' values (FlagValues of STORE_FLAGS). */
+export type StoreFlags = FlagValues;
+
+const textOf = (value: string | boolean | undefined) => (typeof value === 'string' ? value : undefined);
 
 export interface StoreChoice {
   instance: string;
@@ -61,21 +81,19 @@ export interface StoreChoice {
 
 /** Checks the store and instance flags, collecting problems into `problems`. */
 export function storeChoice(flags: StoreFlags, problems: ConfigProblem[]): StoreChoice | undefined {
-  const instance = validateInstanceId(flags.instance ?? 'local');
+  const [table, region, stateDir] = [textOf(flags.table), textOf(flags.region), textOf(flags['state-dir'])];
+  const instance = validateInstanceId(textOf(flags.instance) ?? DEFAULT_RUN_INSTANCE);
   if (!instance.ok) problems.push({ field: '--instance', problem: instance.problem });
-  if (flags.table !== undefined && flags['state-dir'] !== undefined) {
-    problems.push({ field: '--table', problem: 'use either --table or --state-dir, not both' });
-  }
-  if (flags.table !== undefined) {
-    const table = validateTableName(flags.table);
-    if (!table.ok) problems.push({ field: '--table', problem: table.problem });
-  } else if (flags.region !== undefined) {
+  if (table !== undefined) {
+    const checked = validateTableName(table);
+    if (!checked.ok) problems.push({ field: '--table', problem: checked.problem });
+  } else if (region !== undefined) {
     problems.push({ field: '--region', problem: 'is only used with --table' });
   }
   if (!instance.ok) return undefined;
-  return flags.table !== undefined
-    ? { instance: instance.value, table: flags.table, ...(flags.region ? { region: flags.region } : {}) }
-    : { instance: instance.value, stateDir: flags['state-dir'] ?? DEFAULT_STATE_DIR };
+  return table !== undefined
+    ? { instance: instance.value, table, ...(region ? { region } : {}) }
+    : { instance: instance.value, stateDir: stateDir ?? DEFAULT_STATE_DIR };
 }
 
 /**
@@ -266,15 +284,16 @@ function printText(io: CliIO, checkpoints: Checkpoint[], now: number): void {
 }
 
 export async function statusCommand(argv: string[], io: CliIO): Promise<number> {
-  let flags: ReturnType<typeof parseFlags<typeof FLAGS>>;
+  let flags: FlagValues;
   let choice: StoreChoice;
   try {
-    flags = parseFlags(argv, FLAGS);
-    if (flags.help) {
+    const parsed = parseFlags(STATUS_COMMAND, argv);
+    if (parsed.help) {
       io.out(STATUS_HELP);
       return EXIT_OK;
     }
-    const problems: ConfigProblem[] = [];
+    flags = parsed.values;
+    const problems: ConfigProblem[] = [...parsed.problems];
     const chosen = storeChoice(flags, problems);
     if (problems.length > 0 || chosen === undefined) {
       throw new ConfigError(

@@ -67,10 +67,16 @@ export function describeProbeError(error: unknown): Omit<CheckRow, 'name'> {
     return { ok: false, result: `throttled (try again in ${Math.ceil(error.retryAfterMs / 1000)}s)`, detail };
   }
   if (error instanceof TransientError) {
+    // The collector's remedy ("the next run tries again") is for a tick; here the user is checking a
+    // setup, and a host that does not answer is most often the wrong one.
+    const remedy =
+      error.status === undefined
+        ? 'Check --mimecast-url (the host for your account and API version) and that this machine reaches it over HTTPS (proxy, firewall), then run verify again.'
+        : `Mimecast answered HTTP ${error.status}: a passing fault on its side. Run verify again in a few minutes.`;
     return {
       ok: false,
       result: error.status === undefined ? 'unreachable' : `unreachable (HTTP ${error.status})`,
-      detail,
+      detail: { ...detail, remedy },
     };
   }
   if (error instanceof RequestError) return { ok: false, result: 'refused (see below)', detail };

@@ -8,6 +8,12 @@
  */
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STREAM_IDS, type StreamId, streamsFor } from '../../lambda/core/streams';
+import { ConfigError, type ConfigProblem } from '../../lambda/errors';
+import { createAgent } from '../../lambda/http/agent';
+import type { CollectorCredentials } from '../../lambda/secrets/credentials';
+import { secretValuesOf } from '../../lambda/secrets/document';
+import { readCredentials } from '../../lambda/secrets/provider';
 import {
   type ApiVersion,
   parseApiVersion,
@@ -15,36 +21,27 @@ import {
   parseSinkFormat,
   parseStreamList,
   SIEM_EVENT_TYPE_SETS,
+  SINK_FORMATS,
   type SinkFormat,
   unservedStreams,
   unservedStreamsProblem,
+  V2_GLOBAL_BASE_URL,
   validateInstanceId,
   validateMimecastBaseUrl,
   validateSecretId,
   validateSinkUrl,
-} from '../../lambda/config';
-import { STREAM_IDS, type StreamId, streamsFor } from '../../lambda/core/streams';
-import { ConfigError, type ConfigProblem } from '../../lambda/errors';
-import { createAgent } from '../../lambda/http/agent';
-import type { CollectorCredentials } from '../../lambda/secrets/credentials';
-import { secretValuesOf } from '../../lambda/secrets/document';
-import { readCredentials } from '../../lambda/secrets/provider';
+} from '../../lambda/settings';
 import { redactUrl } from '../../lambda/sinks/endpoint';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
-import {
-  awsClientConfig,
-  parseSecretSafeFlags,
-  resolveMimecastUrl,
-  resolveRegion,
-  V2_GLOBAL_HOST,
-} from './configure';
 import { CREDENTIAL_ENV, credentialsFromEnv } from './credentials';
-import { type CliIO, EXIT_FAILED, EXIT_OK, type parseFlags, redactingIO, reportError, table } from './io';
+import { type CommandDeclaration, helpText, type SplitFlags, splitFlags } from './flags';
+import { type CliIO, EXIT_FAILED, EXIT_OK, redactingIO, reportError, table } from './io';
+import { awsClientConfig, parseSecretSafeFlags, resolveMimecastUrl, resolveRegion } from './secret-commands';
 import { type CheckRow, checkSink, probeStreams } from './verify-probes';
 
-export const VERIFY_HELP = `Usage: mimecast-collector verify [options]
-
-Checks a configuration before (or after) it runs: for each stream, one real read-only call to
+export const VERIFY_COMMAND: CommandDeclaration = {
+  name: 'verify',
+  summary: `Checks a configuration before (or after) it runs: for each stream, one real read-only call to
 Mimecast with the configured credentials, and one harmless request to the receiver (no event is
 ever sent). Prints one row per stream: OK, missing permission (and which), product not enabled,
 bad credentials, unreachable, throttled, refused.
@@ -53,26 +50,73 @@ Credentials: with --secret-id (and --instance), those stored by \`configure\` (r
 reads them); otherwise from the environment, as \`run\` takes them:
   API 2.0: ${CREDENTIAL_ENV.clientId}, ${CREDENTIAL_ENV.clientSecret}
   API 1.0: ${CREDENTIAL_ENV.appId}, ${CREDENTIAL_ENV.appKey}, ${CREDENTIAL_ENV.accessKey}, ${CREDENTIAL_ENV.secretKey}
-  sink:    ${CREDENTIAL_ENV.sinkToken} (optional)
-
-Options:
-  --secret-id ARN         read the credentials from the stack's secret (stack output SecretArn), e.g.
-                          arn:aws:secretsmanager:eu-west-1:123456789012:secret:CredentialsSecret-AbC123
-  --instance ID           collector instance the secret belongs to, e.g. prod     [required with --secret-id]
-  --region REGION         AWS region of the secret, e.g. eu-west-1     [the ARN's region, else AWS_REGION]
-  --mimecast-url URL      Mimecast API host, e.g. https://eu-api.mimecast.com
-                          (API 1.0: your grid's host, required)                  [API 2.0: ${V2_GLOBAL_HOST}]
-  --api-version 1|2       expected API version, e.g. 2; must match the credentials   [the credentials' own]
-  --streams LIST          comma list, e.g. siem,audit; of ${STREAM_IDS.join(', ')}
-                          (siem-ci and awareness-* need API 2.0)    [every stream the API version serves]
-  --siem-types LIST       API 2.0 siem event types, as \`run\` takes them; siem is probed with the first  [all ten]
-  --siem-ci-types LIST    siem-ci event types; siem-ci is probed with the first                    [all]
-  --sink-url URL          receiver to check, e.g. https://splunk.example.com:8088/services/collector/event
-                          (HTTPS; http only for 127.0.0.1, ::1, localhost)          [receiver not checked]
-  --sink-format FORMAT    ndjson | splunk-hec | elastic-bulk, e.g. splunk-hec                          [ndjson]
-  -h, --help              this text
-
-What the receiver check sends:
+  sink:    ${CREDENTIAL_ENV.sinkToken} (optional)`,
+  flags: [
+    {
+      name: 'secret-id',
+      value: 'ARN',
+      description:
+        "read the credentials from the stack's secret (stack output SecretArn), e.g. arn:aws:secretsmanager:eu-west-1:123456789012:secret:CredentialsSecret-AbC123",
+    },
+    {
+      name: 'instance',
+      value: 'ID',
+      description: 'collector instance the secret belongs to, e.g. prod',
+      defaultNote: 'required with --secret-id',
+    },
+    {
+      name: 'region',
+      value: 'REGION',
+      description: 'AWS region of the secret, e.g. eu-west-1',
+      defaultNote: "the ARN's region, else AWS_REGION",
+    },
+    {
+      name: 'mimecast-url',
+      value: 'URL',
+      description:
+        "Mimecast API host, e.g. https://eu-api.mimecast.com (API 1.0: your grid's host, required)",
+      defaultNote: `API 2.0: ${V2_GLOBAL_BASE_URL}`,
+    },
+    {
+      name: 'api-version',
+      value: '1|2',
+      description: 'expected API version, e.g. 2; must match the credentials',
+      defaultNote: "the credentials' own",
+    },
+    {
+      name: 'streams',
+      value: 'LIST',
+      description: `comma list, e.g. siem,audit; of ${STREAM_IDS.join(', ')} (siem-ci and awareness-* need API 2.0)`,
+      defaultNote: 'every stream the API version serves',
+    },
+    {
+      name: 'siem-types',
+      value: 'LIST',
+      description: 'API 2.0 siem event types, as `run` takes them; siem is probed with the first',
+      defaultNote: 'all',
+    },
+    {
+      name: 'siem-ci-types',
+      value: 'LIST',
+      description: 'siem-ci event types; siem-ci is probed with the first',
+      defaultNote: 'all',
+    },
+    {
+      name: 'sink-url',
+      value: 'URL',
+      description:
+        'receiver to check, e.g. https://splunk.example.com:8088/services/collector/event (HTTPS; http only for 127.0.0.1, ::1, localhost)',
+      defaultNote: 'receiver not checked',
+    },
+    {
+      name: 'sink-format',
+      value: 'FORMAT',
+      description: 'e.g. splunk-hec',
+      choices: SINK_FORMATS,
+      defaultNote: 'ndjson',
+    },
+  ],
+  epilogue: `What the receiver check sends:
   splunk-hec    GET /services/collector/health, then an empty POST with the token (HEC answers
                 "No data" when it accepts the token; nothing is indexed)
   elastic-bulk  GET / with the API key (a 403 still proves the key authenticates)
@@ -83,23 +127,12 @@ Exit code: 0 when every row is OK, 1 when any is not, 2 for bad input.
 Example:
   npx mimecast-collector verify --secret-id arn:aws:secretsmanager:eu-west-1:123456789012:secret:CredentialsSecret-AbC123 \\
     --instance prod --streams siem,audit --sink-url https://splunk.example.com:8088 --sink-format splunk-hec
-`;
+`,
+};
 
-const FLAGS = {
-  'secret-id': { type: 'string' },
-  instance: { type: 'string' },
-  region: { type: 'string' },
-  'mimecast-url': { type: 'string' },
-  'api-version': { type: 'string' },
-  streams: { type: 'string' },
-  'siem-types': { type: 'string' },
-  'siem-ci-types': { type: 'string' },
-  'sink-url': { type: 'string' },
-  'sink-format': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+export const VERIFY_HELP = helpText(VERIFY_COMMAND);
 
-type Flags = ReturnType<typeof parseFlags<typeof FLAGS>>;
+type Flags = SplitFlags['text'];
 
 interface Plan {
   /** Every stream the credentials' API version serves when the list was left empty. */
@@ -200,11 +233,12 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
   let flags: Flags;
   let checks: Plan;
   try {
-    flags = parseSecretSafeFlags(argv, FLAGS, 'verify');
-    if (flags.help) {
+    const parsed = parseSecretSafeFlags(argv, VERIFY_COMMAND);
+    if (parsed.help) {
       io.out(VERIFY_HELP);
       return EXIT_OK;
     }
+    flags = splitFlags(parsed.values).text;
     checks = plan(flags, io.env);
   } catch (error) {
     return reportError(io, error);

@@ -21,28 +21,19 @@ export const STREAM_IDS = [
 export type StreamId = (typeof STREAM_IDS)[number];
 
 /**
- * `token`: an opaque bookmark from Mimecast. `window`: a frozen time window followed by page tokens.
- * `snapshot`: the whole current state, read once per interval (Awareness Training).
+ * Streams read as a whole snapshot of the current state once per interval (Awareness Training), not
+ * as a log: their lag grows by design until the next snapshot, and a repeat is a new reading.
  */
-export type CursorKind = 'token' | 'window' | 'snapshot';
+export const SNAPSHOT_STREAMS: readonly StreamId[] = [
+  'awareness-performance',
+  'awareness-safescore',
+  'awareness-user-data',
+  'awareness-watchlist',
+];
 
-export const STREAM_CURSOR_KIND: Record<StreamId, CursorKind> = {
-  siem: 'token',
-  audit: 'window',
-  'ttp-url': 'window',
-  'ttp-attachment': 'window',
-  'ttp-impersonation': 'window',
-  dlp: 'window',
-  'held-release': 'window',
-  'archive-search': 'window',
-  'malware-customer': 'token',
-  'malware-grid': 'token',
-  'siem-ci': 'token',
-  'awareness-performance': 'snapshot',
-  'awareness-safescore': 'snapshot',
-  'awareness-user-data': 'snapshot',
-  'awareness-watchlist': 'snapshot',
-};
+export function isSnapshotStream(stream: StreamId): boolean {
+  return SNAPSHOT_STREAMS.includes(stream);
+}
 
 /**
  * The Mimecast API versions a stream can be collected over. Cloud Integrated SIEM exists on API 2.0

@@ -163,7 +163,7 @@ export type SnapshotStreamId = Extract<
 >;
 
 /**
- * Awareness Training snapshot endpoints (reference H; request and record shapes as Sentinel's MimecastAT
+ * Awareness Training snapshot endpoints (docs/mimecast-api.md H; request and record shapes as Sentinel's MimecastAT
  * connector reads them): POST, `meta.pagination` paging, the records directly in `data[]`.
  */
 export interface SnapshotEndpoint {

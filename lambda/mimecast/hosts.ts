@@ -1,9 +1,7 @@
 /**
- * Mimecast API hosts (docs/mimecast-api.md A.5 and D.1) and base-URL validation. The stack and the config
- * validation reuse these, so the list lives here, once.
+ * Mimecast API hosts (docs/mimecast-api.md A.5 and D.1). The stack and the settings (settings/mimecast-url.ts,
+ * the one check of a base URL) reuse this list, so it lives here, once.
  */
-import { ConfigError, type ConfigProblem } from '../errors';
-import { isSecureOrLoopback } from '../url-rules';
 
 export interface MimecastHost {
   /** Short id used in docs and config (`eu`, `us`, `global`...). */
@@ -37,53 +35,7 @@ export const MIMECAST_V2_HOSTS: readonly MimecastHost[] = [
   { region: 'us', description: 'US, pinned (no failover)', baseUrl: 'https://us-api.services.mimecast.com' },
 ];
 
-/** Whether `url` is one of the known hosts for that API version (config validation warns when not). */
-export function isKnownMimecastHost(url: string, apiVersion: 1 | 2): boolean {
-  const hosts = apiVersion === 1 ? MIMECAST_V1_HOSTS : MIMECAST_V2_HOSTS;
-  try {
-    const origin = new URL(url).origin;
-    return hosts.some((host) => host.baseUrl === origin);
-  } catch {
-    return false;
-  }
-}
-
-/** Problems with a base URL, empty when it is acceptable. `field` names the setting in the messages. */
-export function baseUrlProblems(raw: string, field = 'baseUrl'): ConfigProblem[] {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return [{ field, problem: 'is not a valid absolute URL (expected e.g. https://eu-api.mimecast.com)' }];
-  }
-  const problems: ConfigProblem[] = [];
-  if (!isSecureOrLoopback(url)) {
-    problems.push({
-      field,
-      problem: 'must use https:// (plain http is allowed only for 127.0.0.1, ::1, localhost)',
-    });
-  }
-  if (url.username !== '' || url.password !== '') {
-    problems.push({ field, problem: 'must not contain credentials' });
-  }
-  if (url.search !== '' || url.hash !== '') {
-    problems.push({ field, problem: 'must not contain a query string or fragment' });
-  }
-  return problems;
-}
-
-/** Parses and checks a base URL; throws ConfigError listing every problem. A trailing slash is dropped. */
-export function parseBaseUrl(raw: string, field = 'baseUrl'): URL {
-  const problems = baseUrlProblems(raw, field);
-  if (problems.length > 0) {
-    throw new ConfigError('Mimecast base URL', problems);
-  }
-  const url = new URL(raw);
-  url.pathname = url.pathname.replace(/\/+$/, '');
-  return url;
-}
-
-/** Joins the base URL (which may carry a path prefix) and an API path. */
+/** Joins the base URL (an origin, settings/mimecast-url.ts) and an API path. */
 export function apiUrl(base: URL, path: string): URL {
   const url = new URL(base.href);
   url.pathname = `${base.pathname.replace(/\/+$/, '')}${path}`;

@@ -14,7 +14,7 @@ import { ConfigError, type ConfigProblem } from '../errors';
 import { AGENT_DEFAULTS, createAgent, sharedAgent } from '../http/agent';
 import { type RetryOptions, type RetryPolicy, resolveRetryPolicy } from '../http/retry';
 import type { MimecastCredentials } from '../secrets/credentials';
-import { isLoopbackHost } from '../url-rules';
+import { validateMimecastBaseUrl } from '../settings/mimecast-url';
 import { TokenProvider, V1Signer } from './auth';
 import {
   DEFAULT_CATCH_UP_SLACK_SECONDS,
@@ -35,7 +35,6 @@ import {
   type Timeouts,
 } from './constants';
 import { JSON_ENDPOINTS } from './endpoints';
-import { isKnownMimecastHost, MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS, parseBaseUrl } from './hosts';
 import type { SourceDeps, StreamSettings } from './streams/common';
 import { SiemV1Source } from './streams/siem-v1';
 import { SIEM_V2_LISTINGS, SiemV2Source } from './streams/siem-v2';
@@ -62,13 +61,7 @@ export {
   THREAT_FEED_PERMISSION,
 } from './endpoints';
 export type { MimecastHost } from './hosts';
-export {
-  baseUrlProblems,
-  isKnownMimecastHost,
-  MIMECAST_V1_HOSTS,
-  MIMECAST_V2_HOSTS,
-  parseBaseUrl,
-} from './hosts';
+export { MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS } from './hosts';
 export { authorizationHeader, mcDate, v1AuthHeaders } from './signing';
 export type { MimecastStreamSource } from './types';
 
@@ -128,18 +121,14 @@ export interface MimecastClient {
 }
 
 export function createMimecastClient(options: MimecastClientOptions): MimecastClient {
-  const base = parseBaseUrl(options.baseUrl);
   const apiVersion = options.credentials.apiVersion;
-  // The credentials go wherever the base URL points: only to Mimecast itself (or the loopback simulator).
-  if (!isLoopbackHost(base.hostname) && !isKnownMimecastHost(base.origin, apiVersion)) {
-    const hosts = (apiVersion === 1 ? MIMECAST_V1_HOSTS : MIMECAST_V2_HOSTS).map((h) => h.baseUrl);
-    throw new ConfigError('Mimecast base URL', [
-      {
-        field: 'baseUrl',
-        problem: `${base.origin} is not a Mimecast API ${apiVersion}.0 host; expected one of ${hosts.join(', ')} (or a loopback host for the simulator)`,
-      },
-    ]);
+  // The credentials go wherever the base URL points: only to Mimecast itself (or the loopback
+  // simulator). The settings' one rule decides; callers holding a parsed MimecastBaseUrl pass it.
+  const checked = validateMimecastBaseUrl(options.baseUrl, apiVersion);
+  if (!checked.ok) {
+    throw new ConfigError('Mimecast base URL', [{ field: 'baseUrl', problem: checked.problem }]);
   }
+  const base = new URL(checked.value);
   const { settings, retry } = resolveSettings(options);
   const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const log = options.log ?? silentLog;

@@ -194,6 +194,14 @@ function unexpected(
   doing: string,
   context: { endpoint: string; status?: number; cause: unknown; codes: string[] },
 ): SecretError {
+  // The SDK found no credentials (or no region) on this machine: nothing was sent, no policy judged.
+  if (facts.name === 'CredentialsProviderError' || /region is missing/i.test(errorMessage(context.cause))) {
+    return new SecretError(
+      `No request reached AWS while ${doing}: ${facts.name === 'CredentialsProviderError' ? 'no AWS credentials were found on this machine' : 'no AWS region is set'}.`,
+      "Give this shell AWS credentials for the stack's account (AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and a region (--region or AWS_REGION), then run the command again.",
+      context,
+    );
+  }
   if (facts.transient) {
     return new SecretError(
       `AWS did not answer while ${doing} (${facts.name}${facts.status === undefined ? '' : `, HTTP ${facts.status}`}).`,
@@ -206,4 +214,8 @@ function unexpected(
     'Check the error cause for details; the function role and the secret and key policies are the usual suspects.',
     context,
   );
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : '';
 }

@@ -1,37 +1,17 @@
 /** Sink URL rules: HTTPS except loopback, no embedded credentials, and a log-safe form for errors. */
 import type { ConfigProblem } from '../errors';
-import { isSecureOrLoopback } from '../url-rules';
+import { validateSinkUrl } from '../settings/values';
 
 /**
- * Parses and checks a sink URL, pushing every problem found onto `problems`.
+ * A sink URL through the settings' one rule (settings/values.ts validateSinkUrl: HTTPS except on
+ * loopback, no credentials, no fragment), its problem pushed onto `problems` under `field`.
  * Returns the URL when it is usable (problems may still hold unrelated entries).
  */
 export function parseSinkUrl(raw: string, field: string, problems: ConfigProblem[]): URL | undefined {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    problems.push({ field, problem: 'is not an absolute URL (expected https://host[:port]/path)' });
-    return undefined;
-  }
-  const before = problems.length;
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    problems.push({ field, problem: `uses ${url.protocol.replace(/:$/, '')}; only https is supported` });
-  } else if (!isSecureOrLoopback(url)) {
-    // Plain HTTP would put the token and the mail logs on the network in clear text.
-    problems.push({
-      field,
-      problem: `must use https (plain http is allowed only for 127.0.0.1, ::1 and localhost), got host ${url.hostname}`,
-    });
-  }
-  if (url.username !== '' || url.password !== '') {
-    // The URL is stack configuration, not a secret: credentials belong in the secret's sink token.
-    problems.push({ field, problem: 'must not embed credentials; put the token in the collector secret' });
-  }
-  if (url.hash !== '') {
-    problems.push({ field, problem: 'must not have a #fragment' });
-  }
-  return problems.length === before ? url : undefined;
+  const checked = validateSinkUrl(raw);
+  if (checked.ok) return new URL(checked.value);
+  problems.push({ field, problem: checked.problem });
+  return undefined;
 }
 
 /**

@@ -303,3 +303,33 @@ test('--help explains every flag with an example, through the dispatcher', async
   }
   expect(help).toMatch(/Example:\n\s+export MIMECAST_CLIENT_ID/);
 });
+
+test('without AWS credentials configure says no request reached AWS, and blames no policy', async () => {
+  // The SDK's credential chain reads process.env and ~/.aws: point both at nothing for this test.
+  const saved = { ...process.env };
+  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) {
+    delete process.env[name];
+  }
+  process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/aws-credentials';
+  process.env.AWS_CONFIG_FILE = '/nonexistent/aws-config';
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  try {
+    const env = v2Env();
+    delete env.AWS_ACCESS_KEY_ID;
+    delete env.AWS_SECRET_ACCESS_KEY;
+    const io = captureIO(env);
+    expect(await configureCommand(args(), io)).toBe(1);
+    const err = io.errLines.join('\n');
+    expect(err).toMatch(/No request reached AWS while .*: no AWS credentials were found on this machine/);
+    expect(err).toMatch(/what to do: Give this shell AWS credentials/);
+    expect(err).not.toMatch(/polic(y|ies)/);
+    // No request of this command reached the stub (calls of earlier tests may still be arriving).
+    const mine = stub.calls().filter((c) => {
+      const params = JSON.stringify(c.params);
+      return params.includes(secretName) || params.includes(stub.keyArn);
+    });
+    expect(mine).toEqual([]);
+  } finally {
+    process.env = saved;
+  }
+});

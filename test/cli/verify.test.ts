@@ -222,6 +222,9 @@ test('an unreachable Mimecast host and an unreachable receiver are reported as s
     /sink: http:\/\/127\.0\.0\.1:\d+\/ingest did not answer: ECONNREFUSED/,
   );
   expect(Date.now() - started).toBeLessThan(10_000);
+  // What to do is said for someone checking a setup, not for the next tick (issue 12, section 4).
+  expect(io.errLines.join('\n')).not.toMatch(/Nothing to change/);
+  expect(io.errLines.join('\n')).toMatch(/what to do: Check --mimecast-url .* then run verify again/);
 });
 
 test('credentials stored by configure: read from the secret, the Splunk HEC token checked without indexing anything', async () => {

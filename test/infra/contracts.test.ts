@@ -20,6 +20,7 @@ import {
 import { STREAM_IDS, streamsFor } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { isPlaceholderSecret } from '../../lambda/secrets/document';
+import { SETTING_CARRIERS, SETTING_SCHEMAS, type SettingName } from '../../lambda/settings';
 import { SECRET_PLACEHOLDER } from '../../lib/constructs/credentials-store';
 import {
   COLLECTION_START_PATTERN,
@@ -145,4 +146,30 @@ test('the function environment, with parameter defaults, is a valid function con
 
 test('the secret placeholder is the one the function recognises as "not configured yet"', () => {
   expect(isPlaceholderSecret(JSON.parse(SECRET_PLACEHOLDER))).toBe(true);
+});
+
+test('each setting is set by the stack from a parameter whose default its schema accepts, or defaults in the schema', () => {
+  const fn = Object.values<Cfn>(json.Resources).find((r) => r.Type === 'AWS::Lambda::Function');
+  const variables = fn.Properties.Environment.Variables as Record<string, Cfn>;
+  const checked: string[] = [];
+  for (const [setting, { env }] of Object.entries(SETTING_CARRIERS) as [SettingName, { env: string }][]) {
+    const schema = SETTING_SCHEMAS[setting];
+    const value = variables[env];
+    if (value === undefined) {
+      // Not set by the stack: the function must be able to run on the schema's default.
+      expect({ setting, ok: schema.safeParse(undefined).success }).toEqual({ setting, ok: true });
+      continue;
+    }
+    const ref = typeof value === 'string' ? undefined : (value.Ref as string | undefined);
+    const parameter = ref === undefined ? undefined : parameters[ref];
+    const text: string | undefined =
+      typeof value === 'string' ? value : (parameter?.Default ?? parameter?.AllowedValues?.[0]);
+    // A required parameter without a default (IngestionUrl): the pattern test above covers its values.
+    if (text === undefined) continue;
+    const result = schema.safeParse(text);
+    expect({ setting, env, text, ok: result.success }).toEqual({ setting, env, text, ok: true });
+    checked.push(setting);
+  }
+  // The stack sets the settings a deployment chooses, each from a parameter or a fixed value.
+  expect(checked).toEqual(expect.arrayContaining(['instance', 'apiVersion', 'streams', 'sinkFormat']));
 });

@@ -21,6 +21,7 @@ import { SECRET_PLACEHOLDER } from '../../lib/constructs/credentials-store';
 import { ALARM_NAMES } from '../../lib/constructs/monitoring';
 import {
   FUNCTION_DEFAULTS,
+  instanceFromContext,
   KEY_ROTATION_DAYS,
   LAG_ALARM_THRESHOLDS,
   lagAlarmSeconds,
@@ -880,5 +881,13 @@ describe('several instances', () => {
     for (const bad of ['', 'Acme', 'acme_eu', '-acme', 'acme-', 'a/b', 'x'.repeat(33), 42, undefined]) {
       expect(() => validateInstance(bad)).toThrow(/Invalid collector instance/);
     }
+  });
+
+  test('a cdk command without -c instance= gets the default stack and a warning that says so', () => {
+    expect(instanceFromContext('acme')).toEqual({ instance: 'acme' });
+    const none = instanceFromContext(undefined);
+    expect(none.instance).toBe('default');
+    expect(none.warning).toMatch(/no -c instance=NAME given, so this is stack MimecastCollector-default/);
+    expect(() => instanceFromContext('Acme')).toThrow(/Invalid collector instance/);
   });
 });

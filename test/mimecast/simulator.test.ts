@@ -6,7 +6,7 @@
 import { Agent } from 'undici';
 import { eventId } from '../../lambda/core/envelope';
 import type { Cursor } from '../../lambda/core/ports';
-import { STREAM_CURSOR_KIND, type StreamId, streamsFor } from '../../lambda/core/streams';
+import { isSnapshotStream, type StreamId, streamsFor } from '../../lambda/core/streams';
 import {
   AuthenticationError,
   CollectorError,
@@ -130,7 +130,7 @@ async function stopHarness(h: Harness | undefined) {
 }
 
 /** Log streams of an API version: snapshots (once a day, no late records) have test/mimecast/snapshot.test.ts. */
-const logStreams = (api: 1 | 2) => streamsFor(api).filter((s) => STREAM_CURSOR_KIND[s] !== 'snapshot');
+const logStreams = (api: 1 | 2) => streamsFor(api).filter((s) => !isSnapshotStream(s));
 
 describe.each([1, 2] as const)('API %i: every stream against the simulator', (api) => {
   let h: Harness;

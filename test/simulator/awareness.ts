@@ -1,5 +1,5 @@
 /**
- * Awareness Training (reference H): company-wide snapshots of per-user training state and, per phishing
+ * Awareness Training (docs/mimecast-api.md H): company-wide snapshots of per-user training state and, per phishing
  * campaign, per-user results. Request and record shapes follow what Sentinel's MimecastAT connector
  * sends and reads (its parsers name the fields): POST, `meta.pagination` paging, rows directly in
  * `data[]`, except get-user-data whose rows are `data[0].items` and whose request names a campaign

@@ -1,4 +1,4 @@
-/** Date formats Mimecast emits and accepts (reference sections A.3, B.0, D.3, F.6). */
+/** Date formats Mimecast emits and accepts (docs/mimecast-api.md sections A.3, B.0, D.3, F.6). */
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;

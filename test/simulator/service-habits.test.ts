@@ -1,5 +1,5 @@
 /**
- * The simulator modes for service habits other integrations had to fix (reference section I): repeated
+ * The simulator modes for service habits other integrations had to fix (docs/mimecast-api.md section I): repeated
  * batch URLs, caught-up listings without `@nextPage`, tokens that expire early, and paging that does
  * not advance (faults `stuck-token`, `repeat-page`). The threat feed's no-result answer is in
  * threat-feed.test.ts.

@@ -3,7 +3,7 @@
  * (`fileType: stix`) or CSV (the documented default), optionally zipped. While more indicators remain,
  * the `x-mc-threat-feed-next-token` header names this file; sending it back as `token` gets the next.
  * A request with nothing (more) in its window gets HTTP 200 with `fail[]` code
- * `err_threat_intel_feed_no_result_found` (reference I.1), or an empty bundle under the `empty-bundle` variant.
+ * `err_threat_intel_feed_no_result_found` (docs/mimecast-api.md I.1), or an empty bundle under the `empty-bundle` variant.
  */
 import { strToU8, zipSync } from 'fflate';
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * API 1.0 request authentication (reference A, C.2, F.1): the MC signature is recomputed from the headers
+ * API 1.0 request authentication (docs/mimecast-api.md A, C.2, F.1): the MC signature is recomputed from the headers
  * and the path exactly as sent, and compared in constant time.
  */
 import { timingSafeEqual } from 'node:crypto';

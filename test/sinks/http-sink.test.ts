@@ -19,7 +19,7 @@ describe('createHttpSink settings', () => {
   it.each(SINK_FORMATS)('refuses plain HTTP to a non-loopback host (%s)', (format) => {
     const error = configError(() => createHttpSink({ url: 'http://siem.example.com:8088/x/_bulk', format }));
     expect(error.problems).toEqual([
-      expect.objectContaining({ field: 'url', problem: expect.stringContaining('must use https') }),
+      expect.objectContaining({ field: 'url', problem: expect.stringContaining('only https is allowed') }),
     ]);
   });
 
@@ -39,10 +39,12 @@ describe('createHttpSink settings', () => {
     const withCredentials = configError(() =>
       createHttpSink({ url: 'https://user:hunter2@siem.example.com/x', format: 'ndjson' }),
     );
-    expect(withCredentials.message).toMatch(/must not embed credentials/);
+    expect(withCredentials.message).toMatch(
+      /must not contain a user name or password; credentials belong in the secret/,
+    );
     expect(withCredentials.message).not.toContain('hunter2');
     expect(configError(() => createHttpSink({ url: 'siem.example.com', format: 'ndjson' })).message).toMatch(
-      /not an absolute URL/,
+      /is not a valid absolute URL/,
     );
   });
 
