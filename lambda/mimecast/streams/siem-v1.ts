@@ -8,6 +8,7 @@
  * unzip; the JSON "no more files" answer means caught up and keeps the token we had.
  */
 import * as z from 'zod';
+import { keepRecordText } from '../../core/envelope';
 import { OccurrenceIds } from '../../core/occurrences';
 import type { CallBudget, Cursor, Page, PageEnd, SourceRecord } from '../../core/ports';
 import { discard } from '../../http/body';
@@ -152,12 +153,14 @@ export class SiemV1Source implements MimecastStreamSource {
     const onRecord = (memberName: string | undefined) => {
       const logType = logTypeFromFileName(answer.fileName ?? memberName);
       const fallbackTime = fileTime ?? fileNameTime(memberName);
-      return (record: Record<string, unknown>) => {
+      return (record: Record<string, unknown>, text?: string) => {
         const timeMs = parseMimecastTime(record.datetime) ?? fallbackTime;
         if (timeMs === undefined) {
           throw new DecodeError('SIEM record without a valid datetime', excerpt(JSON.stringify(record)));
         }
         if (timeMs >= sinceMs) {
+          // The file's own bytes go into the envelope (JSON files; key_value records are serialised).
+          if (text !== undefined) keepRecordText(record, text);
           queue.push({ id: ids.idOf(record), logType, time: toIsoUtc(timeMs), event: record });
         }
       };
