@@ -22,7 +22,7 @@ import type {
   ProgressUpdate,
 } from '../../lambda/core/checkpoint';
 import { type EngineLimits, runTick } from '../../lambda/core/engine';
-import { type Envelope, eventId } from '../../lambda/core/envelope';
+import type { Envelope } from '../../lambda/core/envelope';
 import type { Clock, Cursor, Sink, StreamSource } from '../../lambda/core/ports';
 import type { StreamResult, TickResult } from '../../lambda/core/results';
 import type { StreamId } from '../../lambda/core/streams';
@@ -42,6 +42,7 @@ import { CrashError, Process, replay as replayPages, StoreProxy, waitFor } from 
 import { type Receiver, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 import { captureOutput } from '../support/capture-output';
+import { expectedEventId } from '../support/event-ids';
 
 // The crash and store wrappers are the integration suite's: one definition of what a crash is.
 export { CrashError, Process, StoreProxy, waitFor };
@@ -448,7 +449,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   const streams: StreamId[] = [kind.stream, ...(options.bystander ? [BYSTANDER] : [])];
   const collector = startCollector(world, { instance, api: kind.api, streams });
   const truth = (stream: StreamId) =>
-    world.mirror.groundTruth(stream, kind.api).map((record) => eventId(stream, record));
+    world.mirror.groundTruth(stream, kind.api).map((record) => expectedEventId(stream, record));
   const envelopes = (stream: StreamId): Envelope[] =>
     world.receiver.received().filter((e) => e.stream === stream && e.instance === instance);
   return {

@@ -159,9 +159,16 @@ export class SiemV1Source implements MimecastStreamSource {
           throw new DecodeError('SIEM record without a valid datetime', excerpt(JSON.stringify(record)));
         }
         if (timeMs >= sinceMs) {
-          // The file's own bytes go into the envelope (JSON files; key_value records are serialised).
-          if (text !== undefined) keepRecordText(record, text);
-          queue.push({ id: ids.idOf(record), logType, time: toIsoUtc(timeMs), event: record });
+          // JSON files: the file's own bytes make the id and go into the envelope (the file never
+          // changes); key_value records have no such text and are canonicalised and serialised.
+          let id: string;
+          if (text === undefined) {
+            id = ids.idOf(record);
+          } else {
+            keepRecordText(record, text);
+            id = ids.idOfText(text);
+          }
+          queue.push({ id, logType, time: toIsoUtc(timeMs), event: record });
         }
       };
     };

@@ -357,8 +357,9 @@ export class SiemV2Source implements MimecastStreamSource {
       }
       if (timeMs >= sinceMs) {
         const logType = typeof record.type === 'string' && record.type !== '' ? record.type : type;
-        keepRecordText(record, text); // the file's own bytes go into the envelope
-        queue.push({ id: ids.idOf(record), logType, time: toIsoUtc(timeMs), event: record });
+        // The file's own bytes make the id (a batch file never changes) and go into the envelope.
+        keepRecordText(record, text);
+        queue.push({ id: ids.idOfText(text), logType, time: toIsoUtc(timeMs), event: record });
       }
     }, this.deps.settings.maxRecordChars);
     return decodeRecords(gunzip(bodyChunks(res, ctx)), decoder, queue, {
