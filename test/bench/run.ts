@@ -543,16 +543,16 @@ async function main(): Promise<void> {
       let ids = expectedCache.get(cacheKey);
       if (!ids) {
         const records = sim.groundTruth(workload.stream, workload.api);
-        const keyValue = rule === 'canonical';
+        const canonical = rule === 'canonical';
         if (workload.stream === 'siem' && workload.api === 1) {
           // One file holds every event, and the collector numbers identical records per file
           // (lambda/core/occurrences.ts): the n-th copy is an event of its own with its own id.
           const numbered = new OccurrenceIds(workload.stream);
           ids = new Set(
-            records.map((r) => (keyValue ? numbered.idOf(r) : numbered.idOfText(JSON.stringify(r)))),
+            records.map((r) => (canonical ? numbered.idOf(r) : numbered.idOfText(JSON.stringify(r)))),
           );
         } else {
-          ids = new Set(records.map((r) => expectedEventId(workload.stream, r, { keyValue })));
+          ids = new Set(records.map((r) => expectedEventId(workload.stream, r, { canonical })));
         }
         expectedCache.set(cacheKey, ids);
       }

@@ -94,7 +94,9 @@ async function drain(
 
 /** `keyValue`: the API 1.0 SIEM files are key_value (their records are identified by canonical JSON). */
 function truthIds(sim: RunningSimulator, stream: StreamId, api: 1 | 2, keyValue = false): string[] {
-  return sim.groundTruth(stream, api).map((record) => expectedEventId(stream, record, { keyValue }));
+  return sim
+    .groundTruth(stream, api)
+    .map((record) => expectedEventId(stream, record, { canonical: keyValue }));
 }
 
 function expectExactlyOnce(delivered: string[], expected: string[]) {

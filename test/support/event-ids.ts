@@ -7,12 +7,13 @@
 import { eventId, eventIdOfCanonical } from '../../lambda/core/envelope';
 import type { StreamId } from '../../lambda/core/streams';
 
+/** `canonical`: the record is identified by canonical JSON anyway (a key_value SIEM file's record). */
 export function expectedEventId(
   stream: StreamId,
   record: unknown,
-  options: { keyValue?: boolean } = {},
+  options: { canonical?: boolean } = {},
 ): string {
-  if ((stream === 'siem' || stream === 'siem-ci') && options.keyValue !== true) {
+  if ((stream === 'siem' || stream === 'siem-ci') && options.canonical !== true) {
     return eventIdOfCanonical(stream, JSON.stringify(record), 1);
   }
   return eventId(stream, record);
