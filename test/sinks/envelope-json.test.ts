@@ -76,6 +76,10 @@ describe('envelopeJson', () => {
     keepRecordText(kept, text);
     expect(eventJson(kept)).toBe(text);
     expect(eventJson({ a: 1 })).toBe('{"a":1}');
+    // The kept text is invisible to everything but the envelope writer; a copy is serialised afresh.
+    expect(Object.keys(kept)).toEqual(['a']);
+    expect(JSON.stringify(kept)).toBe('{"a":1}');
+    expect(eventJson({ ...kept })).toBe('{"a":1}');
     expect(eventJson(undefined)).toBe('null');
     expect(envelopeJson(envelope(undefined))).toBe(JSON.stringify(envelopeFields(envelope(undefined))));
   });
