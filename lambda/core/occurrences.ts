@@ -33,19 +33,29 @@ export class OccurrenceIds {
     for (const [key, count] of Object.entries(carried)) this.counts.set(key, count);
   }
 
-  /** The id of the next record of the answer. */
+  /** The id of the next record of the answer, over its canonical JSON (records that may come back re-serialised). */
   idOf(event: unknown): string {
-    const canonical = canonicalJson(event);
-    let key = this.keys.get(canonical);
+    return this.idOfText(canonicalJson(event));
+  }
+
+  /**
+   * The id of the next record of the answer, over the record's own JSON text as served. Only for bytes
+   * that never change: a SIEM file is immutable, so reading it again gives the same text and the same
+   * ids, without the canonical JSON that costs more than the rest of a record's way (docs/PERFORMANCE.md).
+   * The hash is `eventId`'s over that text, so the occurrence rules are the same; a record's text and the
+   * canonical JSON of another record are equal only when both are the same JSON value.
+   */
+  idOfText(text: string): string {
+    let key = this.keys.get(text);
     if (key === undefined) {
-      key = eventIdOfCanonical(this.stream, canonical, 1);
+      key = eventIdOfCanonical(this.stream, text, 1);
       // Bounded: a SIEM file can hold many thousand records; past the bound a copy is hashed twice.
-      if (this.keys.size < REMEMBERED_RECORDS) this.keys.set(canonical, key);
+      if (this.keys.size < REMEMBERED_RECORDS) this.keys.set(text, key);
     }
     const occurrence = (this.counts.get(key) ?? 0) + 1;
     this.counts.set(key, occurrence);
     this.last = key;
-    return occurrence === 1 ? key : eventIdOfCanonical(this.stream, canonical, occurrence);
+    return occurrence === 1 ? key : eventIdOfCanonical(this.stream, text, occurrence);
   }
 
   /** The occurrence-1 id of the record `idOf` numbered last: the key its identical copies count under. */

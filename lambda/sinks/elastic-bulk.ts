@@ -14,7 +14,7 @@ import type { Envelope } from '../core/envelope';
 import type { ConfigProblem } from '../errors';
 import { type Answer, isRecord, tryJson } from './answer';
 import type { ProbeResult } from './destination';
-import { authorization, envelopeFields, type HttpFormat, statusVerdict, type Verdict } from './format';
+import { authorization, envelopeJson, type HttpFormat, statusVerdict, type Verdict } from './format';
 import { jsonObject, type ProbeContext, passed, unexpectedAnswer } from './probe';
 
 /** Item failures named in a refusal; the rest are only counted. */
@@ -92,8 +92,8 @@ export function elasticBulkFormat(url: URL, index?: string): HttpFormat {
     probe: (receiver) => probeCluster(url, receiver),
     serialize: (envelope) => {
       const action = { create: { ...(index === undefined ? {} : { _index: index }), _id: envelope.id } };
-      const document = { '@timestamp': envelope.time, ...envelopeFields(envelope) };
-      return `${JSON.stringify(action)}\n${JSON.stringify(document)}\n`;
+      const document = envelopeJson(envelope, `"@timestamp":${JSON.stringify(envelope.time)}`);
+      return `${JSON.stringify(action)}\n${document}\n`;
     },
     interpret: interpretBulk,
   };

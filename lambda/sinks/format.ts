@@ -1,5 +1,5 @@
 /** What every wire format provides, and the HTTP status rules they share. */
-import type { Envelope } from '../core/envelope';
+import { type Envelope, eventJson } from '../core/envelope';
 import { ENV } from '../env-names';
 import type { Answer } from './answer';
 import type { ProbeResult } from './destination';
@@ -59,6 +59,21 @@ export interface HttpFormat {
 /** `Authorization: <scheme> <token>`, the way every format so far carries its token. */
 export function authorization(scheme: string): (token: string) => Record<string, string> {
   return (token) => ({ authorization: `${scheme} ${token}` });
+}
+
+/**
+ * The generic envelope as one JSON object (no line terminator), fields in a fixed order, the record
+ * last: every format writes envelopes through this one function. `leading` is JSON members (without
+ * braces) put first, as Elasticsearch's `"@timestamp":…`. The record's text is copied in as it came
+ * (`keepRecordText` in core/envelope.ts) or serialised once; the other fields are short strings.
+ */
+export function envelopeJson(envelope: Envelope, leading?: string): string {
+  const head =
+    `{${leading === undefined ? '' : `${leading},`}"id":${JSON.stringify(envelope.id)}` +
+    `,"stream":${JSON.stringify(envelope.stream)},"logType":${JSON.stringify(envelope.logType)}` +
+    `,"time":${JSON.stringify(envelope.time)},"instance":${JSON.stringify(envelope.instance)}`;
+  // An envelope without its record (undefined) is written without the member, as JSON.stringify did.
+  return envelope.event === undefined ? `${head}}` : `${head},"event":${eventJson(envelope.event)}}`;
 }
 
 /** The generic envelope with a fixed field order, whatever else the object carries. */

@@ -26,6 +26,7 @@ import { redactUrl } from './endpoint';
 import {
   authorization,
   envelopeFields,
+  envelopeJson,
   type HttpFormat,
   remedyForStatus,
   statusVerdict,
@@ -129,7 +130,11 @@ export function splunkHecFormat(url: URL, index?: string): HttpFormat {
     contentType: 'application/json',
     credentials: authorization('Splunk'),
     // HEC takes concatenated objects; a newline between them keeps captures readable and costs a byte.
-    serialize: (envelope) => `${JSON.stringify(hecEvent(envelope, index))}\n`,
+    serialize: (envelope) => {
+      // hecEvent's members, then the envelope written by the one envelope writer (its record raw).
+      const { event: _written, ...members } = hecEvent(envelope, index);
+      return `${JSON.stringify(members).slice(0, -1)},"event":${envelopeJson(envelope)}}\n`;
+    },
     interpret: (answer, sent) => interpretHec(answer, sent),
     probe: (receiver) => probeHec(url, receiver),
   };

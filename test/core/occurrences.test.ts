@@ -1,5 +1,5 @@
 /** Occurrence numbering of identical records (lambda/core/occurrences.ts, issue 11 item 6). */
-import { eventId } from '../../lambda/core/envelope';
+import { canonicalJson, eventId, eventIdOfCanonical } from '../../lambda/core/envelope';
 import { OccurrenceIds } from '../../lambda/core/occurrences';
 
 const logon = {
@@ -70,4 +70,38 @@ test('each record of an answer is hashed once: a copy is not hashed again for th
   const plain = new OccurrenceIds('audit');
   expect(numbered).toEqual(answer.map((r) => plain.idOf(r)));
   jest.dontMock('node:crypto');
+});
+
+describe('idOfText: SIEM file records, identified by their own text', () => {
+  const text = JSON.stringify(logon);
+
+  test('numbers identical texts like idOf does, with the same hash over the text', () => {
+    const ids = new OccurrenceIds('siem');
+    const [first, second, third] = [text, text, text].map((t) => ids.idOfText(t));
+    expect(first).toBe(eventIdOfCanonical('siem', text, 1));
+    expect(second).toBe(eventIdOfCanonical('siem', text, 2));
+    expect(third).toBe(eventIdOfCanonical('siem', text, 3));
+    expect(ids.countOf(first!)).toBe(3);
+  });
+
+  test('the same file read again gives the same ids; other bytes for the same value are another record', () => {
+    const reordered = JSON.stringify({
+      user: logon.user,
+      eventTime: logon.eventTime,
+      auditType: logon.auditType,
+    });
+    const file = [text, reordered, text];
+    expect(file.map((t) => new OccurrenceIds('siem').idOfText(t))).toEqual(
+      file.map((t) => new OccurrenceIds('siem').idOfText(t)),
+    );
+    const once = new OccurrenceIds('siem');
+    expect(new Set(file.map((t) => once.idOfText(t))).size).toBe(3);
+    expect(new OccurrenceIds('siem').idOfText(text)).not.toBe(new OccurrenceIds('siem').idOfText(reordered));
+  });
+
+  test('canonical text gives the id idOf gives', () => {
+    expect(new OccurrenceIds('siem').idOfText(canonicalJson(logon))).toBe(
+      new OccurrenceIds('siem').idOf(logon),
+    );
+  });
 });

@@ -3,12 +3,12 @@
  * at loopback parts — events at the receiver, checkpoints in dynalite, its health (EMF metrics and
  * stream health lines) on stdout.
  */
-import { eventId } from '../../lambda/core/envelope';
 import type { StreamId } from '../../lambda/core/streams';
 import { STREAM_HEALTH_MESSAGE } from '../../lambda/telemetry/health-log';
 import { INSTANCE_METRICS, METRICS_NAMESPACE } from '../../lambda/telemetry/metric-names';
 import type { CapturedOutput } from '../support/capture-output';
 import { emfDatapoints, metricIdentity } from '../support/emf';
+import { expectedEventId } from '../support/event-ids';
 import { coldStart, invoke, scheduledEvent } from '../support/lambda';
 import { startWorld, WORLD_INSTANCE, type World } from '../support/world';
 
@@ -44,7 +44,9 @@ describe('handler', () => {
     const { outcome, output } = await invoke(handler, scheduledEvent);
 
     expect(outcome?.ok).toBe(true);
-    const expected = STREAMS.flatMap((s) => world.simulator.groundTruth(s, 2).map((e) => eventId(s, e)));
+    const expected = STREAMS.flatMap((s) =>
+      world.simulator.groundTruth(s, 2).map((e) => expectedEventId(s, e)),
+    );
     expect(new Set(world.receiver.ids())).toEqual(new Set(expected));
     expect(world.receiver.ids()).toHaveLength(expected.length);
 

@@ -9,9 +9,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { eventId } from '../../lambda/core/envelope';
 import type { StreamId } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
+import { expectedEventId } from '../support/event-ids';
 import { startWorld, type World } from '../support/world';
 import { type Cfn, invokeBundle } from './helpers';
 
@@ -132,7 +132,9 @@ test('the bundled handler collects into the receiver and writes checkpoints', as
   const outcome = JSON.parse(run.stdout.split('OUTCOME ')[1]!.split('\n')[0]!);
   expect(outcome.ok).toBe(true);
 
-  const expected = STREAMS.flatMap((s) => world.simulator.groundTruth(s, 2).map((e) => eventId(s, e)));
+  const expected = STREAMS.flatMap((s) =>
+    world.simulator.groundTruth(s, 2).map((e) => expectedEventId(s, e)),
+  );
   expect(world.receiver.ids().sort()).toEqual(expected.sort());
   const checkpoints = await world.dynamo.store.list(INSTANCE);
   expect(checkpoints.map((c) => c.stream).sort()).toEqual([...STREAMS].sort());

@@ -285,7 +285,11 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     truth: (stream) => {
       // Identical records are numbered as the sources number them (Mimecast sorts them together).
       const ids = new OccurrenceIds(stream);
-      return sim.groundTruth(stream, api).map((record) => ids.idOf(record));
+      // SIEM file records by their own text, as the simulator serves them (test/support/event-ids.ts).
+      const fileRecords = stream === 'siem' || stream === 'siem-ci';
+      return sim
+        .groundTruth(stream, api)
+        .map((record) => (fileRecords ? ids.idOfText(JSON.stringify(record)) : ids.idOf(record)));
     },
     delivered: (stream) => envelopes(stream).map((e) => e.id),
     batches: (stream) =>

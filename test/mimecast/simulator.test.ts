@@ -4,7 +4,6 @@
  * records; probes; and each injected fault mapped to its typed error (or recovered where the design says).
  */
 import { Agent } from 'undici';
-import { eventId } from '../../lambda/core/envelope';
 import type { Cursor } from '../../lambda/core/ports';
 import { isSnapshotStream, type StreamId, streamsFor } from '../../lambda/core/streams';
 import {
@@ -24,6 +23,7 @@ import { MemoryCheckpointStore } from '../core/support/memory-checkpoint-store';
 import { RecordingLog } from '../kit/log';
 import { rigSettings } from '../kit/settings';
 import { type FaultRule, type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
+import { expectedEventId } from '../support/event-ids';
 
 const DAY = 86_400_000;
 
@@ -94,8 +94,11 @@ async function drain(
   throw new Error(`${stream} not caught up after ${maxCalls} calls`);
 }
 
-function truthIds(sim: RunningSimulator, stream: StreamId, api: 1 | 2): string[] {
-  return sim.groundTruth(stream, api).map((record) => eventId(stream, record));
+/** `keyValue`: the API 1.0 SIEM files are key_value (their records are identified by canonical JSON). */
+function truthIds(sim: RunningSimulator, stream: StreamId, api: 1 | 2, keyValue = false): string[] {
+  return sim
+    .groundTruth(stream, api)
+    .map((record) => expectedEventId(stream, record, { canonical: keyValue }));
 }
 
 function expectExactlyOnce(delivered: string[], expected: string[]) {
@@ -157,7 +160,7 @@ describe.each([1, 2] as const)('API %i: every stream against the simulator', (ap
       // Late records (event times two minutes in the past), then the clock moves past the lateness margin.
       const late = h.sim
         .publish(stream, 4, { lateBySeconds: 120, api })
-        .map((record) => eventId(stream, record));
+        .map((record) => expectedEventId(stream, record));
       h.offset.ms = 10 * 60_000;
       const later = await drain(client, stream, again.cursor);
       expectExactlyOnce(later.ids, late);
@@ -253,7 +256,7 @@ describe.each([1, 2] as const)('API %i: idle window streams through the engine',
       // asked (they reached wall time + 10 min), but after the newest event delivered.
       const late = h.sim
         .publish(stream, 4, { lateBySeconds: 120, api })
-        .map((record) => eventId(stream, record));
+        .map((record) => expectedEventId(stream, record));
       h.offset.ms = 20 * 60_000;
       const caught = await tick();
       expect(caught).toMatchObject({ calls: 1, result: { outcome: 'caught-up', events: late.length } });
@@ -299,7 +302,7 @@ describe('simulator variants: every UNCERTAIN switch flipped', () => {
     });
     for (const stream of streamsFor(api)) {
       const result = await drain(client, stream);
-      expectExactlyOnce(result.ids, truthIds(h.sim, stream, api));
+      expectExactlyOnce(result.ids, truthIds(h.sim, stream, api, api === 1));
       const again = await drain(client, stream, result.cursor);
       expect(again.ids).toEqual([]);
     }
@@ -736,7 +739,7 @@ describe('siem-ci: the Cloud Integrated listing', () => {
     const result = await drain(client, 'siem-ci');
     const wanted = (h.sim.groundTruth('siem-ci', 2) as { type: string }[])
       .filter((r) => r.type === 'urlclick' || r.type === 'entities')
-      .map((r) => eventId('siem-ci', r));
+      .map((r) => expectedEventId('siem-ci', r));
     expectExactlyOnce(result.ids, wanted);
     const listings = h.sim.requests().filter((r) => r.path.startsWith('/siem/v1/batch/events/'));
     expect(new Set(listings.map((r) => r.path))).toEqual(new Set(['/siem/v1/batch/events/ci']));

@@ -13,6 +13,7 @@ import {
   TransientError,
 } from '../../lambda/errors';
 import { createMimecastClient, type MimecastClientOptions } from '../../lambda/mimecast';
+import { expectedEventId } from '../support/event-ids';
 import {
   budget,
   collect,
@@ -132,19 +133,19 @@ describe('siem on API 1.0', () => {
     expect(cursor).toEqual({ token: 't2', since: start.toISOString() });
     expect(records).toEqual([
       {
-        id: eventId('siem', receipt(1)),
+        id: expectedEventId('siem', receipt(1)),
         logType: 'receipt',
         time: '2024-06-05T12:00:00.000Z',
         event: receipt(1),
       },
       {
-        id: eventId('siem', receipt(2)),
+        id: expectedEventId('siem', receipt(2)),
         logType: 'receipt',
         time: '2024-06-05T12:00:00.000Z',
         event: receipt(2),
       },
       {
-        id: eventId('siem', { acc: 'C', datetime: '2024-06-05T12:30:00-0400', aCode: 'p' }),
+        id: expectedEventId('siem', { acc: 'C', datetime: '2024-06-05T12:30:00-0400', aCode: 'p' }),
         logType: 'process',
         time: '2024-06-05T16:30:00.000Z',
         event: { acc: 'C', datetime: '2024-06-05T12:30:00-0400', aCode: 'p' },

@@ -17,7 +17,7 @@ import type {
   LeaseToken,
   ProgressUpdate,
 } from '../../lambda/core/checkpoint';
-import { canonicalJson, type Envelope, eventId } from '../../lambda/core/envelope';
+import { canonicalJson, type Envelope } from '../../lambda/core/envelope';
 import type { Sink } from '../../lambda/core/ports';
 import { type StreamId, streamsFor } from '../../lambda/core/streams';
 import { CollectorError } from '../../lambda/errors';
@@ -25,6 +25,7 @@ import { type LocalCheckpointStore, openLocalCheckpointStore } from '../../lambd
 import { CrashError, Process, ProcessStore, StoreProxy } from '../kit/stores';
 import type { Fault as ReceiverFault } from '../receivers';
 import type { FaultRule } from '../simulator';
+import { expectedEventId } from '../support/event-ids';
 import {
   type Collector,
   closeSharedDispatcher,
@@ -215,7 +216,7 @@ async function soak(world: World, started: number): Promise<void> {
   for (const c of collectors) {
     for (const stream of c.streams) {
       const l = new Ledger();
-      l.addTruth(world.mirror.groundTruth(stream, c.api).map((r) => eventId(stream, r)));
+      l.addTruth(world.mirror.groundTruth(stream, c.api).map((r) => expectedEventId(stream, r)));
       ledgers.set(`${c.instance}/${stream}`, l);
     }
   }
@@ -274,7 +275,7 @@ async function soak(world: World, started: number): Promise<void> {
         if (!c.streams.includes(stream)) continue;
         // siem without `api`: the v1 records come first, then the v2 ones.
         const mine = stream === 'siem' ? (c.api === 1 ? made.slice(0, count) : made.slice(count)) : made;
-        ledger(c.instance, stream).addTruth(mine.map((r) => eventId(stream, r)));
+        ledger(c.instance, stream).addTruth(mine.map((r) => expectedEventId(stream, r)));
       }
     }
     const armed = random.chance(0.45) ? arm(world, collectors, random) : undefined;

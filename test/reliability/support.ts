@@ -13,7 +13,7 @@
  */
 import { Agent } from 'undici';
 import type { Checkpoint, CheckpointKey, CheckpointStore } from '../../lambda/core/checkpoint';
-import { type Envelope, eventId } from '../../lambda/core/envelope';
+import type { Envelope } from '../../lambda/core/envelope';
 import type { EngineLimits } from '../../lambda/core/limits';
 import type { Clock, Cursor, Sink, StreamSource } from '../../lambda/core/ports';
 import type { StreamResult, TickResult } from '../../lambda/core/results';
@@ -37,6 +37,7 @@ import type { Process } from '../kit/stores';
 import { type Receiver, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 import { captureOutput } from '../support/capture-output';
+import { expectedEventId } from '../support/event-ids';
 
 // The crash and store wrappers are the integration suite's: one definition of what a crash is.
 export { waitFor };
@@ -423,7 +424,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   const streams: StreamId[] = [kind.stream, ...(options.bystander ? [BYSTANDER] : [])];
   const collector = startCollector(world, { instance, api: kind.api, streams });
   const truth = (stream: StreamId) =>
-    world.mirror.groundTruth(stream, kind.api).map((record) => eventId(stream, record));
+    world.mirror.groundTruth(stream, kind.api).map((record) => expectedEventId(stream, record));
   const envelopes = (stream: StreamId): Envelope[] =>
     world.receiver.received().filter((e) => e.stream === stream && e.instance === instance);
   return {

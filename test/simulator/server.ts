@@ -115,6 +115,8 @@ export class SimulatorServer {
     // Bounds how long a slow or stuck client can hold a request open.
     this.server.requestTimeout = 60_000;
     this.server.headersTimeout = 20_000;
+    // A slow reader (the benchmark under load) may pause between requests longer than Node's 5 s default.
+    this.server.keepAliveTimeout = 60_000;
   }
 
   async listen(port: number): Promise<number> {

@@ -49,7 +49,8 @@ type Mode = 'skeleton' | 'array' | 'element';
  * complete, so memory is bounded by the largest element, not the document. Everything else (the
  * "skeleton", with that array left empty) is kept and parsed at the end, which also validates the
  * document's overall syntax. No streaming JSON parser is installed; this scanner only finds element
- * boundaries (strings, escapes, nesting) and leaves parsing to JSON.parse.
+ * boundaries (strings, escapes, nesting) and leaves parsing to JSON.parse. Each element is handed out
+ * with its own text (valid JSON, as JSON.parse just proved), so a caller can keep the bytes.
  */
 export class JsonArraySplitter {
   private mode: Mode = 'skeleton';
@@ -76,7 +77,7 @@ export class JsonArraySplitter {
 
   constructor(
     private readonly key: string,
-    private readonly onElement: (value: unknown, index: number) => void,
+    private readonly onElement: (value: unknown, index: number, text: string) => void,
     private readonly maxElementChars: number,
     private readonly maxSkeletonChars = 1024 * 1024,
   ) {}
@@ -315,7 +316,7 @@ export class JsonArraySplitter {
         },
       );
     }
-    this.onElement(value, this.elements);
+    this.onElement(value, this.elements, text);
     this.elements += 1;
   }
 

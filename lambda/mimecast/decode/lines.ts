@@ -73,12 +73,12 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** NDJSON: one JSON object per non-blank line. */
+/** NDJSON: one JSON object per non-blank line, handed out parsed and with its own text (the line). */
 export class NdjsonDecoder {
   private readonly utf8 = new Utf8Stream();
   private readonly lines: LineSplitter;
 
-  constructor(onRecord: (record: Record<string, unknown>) => void, maxLineChars: number) {
+  constructor(onRecord: (record: Record<string, unknown>, text: string) => void, maxLineChars: number) {
     this.lines = new LineSplitter((line, lineNo) => {
       if (line.trim() === '') {
         return;
@@ -92,7 +92,7 @@ export class NdjsonDecoder {
       if (!isPlainObject(value)) {
         throw new DecodeError(`NDJSON line ${lineNo} is not a JSON object`, excerpt(line));
       }
-      onRecord(value);
+      onRecord(value, line);
     }, maxLineChars);
   }
 

@@ -16,7 +16,8 @@ export class SiemFileDecoder {
   private skeletonValue: unknown;
 
   constructor(
-    private readonly onRecord: (record: Record<string, unknown>) => void,
+    /** `text` is the record's own JSON text (JSON files); key_value records have none. */
+    private readonly onRecord: (record: Record<string, unknown>, text?: string) => void,
     private readonly maxRecordChars: number,
   ) {}
 
@@ -64,14 +65,14 @@ export class SiemFileDecoder {
       this.format = 'json';
       this.json = new JsonArraySplitter(
         'data',
-        (value, index) => {
+        (value, index, text) => {
           if (!isPlainObject(value)) {
             throw new DecodeError(
               `SIEM record ${index + 1} is not a JSON object`,
               excerpt(JSON.stringify(value) ?? ''),
             );
           }
-          this.onRecord(value);
+          this.onRecord(value, text);
         },
         this.maxRecordChars,
       );
@@ -82,7 +83,7 @@ export class SiemFileDecoder {
         throw new DecodeError('SIEM file is neither JSON nor key_value', excerpt(start));
       }
       this.format = 'key_value';
-      this.keyValue = new KeyValueDecoder(this.onRecord, this.maxRecordChars);
+      this.keyValue = new KeyValueDecoder((record) => this.onRecord(record), this.maxRecordChars);
       this.keyValue.write(start);
       this.pending = '';
     } else if (this.pending.length > this.maxRecordChars) {

@@ -8,6 +8,7 @@
  * unzip; the JSON "no more files" answer means caught up and keeps the token we had.
  */
 import * as z from 'zod';
+import { keepRecordText } from '../../core/envelope';
 import { OccurrenceIds } from '../../core/occurrences';
 import type { CallBudget, Cursor, Page, PageEnd, SourceRecord } from '../../core/ports';
 import { discard } from '../../http/body';
@@ -152,13 +153,22 @@ export class SiemV1Source implements MimecastStreamSource {
     const onRecord = (memberName: string | undefined) => {
       const logType = logTypeFromFileName(answer.fileName ?? memberName);
       const fallbackTime = fileTime ?? fileNameTime(memberName);
-      return (record: Record<string, unknown>) => {
+      return (record: Record<string, unknown>, text?: string) => {
         const timeMs = parseMimecastTime(record.datetime) ?? fallbackTime;
         if (timeMs === undefined) {
           throw new DecodeError('SIEM record without a valid datetime', excerpt(JSON.stringify(record)));
         }
         if (timeMs >= sinceMs) {
-          queue.push({ id: ids.idOf(record), logType, time: toIsoUtc(timeMs), event: record });
+          // JSON files: the file's own bytes make the id and go into the envelope (the file never
+          // changes); key_value records have no such text and are canonicalised and serialised.
+          let id: string;
+          if (text === undefined) {
+            id = ids.idOf(record);
+          } else {
+            keepRecordText(record, text);
+            id = ids.idOfText(text);
+          }
+          queue.push({ id, logType, time: toIsoUtc(timeMs), event: record });
         }
       };
     };

@@ -37,6 +37,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
+import { keepRecordText } from '../../core/envelope';
 import { OccurrenceIds } from '../../core/occurrences';
 import type { CallBudget, Cursor, Page, PageEnd, SourceRecord } from '../../core/ports';
 import { TransientError } from '../../errors';
@@ -349,14 +350,16 @@ export class SiemV2Source implements MimecastStreamSource {
     const queue = new Queue<SourceRecord>();
     // Identical events are numbered per file: a file read again (a resume) numbers them the same.
     const ids = new OccurrenceIds(this.stream);
-    const decoder = new NdjsonDecoder((record) => {
+    const decoder = new NdjsonDecoder((record, text) => {
       const timeMs = parseMimecastTime(record.timestamp);
       if (timeMs === undefined) {
         throw new DecodeError('SIEM event without a valid timestamp', excerpt(JSON.stringify(record)));
       }
       if (timeMs >= sinceMs) {
         const logType = typeof record.type === 'string' && record.type !== '' ? record.type : type;
-        queue.push({ id: ids.idOf(record), logType, time: toIsoUtc(timeMs), event: record });
+        // The file's own bytes make the id (a batch file never changes) and go into the envelope.
+        keepRecordText(record, text);
+        queue.push({ id: ids.idOfText(text), logType, time: toIsoUtc(timeMs), event: record });
       }
     }, this.deps.settings.maxRecordChars);
     return decodeRecords(gunzip(bodyChunks(res, ctx)), decoder, queue, {
