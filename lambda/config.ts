@@ -31,6 +31,10 @@ export interface CollectorSettings {
   collectionStart?: Date;
   sinkUrl: string;
   sinkFormat: SinkFormat;
+  // --- issue 14 (destinations): Splunk indexer acknowledgement -------------------------------
+  /** splunk-hec: poll each post's ackId at /services/collector/ack before the batch counts (HEC_ACK, --hec-ack). */
+  hecAck?: boolean;
+  // --- end issue 14 ----------------------------------------------------------------------------
   /** Seconds a time window stays open behind now, so late-indexed Mimecast events are not skipped. */
   latenessMarginSeconds: number;
   /**
@@ -312,6 +316,22 @@ export function parseSinkFormat(text: string | undefined): Check<SinkFormat> {
   );
 }
 
+// --- issue 14 (destinations): Splunk indexer acknowledgement -------------------------------------
+/** HEC_ACK / --hec-ack: `true` or `false` (empty or unset: off, left out of the settings). Only splunk-hec. */
+export function parseHecAck(
+  text: string | undefined,
+  format: SinkFormat | undefined,
+): Check<true | undefined> {
+  const value = (text ?? '').trim().toLowerCase();
+  if (value === '' || value === 'false') return { ok: true, value: undefined };
+  if (value !== 'true') return fail(`${quote(value)} is not true or false`);
+  if (format !== undefined && format !== 'splunk-hec') {
+    return fail(`is for --sink-format splunk-hec (indexer acknowledgement); the format is ${format}`);
+  }
+  return { ok: true, value: true };
+}
+// --- end issue 14 ------------------------------------------------------------------------------
+
 const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 const SECRET_NAME_PATTERN = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 
@@ -407,6 +427,7 @@ export const SETTINGS_ENV_NAMES: SettingNames = {
   collectionStart: ENV.collectionStart,
   sinkUrl: ENV.sinkUrl,
   sinkFormat: ENV.sinkFormat,
+  hecAck: ENV.hecAck,
   latenessMarginSeconds: ENV.latenessMarginSeconds,
   lateDataMinutes: ENV.lateDataMinutes,
   maxPagesPerTick: ENV.maxPagesPerTick,
@@ -432,6 +453,7 @@ function collectSettings(
     return undefined;
   };
   const apiVersion = take('apiVersion', parseApiVersion(input.apiVersion));
+  const sinkFormat = take('sinkFormat', parseSinkFormat(input.sinkFormat));
   const bounded = (field: keyof typeof NUMERIC_SETTINGS) =>
     take(field, parseBoundedInteger(input[field], NUMERIC_SETTINGS[field]));
   let streams = take('streams', parseStreamList(input.streams, apiVersion));
@@ -452,7 +474,8 @@ function collectSettings(
     streams,
     collectionStart: take('collectionStart', parseCollectionStart(input.collectionStart)),
     sinkUrl: take('sinkUrl', validateSinkUrl(input.sinkUrl)),
-    sinkFormat: take('sinkFormat', parseSinkFormat(input.sinkFormat)),
+    sinkFormat,
+    hecAck: take('hecAck', parseHecAck(input.hecAck, sinkFormat)),
     latenessMarginSeconds: take(
       'latenessMarginSeconds',
       parseBoundedInteger(input.latenessMarginSeconds, NUMERIC_SETTINGS.latenessMarginSeconds),
@@ -540,6 +563,7 @@ const settingsSchema = z.object({
   collectionStart: z.date().optional(),
   sinkUrl: z.string(),
   sinkFormat: z.enum(SINK_FORMATS),
+  hecAck: z.boolean().optional(),
   latenessMarginSeconds: z.number().int(),
   lateDataMinutes: z.number().int(),
   maxPagesPerTick: z.number().int(),

@@ -10,6 +10,8 @@ export const ENV = {
   collectionStart: 'COLLECTION_START',
   sinkUrl: 'SINK_URL',
   sinkFormat: 'SINK_FORMAT',
+  /** issue 14: splunk-hec indexer acknowledgement, `true` or `false`. */
+  hecAck: 'HEC_ACK',
   secretArn: 'SECRET_ARN',
   checkpointTable: 'CHECKPOINT_TABLE',
   lagAlarmSeconds: 'LAG_ALARM_SECONDS',

@@ -17,7 +17,7 @@ import { AuthenticationError, CollectorError, ConfigError, needsOperator } from 
 import { createMimecastClient, type MimecastClient } from './mimecast';
 import type { CollectorCredentials } from './secrets/credentials';
 import { secretValuesOf } from './secrets/document';
-import { createHttpSink } from './sinks';
+import { createDestination } from './sinks';
 import type { TickTelemetry } from './telemetry';
 
 export interface CredentialsSource {
@@ -145,9 +145,7 @@ export async function collectTick(request: TickRequest): Promise<TickReport> {
   const runWith = async (credentials: CollectorCredentials, only: StreamId[]): Promise<TickResult> => {
     adapters.registerSecrets?.(secretValuesOf(credentials));
     const client = mimecastClientFor(adapters, config, credentials);
-    const httpSink = createHttpSink({
-      url: config.sinkUrl,
-      format: config.sinkFormat,
+    const httpSink = createDestination(config, {
       token: credentials.sinkToken,
       dispatcher: adapters.dispatcher,
       log: adapters.log,

@@ -28,7 +28,8 @@ Credentials come from the environment, never from flags:
 
 Options:
   --sink-url URL          where events go (HTTPS; http only for 127.0.0.1, ::1, localhost)   [required]
-  --sink-format FORMAT    ndjson | splunk-hec | elastic-bulk                                   [ndjson]
+  --sink-format FORMAT    ndjson | splunk-hec | elastic-bulk | sumo | datadog                  [ndjson]
+  --hec-ack               splunk-hec: wait for Splunk's indexer acknowledgement of each post
   --mimecast-url URL      Mimecast API host, e.g. https://api.services.mimecast.com (API 2.0)
                           or https://eu-api.mimecast.com (API 1.0)        [API 2.0 global host]
   --api-version 1|2       Mimecast API version                  [from the credentials variables]
@@ -77,6 +78,7 @@ Example:
 const FLAGS = {
   'sink-url': { type: 'string' },
   'sink-format': { type: 'string' },
+  'hec-ack': { type: 'boolean' },
   'mimecast-url': { type: 'string' },
   'api-version': { type: 'string' },
   streams: { type: 'string' },
@@ -112,6 +114,7 @@ const FLAG_NAMES: SettingNames = {
   collectionStart: '--start',
   sinkUrl: '--sink-url',
   sinkFormat: '--sink-format',
+  hecAck: '--hec-ack',
   latenessMarginSeconds: '--lateness',
   lateDataMinutes: '--late-data-minutes',
   maxPagesPerTick: '--max-pages',
@@ -224,6 +227,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
           collectionStart: flags.start,
           sinkUrl: flags['sink-url'],
           sinkFormat: flags['sink-format'] ?? 'ndjson',
+          hecAck: flags['hec-ack'] === true ? 'true' : undefined,
           latenessMarginSeconds: flags.lateness,
           lateDataMinutes: flags['late-data-minutes'],
           maxPagesPerTick: flags['max-pages'],

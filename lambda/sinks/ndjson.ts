@@ -1,5 +1,5 @@
 /** The generic format: the envelope itself, one JSON object per line. Any 2xx acknowledges the batch. */
-import { authorization, envelopeFields, type HttpFormat, statusVerdict } from './format';
+import { authorization, envelopeJson, type HttpFormat, statusVerdict } from './format';
 import { passed, unexpectedAnswer } from './probe';
 
 export function ndjsonFormat(url: URL): HttpFormat {
@@ -8,7 +8,7 @@ export function ndjsonFormat(url: URL): HttpFormat {
     url,
     contentType: 'application/x-ndjson',
     credentials: authorization('Bearer'),
-    serialize: (envelope) => `${JSON.stringify(envelopeFields(envelope))}\n`,
+    serialize: (envelope) => `${envelopeJson(envelope)}\n`,
     interpret: (answer) => statusVerdict(answer),
     // An empty POST with the token (HEAD is not answered by most ingest endpoints): 2xx passes, and so do
     // 400/422, the usual answer to "no events" once the token was accepted.

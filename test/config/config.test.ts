@@ -324,6 +324,7 @@ describe('parseCollectorSettings (command-line flags)', () => {
       collectionStart: '--start',
       sinkUrl: '--sink-url',
       sinkFormat: '--format',
+      hecAck: '--hec-ack',
       latenessMarginSeconds: '--lateness',
       lateDataMinutes: '--late-data-minutes',
       maxPagesPerTick: '--max-pages',

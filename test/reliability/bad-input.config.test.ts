@@ -73,7 +73,9 @@ const GOOD: Record<Exclude<Var, 'mimecastBaseUrl' | 'apiVersion'>, readonly stri
     'http://127.0.0.1:9/in',
     'https://[::1]/x',
   ],
-  sinkFormat: ['ndjson', 'splunk-hec', 'elastic-bulk'],
+  sinkFormat: ['ndjson', 'splunk-hec', 'elastic-bulk', 'sumo', 'datadog'],
+  // 'true' is good only with splunk-hec (config.test.ts).
+  hecAck: ['', 'false', 'FALSE'],
   secretArn: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:collector-AbCdEf', 'collector/prod'],
   checkpointTable: [
     'MimecastCollector-prod-Checkpoints',
@@ -119,6 +121,7 @@ const BAD: Record<Var, readonly (string | undefined)[]> = {
     'siem',
   ],
   sinkFormat: [undefined, '', 'csv', 'NDJSON'],
+  hecAck: ['yes', '1', 'on'],
   secretArn: [undefined, '', 'arn:aws:s3:::bucket', 'has space'],
   checkpointTable: [undefined, '', 'ab', 'bad name!'],
   latenessMarginSeconds: ['-1', '86401', '1e3', 'five', '1.5'],
@@ -370,6 +373,7 @@ describe('before any call is made', () => {
       [ENV.collectionStart]: '2025-02-29T00:00:00Z',
       [ENV.sinkUrl]: receiver.url,
       [ENV.sinkFormat]: 'csv',
+      [ENV.hecAck]: 'yes',
       [ENV.secretArn]: 'arn:aws:s3:::not-a-secret',
       [ENV.checkpointTable]: 'x',
       [ENV.latenessMarginSeconds]: '-5',
