@@ -265,7 +265,8 @@ class HttpSink implements Destination {
         exchange({
           method: 'POST',
           url,
-          headers: { ...this.headers(), 'content-type': 'application/json' },
+          // A small plain JSON body: no content-encoding.
+          headers: { ...this.headers(), 'content-type': 'application/json', 'content-encoding': 'identity' },
           body,
           signal: AbortSignal.any([
             budget.signal,
