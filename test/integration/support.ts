@@ -33,12 +33,12 @@ import {
   SIEM_V2_EVENT_TYPES,
 } from '../../lambda/mimecast';
 import { createCredentialsProvider } from '../../lambda/secrets/provider';
-import { createHttpSink } from '../../lambda/sinks';
+import { createDestination, isSinkFormat, type SinkFormat } from '../../lambda/sinks';
 import { createDynamoDbCheckpointStore, type DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
 import { type LocalCheckpointStore, openLocalCheckpointStore } from '../../lambda/state/local-store';
 import { collectTick, type TickReport } from '../../lambda/tick';
 import { type AwsStub, startAwsStub } from '../aws-stub';
-import { type Receiver, type ReceiverKind, startReceiver } from '../receivers';
+import { type DestinationKind, type HecAckOptions, type Receiver, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 
 /**
@@ -139,7 +139,8 @@ export class MemoryLog implements Log {
 
 export interface RigOptions {
   api: 1 | 2;
-  receiver?: { kind: ReceiverKind; token?: string };
+  /** The destination and its receiver; `ack` turns on HEC indexer acknowledgement on both sides. */
+  receiver?: { kind: DestinationKind; token?: string; ack?: HecAckOptions; maxBodyBytes?: number };
   simulator?: Partial<SimulatorOptions>;
   /** The client's lateness margin (default MARGIN_S). */
   latenessMarginSeconds?: number;
@@ -228,9 +229,20 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     },
   });
   const receiverKind = options.receiver?.kind ?? 'ndjson';
-  const sinkToken = options.receiver?.token;
+  // Sumo's credential is its URL: the secret holds no sink token then.
+  const sinkToken = receiverKind === 'sumo' ? undefined : options.receiver?.token;
+  const ack = options.receiver?.ack;
+  if (!isSinkFormat(receiverKind)) throw new Error(`no sink format ${receiverKind} yet`);
+  const sinkFormat: SinkFormat = receiverKind;
   const [receiver, dynamo, aws] = await Promise.all([
-    startReceiver({ kind: receiverKind, ...(sinkToken === undefined ? {} : { token: sinkToken }) }),
+    startReceiver({
+      kind: receiverKind,
+      ...(options.receiver?.token === undefined ? {} : { token: options.receiver.token }),
+      ...(ack === undefined ? {} : { ack }),
+      ...(options.receiver?.maxBodyBytes === undefined
+        ? {}
+        : { maxBodyBytes: options.receiver.maxBodyBytes }),
+    }),
     openLocalCheckpointStore(),
     startAwsStub({}),
   ]);
@@ -314,14 +326,17 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     async run(run = {}) {
       if (run.freshProcess) shared = newClient();
       const client = shared;
-      const realSink = createHttpSink({
-        url: receiver.url,
-        format: receiverKind,
-        ...(sinkToken === undefined ? {} : { token: sinkToken }),
-        dispatcher,
-        log,
-        clock,
-      });
+      const realSink = createDestination(
+        { sinkUrl: receiver.url, sinkFormat, ...(ack === undefined ? {} : { hecAck: true }) },
+        {
+          ...(sinkToken === undefined ? {} : { token: sinkToken }),
+          dispatcher,
+          log,
+          clock,
+          // Ack polling on the test's scale: a lost ack is given up on within a second.
+          hecAckOptions: { timeoutMs: 1_000, pollIntervalMs: 10, maxPollIntervalMs: 100 },
+        },
+      );
       const streams = run.streams ?? ALL_STREAMS;
       return runTick({
         instance: INSTANCE,
@@ -354,7 +369,8 @@ export async function startRig(options: RigOptions): Promise<Rig> {
           streams: [...(tick.streams ?? ALL_STREAMS)],
           collectionStart,
           sinkUrl: receiver.url,
-          sinkFormat: receiverKind,
+          sinkFormat,
+          ...(ack === undefined ? {} : { hecAck: true }),
           latenessMarginSeconds: MARGIN_S,
           lateDataMinutes: 60,
           maxPagesPerTick: 100,
@@ -394,8 +410,12 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   return rig;
 }
 
-function idsInBody(kind: ReceiverKind, body: string, stream: StreamId): string[] {
+function idsInBody(kind: DestinationKind, body: string, stream: StreamId): string[] {
   const ids: string[] = [];
+  if (kind === 'datadog') {
+    const entries = JSON.parse(body) as Array<{ id?: unknown; stream?: unknown }>;
+    return entries.filter((e) => e.stream === stream && typeof e.id === 'string').map((e) => e.id as string);
+  }
   for (const line of body.split('\n')) {
     const text = line.trim();
     if (text === '') continue;
