@@ -12,6 +12,7 @@ import { ENV } from './env-names';
 import { ConfigError, type ConfigProblem } from './errors';
 import { SIEM_CI_EVENT_TYPES, SIEM_V2_EVENT_TYPES } from './mimecast/constants';
 import { MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS } from './mimecast/hosts';
+import { pathSecret } from './sinks/endpoint';
 import { SINK_FORMATS, type SinkFormat } from './sinks/format';
 import { isLoopbackHost, isSecureOrLoopback, LOOPBACK_HOSTS } from './url-rules';
 
@@ -330,6 +331,14 @@ export function parseHecAck(
   }
   return { ok: true, value: true };
 }
+
+function hasSumoToken(sinkUrl: string): boolean {
+  try {
+    return pathSecret(new URL(sinkUrl)) !== undefined;
+  } catch {
+    return false;
+  }
+}
 // --- end issue 14 ------------------------------------------------------------------------------
 
 const SECRET_ARN_PATTERN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
@@ -531,6 +540,15 @@ export function parseLambdaConfig(env: Record<string, string | undefined>): Lamb
   const settings = collectSettings(input, SETTINGS_ENV_NAMES, problems);
   const secretArn = validateSecretId(env[ENV.secretArn]);
   if (!secretArn.ok) problems.push({ field: ENV.secretArn, problem: secretArn.problem });
+  // --- issue 14 (destinations): the function's environment never holds a Sumo source token ---------
+  if (settings.sinkFormat === 'sumo' && settings.sinkUrl !== undefined && hasSumoToken(settings.sinkUrl)) {
+    problems.push({
+      field: ENV.sinkUrl,
+      problem:
+        'holds the Sumo Logic source token, which is a credential: end the URL at /receiver/v1/http/ and store the token as the sink token in the secret (`npx mimecast-collector configure`)',
+    });
+  }
+  // --- end issue 14 ------------------------------------------------------------------------------
   const checkpointTable = validateTableName(env[ENV.checkpointTable]);
   if (!checkpointTable.ok) problems.push({ field: ENV.checkpointTable, problem: checkpointTable.problem });
   // Checked against the streams only when those are valid, so one mistake gives one problem.

@@ -14,6 +14,11 @@ export interface FormatOptions {
   index?: string;
   /** splunk-hec: indexer acknowledgement (`--hec-ack`): poll each post's ackId before acknowledging. */
   hecAck?: boolean | HecAckOptions;
+  /**
+   * The sink token from the secret, never a flag: the Authorization value (`Bearer`, `Splunk`, `ApiKey`),
+   * Datadog's `DD-API-KEY`, or the Sumo source token when the URL ends at /receiver/v1/http/.
+   */
+  token?: string;
 }
 
 export function buildFormat(
@@ -38,7 +43,7 @@ export function buildFormat(
       return resolved === undefined ? undefined : elasticBulkFormat(resolved, options.index);
     }
     case 'sumo': {
-      const resolved = resolveSumoUrl(url, problems);
+      const resolved = resolveSumoUrl(url, options.token, problems);
       return resolved === undefined ? undefined : sumoFormat(resolved);
     }
     case 'datadog':

@@ -47,8 +47,6 @@ export interface HttpSinkOptions extends FormatOptions {
   /** Receiver URL: HTTPS, or HTTP to 127.0.0.1, ::1 or localhost. No credentials in it. */
   url: string;
   format: SinkFormat;
-  /** Value for the Authorization header (scheme per format, see above). From the secret, never a flag. */
-  token?: string;
   /** undici dispatcher; default: the container's shared keep-alive Agent (lambda/http/agent.ts). */
   dispatcher?: Dispatcher;
   log?: Log;

@@ -18,13 +18,41 @@ export const SUMO_MAX_REQUEST_BYTES = 1_000_000;
 const SOURCE_REFUSED_REMEDY =
   'The Sumo Logic HTTP Source refused its URL: the source was removed or its URL regenerated. Copy the current URL from Sumo Logic (Manage Data > Collection > the source > Show URL) into --sink-url or the stack parameter IngestionUrl.';
 
-/** The URL must be an HTTP Source's: `https://<endpoint>/receiver/v1/http/<token>`. Never echoed. */
-export function resolveSumoUrl(url: URL, problems: ConfigProblem[]): URL | undefined {
+const SOURCE_PATH = /\/receiver\/v1\/http\/?$/;
+
+/**
+ * The HTTP Source URL: given whole (`…/receiver/v1/http/<token>`, the command line), or as the URL up to
+ * `/receiver/v1/http/` with the token in the collector secret's sink token (the stack: the Lambda's
+ * environment and the template never hold the token). Never echoed.
+ */
+export function resolveSumoUrl(
+  url: URL,
+  token: string | undefined,
+  problems: ConfigProblem[],
+): URL | undefined {
+  const expected =
+    'expected https://<collection endpoint>/receiver/v1/http/<token> as Sumo Logic shows it, or the URL up to /receiver/v1/http/ with the token as the sink token in the secret';
+  if (SOURCE_PATH.test(url.pathname)) {
+    if (token === undefined) {
+      problems.push({
+        field: 'url',
+        problem: `ends at /receiver/v1/http/ but no sink token holds the source token; ${expected}`,
+      });
+      return undefined;
+    }
+    const whole = new URL(url.href);
+    whole.pathname = `${url.pathname.replace(/\/?$/, '/')}${encodeURIComponent(token)}`;
+    return whole;
+  }
   if (pathSecret(url) === undefined || !/\/receiver\/v1\/http\/[^/]+\/?$/.test(url.pathname)) {
+    problems.push({ field: 'url', problem: `is not a Sumo Logic HTTP Source URL; ${expected}` });
+    return undefined;
+  }
+  if (token !== undefined) {
     problems.push({
       field: 'url',
       problem:
-        'is not a Sumo Logic HTTP Source URL; expected https://<collection endpoint>/receiver/v1/http/<token>, as Sumo Logic shows it',
+        'carries the source token and a sink token is stored too; keep one (the stack: the URL up to /receiver/v1/http/, the token in the secret)',
     });
     return undefined;
   }
@@ -37,9 +65,9 @@ export function sumoFormat(url: URL): HttpFormat {
     format: 'sumo',
     url,
     contentType: 'application/x-ndjson',
-    // The URL carries the credential; nothing goes in a header.
+    // The URL carries the credential (a stored sink token was put into it); nothing goes in a header.
     credentials: () => ({}),
-    secrets: token === undefined ? [] : [token, encodeURIComponent(token)],
+    secrets: token === undefined ? [] : [token, decodeURIComponent(token)],
     serialize: (envelope) => `${envelopeJson(envelope)}\n`,
     limits: { maxBytes: SUMO_MAX_REQUEST_BYTES, oneStream: true },
     batchHeaders: (batch): Record<string, string> => {

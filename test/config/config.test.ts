@@ -306,6 +306,35 @@ describe('parseLambdaConfig', () => {
     });
   });
 
+  // issue 14
+  it('HEC_ACK: true only with splunk-hec; off when unset or false', () => {
+    expect(parseLambdaConfig(validEnv({ [ENV.hecAck]: 'true' })).hecAck).toBe(true);
+    expect(parseLambdaConfig(validEnv({ [ENV.hecAck]: 'false' })).hecAck).toBeUndefined();
+    expect(problemsOf(() => parseLambdaConfig(validEnv({ [ENV.hecAck]: 'yes' })))).toEqual([
+      { field: ENV.hecAck, problem: '"yes" is not true or false' },
+    ]);
+    expect(
+      problemsOf(() => parseLambdaConfig(validEnv({ [ENV.hecAck]: 'true', [ENV.sinkFormat]: 'ndjson' }))),
+    ).toEqual([{ field: ENV.hecAck, problem: expect.stringContaining('splunk-hec') }]);
+  });
+
+  // issue 14
+  it('sumo: the function refuses a URL that holds the source token, and never repeats the token', () => {
+    const token = 'ZaVnC4dhaV2ZsumoTokenZk2F0b4Q8RdVrAd3kJZ9Qm==';
+    const url = `https://endpoint4.collection.sumologic.com/receiver/v1/http/${token}`;
+    const problems = problemsOf(() =>
+      parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 'sumo', [ENV.sinkUrl]: url })),
+    );
+    expect(problems).toEqual([
+      { field: ENV.sinkUrl, problem: expect.stringContaining('/receiver/v1/http/') },
+    ]);
+    expect(JSON.stringify(problems)).not.toContain(token);
+    const prefix = 'https://endpoint4.collection.sumologic.com/receiver/v1/http/';
+    expect(parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 'sumo', [ENV.sinkUrl]: prefix })).sinkUrl).toBe(
+      prefix,
+    );
+  });
+
   it('keeps its numeric defaults equal to the engine defaults they replace', async () => {
     const { DEFAULT_LIMITS } = await import('../../lambda/core/engine');
     expect(NUMERIC_SETTINGS.maxPagesPerTick.default).toBe(DEFAULT_LIMITS.maxPagesPerStream);

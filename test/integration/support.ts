@@ -229,8 +229,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     },
   });
   const receiverKind = options.receiver?.kind ?? 'ndjson';
-  // Sumo's credential is its URL: the secret holds no sink token then.
-  const sinkToken = receiverKind === 'sumo' ? undefined : options.receiver?.token;
+  const sinkToken = options.receiver?.token;
   const ack = options.receiver?.ack;
   if (!isSinkFormat(receiverKind)) throw new Error(`no sink format ${receiverKind} yet`);
   const sinkFormat: SinkFormat = receiverKind;
@@ -246,6 +245,8 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     openLocalCheckpointStore(),
     startAwsStub({}),
   ]);
+  // Sumo as the stack configures it: the URL up to /receiver/v1/http/, the source token in the secret.
+  const sinkUrl = receiverKind === 'sumo' ? receiver.url.replace(/[^/]+$/, '') : receiver.url;
   const mimecastCredentials = api === 1 ? sim.credentials.v1 : sim.credentials.v2;
   aws.putSecret(
     SECRET_NAME,
@@ -327,7 +328,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       if (run.freshProcess) shared = newClient();
       const client = shared;
       const realSink = createDestination(
-        { sinkUrl: receiver.url, sinkFormat, ...(ack === undefined ? {} : { hecAck: true }) },
+        { sinkUrl, sinkFormat, ...(ack === undefined ? {} : { hecAck: true }) },
         {
           ...(sinkToken === undefined ? {} : { token: sinkToken }),
           dispatcher,
@@ -368,7 +369,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
           mimecastBaseUrl: sim.url,
           streams: [...(tick.streams ?? ALL_STREAMS)],
           collectionStart,
-          sinkUrl: receiver.url,
+          sinkUrl,
           sinkFormat,
           ...(ack === undefined ? {} : { hecAck: true }),
           latenessMarginSeconds: MARGIN_S,

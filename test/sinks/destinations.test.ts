@@ -184,6 +184,22 @@ describe('sumo', () => {
     expect(JSON.stringify(log.lines)).not.toContain(SUMO_TOKEN);
   });
 
+  it('takes the URL up to /receiver/v1/http/ with the token from the secret, as the stack configures it', async () => {
+    const sumo = await receiver({ kind: 'sumo', token: SUMO_TOKEN });
+    const prefix = sumo.url.replace(/[^/]+$/, '');
+    await destination({ sinkFormat: 'sumo', sinkUrl: prefix }, { token: SUMO_TOKEN }).send(
+      envelopes(2),
+      budget(5_000),
+    );
+    expect(sumo.ids()).toEqual(ids(envelopes(2)));
+    expect(() => destination({ sinkFormat: 'sumo', sinkUrl: prefix })).toThrow(
+      /no sink token holds the source token/,
+    );
+    expect(() => destination({ sinkFormat: 'sumo', sinkUrl: sumo.url }, { token: SUMO_TOKEN })).toThrow(
+      /keep one/,
+    );
+  });
+
   it('refuses a URL that is not an HTTP Source, without echoing it', () => {
     expect(() =>
       destination({ sinkFormat: 'sumo', sinkUrl: 'https://collectors.sumologic.com/secret-ish' }),
