@@ -92,6 +92,8 @@ export interface CollectorParameters {
   awarenessSnapshotHours: CfnParameter;
   ingestionUrl: CfnParameter;
   sinkFormat: CfnParameter;
+  /** issue 14: splunk-hec indexer acknowledgement. */
+  hecAck: CfnParameter;
   scheduleMinutes: CfnParameter;
   alarmEmail: CfnParameter;
   /** True when AlarmEmail is not empty. */
@@ -185,16 +187,38 @@ export function defineParameters(stack: Stack): CollectorParameters {
     constraintDescription:
       'must be an https:// URL without user:password@ (put the sink token in the secret)',
     description:
-      'HTTPS ingestion endpoint the events are forwarded to (e.g. a Splunk HEC /services/collector/raw URL, ' +
-      'an Elastic _bulk URL, a log pipeline). Its token goes in the secret, never here.',
+      'HTTPS ingestion endpoint the events are forwarded to, by SinkFormat: ndjson any URL; splunk-hec ' +
+      'https://<host>:8088/services/collector/event; elastic-bulk https://<host>/<index>/_bulk; sumo ' +
+      'https://<collection endpoint>/receiver/v1/http/ (the source token goes in the secret, not here); ' +
+      'datadog https://http-intake.logs.<site>/api/v2/logs. Tokens and keys go in the secret, never here.',
   });
   const sinkFormat = new CfnParameter(stack, 'SinkFormat', {
     type: 'String',
     default: 'ndjson',
     allowedValues: [...SINK_FORMATS],
     description:
-      'Body format for the ingestion endpoint: ndjson (one envelope per line), splunk-hec, elastic-bulk.',
+      'Body format for the ingestion endpoint: ndjson (one envelope per line), splunk-hec, elastic-bulk, ' +
+      'sumo (Sumo Logic HTTP Source), datadog (logs intake v2).',
   });
+  // --- issue 14 (destinations) ---------------------------------------------------------------------
+  const hecAck = new CfnParameter(stack, 'HecAck', {
+    type: 'String',
+    default: 'false',
+    allowedValues: ['false', 'true'],
+    description:
+      'splunk-hec only: true waits for Splunk indexer acknowledgement of every post (the HEC token must have ' +
+      'it on; needed behind a load balancer, where HTTP 200 only means queued).',
+  });
+  new CfnRule(stack, 'HecAckNeedsSplunkHec', {
+    ruleCondition: Fn.conditionEquals(hecAck.valueAsString, 'true'),
+    assertions: [
+      {
+        assert: Fn.conditionEquals(sinkFormat.valueAsString, 'splunk-hec'),
+        assertDescription: 'HecAck true is for SinkFormat splunk-hec (Splunk indexer acknowledgement)',
+      },
+    ],
+  });
+  // --- end issue 14 -------------------------------------------------------------------------------
   const scheduleMinutes = new CfnParameter(stack, 'ScheduleMinutes', {
     type: 'String',
     default: DEFAULT_SCHEDULE_MINUTES,
@@ -256,7 +280,10 @@ export function defineParameters(stack: Stack): CollectorParameters {
             awarenessSnapshotHours.logicalId,
           ],
         },
-        { Label: { default: 'Destination' }, Parameters: [ingestionUrl.logicalId, sinkFormat.logicalId] },
+        {
+          Label: { default: 'Destination' },
+          Parameters: [ingestionUrl.logicalId, sinkFormat.logicalId, hecAck.logicalId],
+        },
         { Label: { default: 'Operations' }, Parameters: [scheduleMinutes.logicalId, alarmEmail.logicalId] },
       ],
     },
@@ -274,6 +301,7 @@ export function defineParameters(stack: Stack): CollectorParameters {
     awarenessSnapshotHours,
     ingestionUrl,
     sinkFormat,
+    hecAck,
     scheduleMinutes,
     alarmEmail,
     hasAlarmEmail,
