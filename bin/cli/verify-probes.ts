@@ -3,7 +3,6 @@
  * receiver's format `probe()` (lambda/sinks/destination.ts), each turned into one row of the table.
  */
 import type { Dispatcher } from 'undici';
-import type { SinkFormat } from '../../lambda/config';
 import type { CallBudget } from '../../lambda/core/ports';
 import type { StreamId } from '../../lambda/core/streams';
 import {
@@ -18,7 +17,7 @@ import {
 } from '../../lambda/errors';
 import { createMimecastClient } from '../../lambda/mimecast';
 import type { CollectorCredentials } from '../../lambda/secrets/credentials';
-import { createHttpSink, type Destination } from '../../lambda/sinks';
+import { createDestination, type Destination, type DestinationSettings } from '../../lambda/sinks';
 import { CREDENTIAL_ENV } from './credentials';
 
 export interface CheckRow {
@@ -128,8 +127,7 @@ const TOKEN_REMEDY = `Store the receiver's token with \`mimecast-collector confi
 
 /** The receiver: the URL and token checked as the collector checks them, then the format's probe. */
 export async function checkSink(
-  sinkUrl: string,
-  format: SinkFormat,
+  settings: DestinationSettings,
   token: string | undefined,
   dispatcher: Dispatcher,
   signal: AbortSignal | undefined,
@@ -137,7 +135,7 @@ export async function checkSink(
   // The same checks the collector makes before sending anything (URL shape per format, token form).
   let sink: Destination;
   try {
-    sink = createHttpSink({ url: sinkUrl, format, dispatcher, ...(token === undefined ? {} : { token }) });
+    sink = createDestination(settings, { dispatcher, ...(token === undefined ? {} : { token }) });
   } catch (error) {
     if (error instanceof ConfigError) {
       const message = error.problems

@@ -12,6 +12,7 @@ import {
   type ApiVersion,
   parseApiVersion,
   parseEventTypes,
+  parseHecAck,
   parseSinkFormat,
   parseStreamList,
   SIEM_EVENT_TYPE_SETS,
@@ -69,7 +70,8 @@ Options:
   --siem-ci-types LIST    siem-ci event types; siem-ci is probed with the first                    [all]
   --sink-url URL          receiver to check, e.g. https://splunk.example.com:8088/services/collector/event
                           (HTTPS; http only for 127.0.0.1, ::1, localhost)          [receiver not checked]
-  --sink-format FORMAT    ndjson | splunk-hec | elastic-bulk, e.g. splunk-hec                          [ndjson]
+  --sink-format FORMAT    ndjson | splunk-hec | elastic-bulk | sumo | datadog, e.g. splunk-hec         [ndjson]
+  --hec-ack               splunk-hec: probe on an indexer-acknowledgement channel, as \`run --hec-ack\` sends
   -h, --help              this text
 
 What the receiver check sends:
@@ -77,6 +79,8 @@ What the receiver check sends:
                 "No data" when it accepts the token; nothing is indexed)
   elastic-bulk  GET / with the API key (a 403 still proves the key authenticates)
   ndjson        an empty POST with the bearer token (a 400 "no events" answer counts as OK)
+  sumo          an empty POST to the source URL (stores nothing; 401 means the URL was regenerated)
+  datadog       an empty POST with DD-API-KEY (the key is checked first; the empty body is refused)
 
 Exit code: 0 when every row is OK, 1 when any is not, 2 for bad input.
 
@@ -96,6 +100,7 @@ const FLAGS = {
   'siem-ci-types': { type: 'string' },
   'sink-url': { type: 'string' },
   'sink-format': { type: 'string' },
+  'hec-ack': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -108,7 +113,7 @@ interface Plan {
   siemTypes: string[];
   siemCiTypes: string[];
   secret?: { secretId: string; instance: string; region: string };
-  sink?: { url: string; format: SinkFormat };
+  sink?: { url: string; format: SinkFormat; hecAck?: boolean };
   apiVersion?: ApiVersion;
 }
 
@@ -147,7 +152,15 @@ function plan(flags: Flags, env: CliIO['env']): Plan {
     if (!url.ok) problems.push({ field: '--sink-url', problem: url.problem });
     const format = parseSinkFormat(flags['sink-format'] ?? 'ndjson');
     if (!format.ok) problems.push({ field: '--sink-format', problem: format.problem });
-    if (url.ok && format.ok) sink = { url: url.value, format: format.value };
+    // issue 14: --hec-ack probes on an acknowledgement channel.
+    const hecAck = parseHecAck(
+      flags['hec-ack'] === true ? 'true' : undefined,
+      format.ok ? format.value : undefined,
+    );
+    if (!hecAck.ok) problems.push({ field: '--hec-ack', problem: hecAck.problem });
+    if (url.ok && format.ok && hecAck.ok) {
+      sink = { url: url.value, format: format.value, ...(hecAck.value ? { hecAck: true } : {}) };
+    }
   } else if (flags['sink-format'] !== undefined) {
     problems.push({ field: '--sink-format', problem: 'needs --sink-url (the receiver to check)' });
   }
@@ -263,8 +276,11 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
       rows.push({
         name: 'sink',
         ...(await checkSink(
-          checks.sink.url,
-          checks.sink.format,
+          {
+            sinkUrl: checks.sink.url,
+            sinkFormat: checks.sink.format,
+            ...(checks.sink.hecAck === true ? { hecAck: true } : {}),
+          },
           credentials.sinkToken,
           dispatcher,
           io.signal,
