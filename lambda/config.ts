@@ -14,6 +14,7 @@ import { SIEM_CI_EVENT_TYPES, SIEM_V2_EVENT_TYPES } from './mimecast/constants';
 import { MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS } from './mimecast/hosts';
 import { pathSecret } from './sinks/endpoint';
 import { SINK_FORMATS, type SinkFormat } from './sinks/format';
+import { parseS3Url } from './sinks/s3';
 import { isLoopbackHost, isSecureOrLoopback, LOOPBACK_HOSTS } from './url-rules';
 
 export { SINK_FORMATS, type SinkFormat };
@@ -206,7 +207,15 @@ export function validateMimecastBaseUrl(text: string | undefined, apiVersion?: A
 }
 
 /** The ingestion endpoint: HTTPS (HTTP only on loopback), path and query allowed, no credentials in it. */
-export function validateSinkUrl(text: string | undefined): Check<string> {
+export function validateSinkUrl(text: string | undefined, format?: SinkFormat): Check<string> {
+  // --- issue 14 (destinations): s3://bucket/prefix --------------------------------------------------
+  if (format === 's3') {
+    const problems: ConfigProblem[] = [];
+    const location = parseS3Url(text ?? '', 'url', problems);
+    if (location === undefined) return fail(problems.map((p) => p.problem).join('; '));
+    return { ok: true, value: `s3://${location.bucket}/${location.prefix}` };
+  }
+  // --- end issue 14 ---------------------------------------------------------------------------------
   const parsed = parseUrl(
     text,
     'the ingestion endpoint, e.g. https://splunk.example.com:8088/services/collector/event',
@@ -482,7 +491,7 @@ function collectSettings(
     mimecastBaseUrl: take('mimecastBaseUrl', validateMimecastBaseUrl(input.mimecastBaseUrl, apiVersion)),
     streams,
     collectionStart: take('collectionStart', parseCollectionStart(input.collectionStart)),
-    sinkUrl: take('sinkUrl', validateSinkUrl(input.sinkUrl)),
+    sinkUrl: take('sinkUrl', validateSinkUrl(input.sinkUrl, sinkFormat)),
     sinkFormat,
     hecAck: take('hecAck', parseHecAck(input.hecAck, sinkFormat)),
     latenessMarginSeconds: take(

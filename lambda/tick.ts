@@ -17,7 +17,7 @@ import { AuthenticationError, CollectorError, ConfigError, needsOperator } from 
 import { createMimecastClient, type MimecastClient } from './mimecast';
 import type { CollectorCredentials } from './secrets/credentials';
 import { secretValuesOf } from './secrets/document';
-import { createDestination } from './sinks';
+import { createDestination, type S3Options } from './sinks';
 import type { TickTelemetry } from './telemetry';
 
 export interface CredentialsSource {
@@ -37,6 +37,8 @@ export interface TickAdapters {
   registerSecrets?: (values: string[]) => void;
   /** Told of every batch the sink acknowledged (the command line prints progress from it). */
   onDelivered?: (stream: StreamId, batch: readonly Envelope[]) => void;
+  /** s3 destination: endpoint, region (and for the command line, keys), read from the environment at the edge. */
+  s3?: S3Options;
 }
 
 export interface TickRequest {
@@ -149,6 +151,7 @@ export async function collectTick(request: TickRequest): Promise<TickReport> {
       token: credentials.sinkToken,
       dispatcher: adapters.dispatcher,
       log: adapters.log,
+      ...(adapters.s3 === undefined ? {} : { s3: adapters.s3 }),
     });
     const onDelivered = adapters.onDelivered;
     const sink: Sink = onDelivered

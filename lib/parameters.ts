@@ -7,6 +7,7 @@ import { CfnCondition, CfnParameter, CfnRule, Fn, type Stack } from 'aws-cdk-lib
 import { NUMERIC_SETTINGS, SIEM_EVENT_TYPE_SETS, SINK_FORMATS } from '../lambda/config';
 import { STREAM_IDS, streamsFor } from '../lambda/core/streams';
 import { MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS } from '../lambda/mimecast/hosts';
+import { STACK_SINK_FORMATS } from '../lambda/sinks/format';
 import {
   AWARENESS_SNAPSHOT_HOURS,
   DEFAULT_AWARENESS_SNAPSHOT_HOURS,
@@ -195,7 +196,7 @@ export function defineParameters(stack: Stack): CollectorParameters {
   const sinkFormat = new CfnParameter(stack, 'SinkFormat', {
     type: 'String',
     default: 'ndjson',
-    allowedValues: [...SINK_FORMATS],
+    allowedValues: [...STACK_SINK_FORMATS],
     description:
       'Body format for the ingestion endpoint: ndjson (one envelope per line), splunk-hec, elastic-bulk, ' +
       'sumo (Sumo Logic HTTP Source), datadog (logs intake v2).',

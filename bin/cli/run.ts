@@ -8,6 +8,7 @@ import { type CollectorSettings, parseCollectorSettings, type SettingNames } fro
 import type { Log } from '../../lambda/core/ports';
 import { STREAM_IDS } from '../../lambda/core/streams';
 import { ConfigError } from '../../lambda/errors';
+import { s3OptionsFromEnv } from '../../lambda/sinks';
 import { redactUrl } from '../../lambda/sinks/endpoint';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
 import { collectTick, type TickOutcome } from '../../lambda/tick';
@@ -28,7 +29,8 @@ Credentials come from the environment, never from flags:
 
 Options:
   --sink-url URL          where events go (HTTPS; http only for 127.0.0.1, ::1, localhost)   [required]
-  --sink-format FORMAT    ndjson | splunk-hec | elastic-bulk | sumo | datadog                  [ndjson]
+  --sink-format FORMAT    ndjson | splunk-hec | elastic-bulk | sumo | datadog | s3             [ndjson]
+                          (s3: --sink-url s3://bucket/prefix; AWS_REGION, AWS_ENDPOINT_URL_S3)
   --hec-ack               splunk-hec: wait for Splunk's indexer acknowledgement of each post
   --mimecast-url URL      Mimecast API host, e.g. https://api.services.mimecast.com (API 2.0)
                           or https://eu-api.mimecast.com (API 1.0)        [API 2.0 global host]
@@ -309,6 +311,8 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
           store: opened.store,
           credentials: { get: async () => credentials, invalidate: () => {} },
           registerSecrets: (values) => redactor.register(values),
+          // issue 14: the s3 destination's endpoint, region and keys from this shell's environment.
+          s3: s3OptionsFromEnv(io.env),
           onDelivered: (stream, batch) => {
             const total = (delivered.get(stream) ?? 0) + batch.length;
             delivered.set(stream, total);

@@ -17,7 +17,12 @@ import {
 } from '../../lambda/errors';
 import { createMimecastClient } from '../../lambda/mimecast';
 import type { CollectorCredentials } from '../../lambda/secrets/credentials';
-import { createDestination, type Destination, type DestinationSettings } from '../../lambda/sinks';
+import {
+  createDestination,
+  type Destination,
+  type DestinationSettings,
+  type S3Options,
+} from '../../lambda/sinks';
 import { CREDENTIAL_ENV } from './credentials';
 
 export interface CheckRow {
@@ -130,12 +135,13 @@ export async function checkSink(
   settings: DestinationSettings,
   token: string | undefined,
   dispatcher: Dispatcher,
+  s3: S3Options,
   signal: AbortSignal | undefined,
 ): Promise<Omit<CheckRow, 'name'>> {
   // The same checks the collector makes before sending anything (URL shape per format, token form).
   let sink: Destination;
   try {
-    sink = createDestination(settings, { dispatcher, ...(token === undefined ? {} : { token }) });
+    sink = createDestination(settings, { dispatcher, s3, ...(token === undefined ? {} : { token }) });
   } catch (error) {
     if (error instanceof ConfigError) {
       const message = error.problems

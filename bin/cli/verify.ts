@@ -30,6 +30,7 @@ import { createAgent } from '../../lambda/http/agent';
 import type { CollectorCredentials } from '../../lambda/secrets/credentials';
 import { secretValuesOf } from '../../lambda/secrets/document';
 import { readCredentials } from '../../lambda/secrets/provider';
+import { s3OptionsFromEnv } from '../../lambda/sinks';
 import { redactUrl } from '../../lambda/sinks/endpoint';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
 import {
@@ -81,6 +82,7 @@ What the receiver check sends:
   ndjson        an empty POST with the bearer token (a 400 "no events" answer counts as OK)
   sumo          an empty POST to the source URL (stores nothing; 401 means the URL was regenerated)
   datadog       an empty POST with DD-API-KEY (the key is checked first; the empty body is refused)
+  s3            HeadBucket (AWS_REGION, AWS_ENDPOINT_URL_S3 and the AWS credentials as \`run\` uses them)
 
 Exit code: 0 when every row is OK, 1 when any is not, 2 for bad input.
 
@@ -148,9 +150,9 @@ function plan(flags: Flags, env: CliIO['env']): Plan {
   }
   let sink: Plan['sink'];
   if (flags['sink-url'] !== undefined) {
-    const url = validateSinkUrl(flags['sink-url']);
-    if (!url.ok) problems.push({ field: '--sink-url', problem: url.problem });
     const format = parseSinkFormat(flags['sink-format'] ?? 'ndjson');
+    const url = validateSinkUrl(flags['sink-url'], format.ok ? format.value : undefined);
+    if (!url.ok) problems.push({ field: '--sink-url', problem: url.problem });
     if (!format.ok) problems.push({ field: '--sink-format', problem: format.problem });
     // issue 14: --hec-ack probes on an acknowledgement channel.
     const hecAck = parseHecAck(
@@ -283,6 +285,7 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
           },
           credentials.sinkToken,
           dispatcher,
+          s3OptionsFromEnv(io.env),
           io.signal,
         )),
       });

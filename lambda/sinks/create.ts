@@ -2,13 +2,16 @@
  * The one place a destination is built from settings: the handler (through tick.ts), the command line's
  * `run` and `verify` all call `createDestination`, so each format is wired once.
  */
+import { S3Client } from '@aws-sdk/client-s3';
 import type { Dispatcher } from 'undici';
 import type { Clock, Log } from '../core/ports';
+import { ConfigError, type ConfigProblem } from '../errors';
 import type { Destination } from './destination';
 import type { SinkFormat } from './format';
 import type { HecAckOptions } from './hec-ack';
 import { createHttpSink } from './http-sink';
 import type { SinkRetryOptions } from './retry';
+import { parseS3Url, S3Destination } from './s3';
 
 /** What the settings say about the destination (`--sink-format`, `--sink-url`, `--hec-ack`...). */
 export interface DestinationSettings {
@@ -28,10 +31,36 @@ export interface DestinationDeps {
   /** Tests shorten waits; production uses the defaults. */
   retry?: SinkRetryOptions;
   hecAckOptions?: HecAckOptions;
+  /** s3: where S3 is (AWS_ENDPOINT_URL_S3, AWS_REGION) and, for the command line, explicit keys. */
+  s3?: S3Options;
+}
+
+export interface S3Options {
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** A client of the caller's own (tests). */
+  client?: S3Client;
 }
 
 /** Builds the destination; throws one ConfigError listing every problem with the settings. */
 export function createDestination(settings: DestinationSettings, deps: DestinationDeps = {}): Destination {
+  if (settings.sinkFormat === 's3') {
+    const problems: ConfigProblem[] = [];
+    const location = parseS3Url(settings.sinkUrl, 'url', problems);
+    if (location === undefined) throw new ConfigError('sink settings', problems);
+    const { client, ...config } = deps.s3 ?? {};
+    return new S3Destination(
+      client ??
+        new S3Client({
+          ...config,
+          // A custom endpoint (AWS_ENDPOINT_URL_S3: MinIO, a loopback server) takes path-style requests.
+          ...(config.endpoint === undefined ? {} : { forcePathStyle: true }),
+          maxAttempts: 4,
+        }),
+      location,
+    );
+  }
   return createHttpSink({
     url: settings.sinkUrl,
     format: settings.sinkFormat,
@@ -42,4 +71,29 @@ export function createDestination(settings: DestinationSettings, deps: Destinati
     ...(deps.retry === undefined ? {} : { retry: deps.retry }),
     ...(settings.hecAck === true ? { hecAck: deps.hecAckOptions ?? true } : {}),
   });
+}
+
+/**
+ * Where S3 is, from an environment (the handler's, or the command line's): `AWS_ENDPOINT_URL_S3` (an
+ * S3-compatible server), `AWS_REGION` / `AWS_DEFAULT_REGION`, and keys only when both are set (else the
+ * SDK's default chain: the Lambda role, a profile...).
+ */
+export function s3OptionsFromEnv(env: Record<string, string | undefined>): S3Options {
+  const endpoint = env.AWS_ENDPOINT_URL_S3 || undefined;
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  return {
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(region === undefined ? {} : { region }),
+    ...(accessKeyId && secretAccessKey
+      ? {
+          credentials: {
+            accessKeyId,
+            secretAccessKey,
+            ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+          },
+        }
+      : {}),
+  };
 }

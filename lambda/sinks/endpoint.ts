@@ -39,7 +39,9 @@ export function parseSinkUrl(raw: string, field: string, problems: ConfigProblem
  * some receivers accept secrets there (Splunk's `?token=`).
  */
 export function redactUrl(url: URL): string {
-  return `${url.origin}${redactPath(url.pathname)}`;
+  // s3://, file://, tcp:// have no web origin ("null"): scheme and host instead.
+  const origin = url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin;
+  return `${origin}${redactPath(url.pathname)}`;
 }
 
 /** A Sumo Logic HTTP Source's URL is its credential: the token is the path segment after `/http/`. */

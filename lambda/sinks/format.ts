@@ -5,7 +5,7 @@ import type { Answer } from './answer';
 import type { ProbeResult } from './destination';
 import type { ProbeContext } from './probe';
 
-export type SinkFormat = 'ndjson' | 'splunk-hec' | 'elastic-bulk' | 'sumo' | 'datadog';
+export type SinkFormat = 'ndjson' | 'splunk-hec' | 'elastic-bulk' | 'sumo' | 'datadog' | 's3';
 
 export const SINK_FORMATS: readonly SinkFormat[] = [
   'ndjson',
@@ -13,7 +13,14 @@ export const SINK_FORMATS: readonly SinkFormat[] = [
   'elastic-bulk',
   'sumo',
   'datadog',
+  's3',
 ];
+
+/**
+ * Formats the stack offers as `SinkFormat`. `s3` is left out until the stack creates or is given the
+ * bucket with its IAM (issue 14, item 4); the function itself already sends to S3.
+ */
+export const STACK_SINK_FORMATS: readonly SinkFormat[] = SINK_FORMATS.filter((f) => f !== 's3');
 
 export function isSinkFormat(value: unknown): value is SinkFormat {
   return typeof value === 'string' && (SINK_FORMATS as readonly string[]).includes(value);

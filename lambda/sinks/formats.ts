@@ -48,5 +48,11 @@ export function buildFormat(
     }
     case 'datadog':
       return datadogFormat(url);
+    case 's3':
+      problems.push({
+        field: 'format',
+        problem: 's3 is not an HTTP format; build it with createDestination',
+      });
+      return undefined;
   }
 }

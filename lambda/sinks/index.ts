@@ -1,6 +1,12 @@
 /** The sink adapter: `createHttpSink` builds a `Destination` (the core's `Sink` port plus `probe`) for one receiver and format. */
 
-export { createDestination, type DestinationDeps, type DestinationSettings } from './create';
+export {
+  createDestination,
+  type DestinationDeps,
+  type DestinationSettings,
+  type S3Options,
+  s3OptionsFromEnv,
+} from './create';
 export type { Destination, ProbeResult } from './destination';
 export { isSinkFormat, SINK_FORMATS, type SinkFormat } from './format';
 export type { HecAckOptions } from './hec-ack';
