@@ -6,8 +6,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { runCommand } from '../../bin/cli/run';
-import { type Receiver, type ReceiverOptions, startReceiver } from '../receivers';
+import { type Receiver, type ReceiverOptions, startReceiver, startS3Server } from '../receivers';
 import { type RunningSimulator, startSimulator } from '../simulator';
 import { createLeakScanner } from '../support/leak-scan';
 import { captureIO } from './cli-io';
@@ -98,4 +99,75 @@ test('datadog', async () => {
     SINK_TOKEN: key,
   });
   expect(createLeakScanner({ key }).scan(text)).toEqual([]);
+});
+
+test('s3: a refused PutObject leaves the checkpoint where it was; the next run fills in, a third adds nothing', async () => {
+  const s3 = await startS3Server();
+  try {
+    const env = {
+      MIMECAST_CLIENT_ID: sim.credentials.v2.clientId,
+      MIMECAST_CLIENT_SECRET: sim.credentials.v2.clientSecret,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_REGION: s3.region,
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    };
+    const start = new Date(Date.now() - 3 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const run = async () => {
+      const io = captureIO(env);
+      const args = [
+        '--until-caught-up',
+        '--streams',
+        'audit,ttp-url',
+        '--start',
+        start,
+        '--mimecast-url',
+        sim.url,
+      ];
+      const code = await runCommand(
+        [
+          ...args,
+          '--sink-format',
+          's3',
+          '--sink-url',
+          's3://mimecast-lake/mimecast',
+          '--state-dir',
+          path.join(dir, 'state'),
+        ],
+        io,
+      );
+      return { code, io };
+    };
+    const delivered = async () => {
+      const ids: string[] = [];
+      for (const object of await s3.objects('mimecast-lake')) {
+        for (const line of gunzipSync(object.body).toString('utf8').trimEnd().split('\n')) {
+          ids.push((JSON.parse(line) as { id: string }).id);
+        }
+      }
+      return ids;
+    };
+    s3.inject({ kind: 's3-error', code: 'AccessDenied' });
+    const refused = await run();
+    expect(refused.code).toBe(1);
+    expect(refused.io.errLines.join('\n')).toMatch(/AccessDenied/);
+    const partial = (await delivered()).length;
+
+    const second = await run();
+    expect({ code: second.code, err: second.io.errLines }).toEqual({ code: 0, err: [] });
+    const all = await delivered();
+    expect(all.length).toBeGreaterThan(partial);
+    expect(new Set(all).size).toBe(all.length);
+    expect(
+      (await s3.objects('mimecast-lake')).every((o) =>
+        /^mimecast\/local\/(audit|ttp-url)\/dt=\d{4}-\d\d-\d\d\/hour=\d\d\//.test(o.key),
+      ),
+    ).toBe(true);
+
+    const third = await run();
+    expect(third.code).toBe(0);
+    expect((await delivered()).length).toBe(all.length);
+  } finally {
+    await s3.stop();
+  }
 });
