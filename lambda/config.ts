@@ -13,7 +13,8 @@ import { ConfigError, type ConfigProblem } from './errors';
 import { SIEM_CI_EVENT_TYPES, SIEM_V2_EVENT_TYPES } from './mimecast/constants';
 import { MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS } from './mimecast/hosts';
 import { pathSecret } from './sinks/endpoint';
-import { SINK_FORMATS, type SinkFormat } from './sinks/format';
+import { parseFileUrl } from './sinks/file';
+import { CLI_ONLY_FORMATS, SINK_FORMATS, type SinkFormat } from './sinks/format';
 import { parseS3Url } from './sinks/s3';
 import { isLoopbackHost, isSecureOrLoopback, LOOPBACK_HOSTS } from './url-rules';
 
@@ -209,6 +210,12 @@ export function validateMimecastBaseUrl(text: string | undefined, apiVersion?: A
 /** The ingestion endpoint: HTTPS (HTTP only on loopback), path and query allowed, no credentials in it. */
 export function validateSinkUrl(text: string | undefined, format?: SinkFormat): Check<string> {
   // --- issue 14 (destinations): s3://bucket/prefix --------------------------------------------------
+  if (format === 'file') {
+    const problems: ConfigProblem[] = [];
+    const dir = parseFileUrl(text ?? '', 'url', problems);
+    if (dir === undefined) return fail(problems.map((p) => p.problem).join('; '));
+    return { ok: true, value: (text ?? '').trim() };
+  }
   if (format === 's3') {
     const problems: ConfigProblem[] = [];
     const location = parseS3Url(text ?? '', 'url', problems);
@@ -555,6 +562,12 @@ export function parseLambdaConfig(env: Record<string, string | undefined>): Lamb
       field: ENV.sinkUrl,
       problem:
         'holds the Sumo Logic source token, which is a credential: end the URL at /receiver/v1/http/ and store the token as the sink token in the secret (`npx mimecast-collector configure`)',
+    });
+  }
+  if (settings.sinkFormat !== undefined && CLI_ONLY_FORMATS.includes(settings.sinkFormat)) {
+    problems.push({
+      field: ENV.sinkFormat,
+      problem: `${settings.sinkFormat} is for the command line (the function has no lasting disk); use s3 or an HTTP format`,
     });
   }
   // --- end issue 14 ------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ export interface TickAdapters {
   onDelivered?: (stream: StreamId, batch: readonly Envelope[]) => void;
   /** s3 destination: endpoint, region (and for the command line, keys), read from the environment at the edge. */
   s3?: S3Options;
+  /** file destination (command line): days of day files kept (`--retention-days`). */
+  retentionDays?: number;
 }
 
 export interface TickRequest {
@@ -147,12 +149,15 @@ export async function collectTick(request: TickRequest): Promise<TickReport> {
   const runWith = async (credentials: CollectorCredentials, only: StreamId[]): Promise<TickResult> => {
     adapters.registerSecrets?.(secretValuesOf(credentials));
     const client = mimecastClientFor(adapters, config, credentials);
-    const httpSink = createDestination(config, {
-      token: credentials.sinkToken,
-      dispatcher: adapters.dispatcher,
-      log: adapters.log,
-      ...(adapters.s3 === undefined ? {} : { s3: adapters.s3 }),
-    });
+    const httpSink = createDestination(
+      adapters.retentionDays === undefined ? config : { ...config, retentionDays: adapters.retentionDays },
+      {
+        token: credentials.sinkToken,
+        dispatcher: adapters.dispatcher,
+        log: adapters.log,
+        ...(adapters.s3 === undefined ? {} : { s3: adapters.s3 }),
+      },
+    );
     const onDelivered = adapters.onDelivered;
     const sink: Sink = onDelivered
       ? {

@@ -4,7 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CollectorSettings, parseCollectorSettings, type SettingNames } from '../../lambda/config';
+import {
+  type CollectorSettings,
+  parseBoundedInteger,
+  parseCollectorSettings,
+  type SettingNames,
+} from '../../lambda/config';
 import type { Log } from '../../lambda/core/ports';
 import { STREAM_IDS } from '../../lambda/core/streams';
 import { ConfigError } from '../../lambda/errors';
@@ -29,8 +34,10 @@ Credentials come from the environment, never from flags:
 
 Options:
   --sink-url URL          where events go (HTTPS; http only for 127.0.0.1, ::1, localhost)   [required]
-  --sink-format FORMAT    ndjson | splunk-hec | elastic-bulk | sumo | datadog | s3             [ndjson]
-                          (s3: --sink-url s3://bucket/prefix; AWS_REGION, AWS_ENDPOINT_URL_S3)
+  --sink-format FORMAT    ndjson | splunk-hec | elastic-bulk | sumo | datadog | s3 | file      [ndjson]
+                          (s3: --sink-url s3://bucket/prefix; AWS_REGION, AWS_ENDPOINT_URL_S3;
+                           file: --sink-url file:///abs/dir, day files per stream)
+  --retention-days N      file: days of day files kept, older ones removed                      [7]
   --hec-ack               splunk-hec: wait for Splunk's indexer acknowledgement of each post
   --mimecast-url URL      Mimecast API host, e.g. https://api.services.mimecast.com (API 2.0)
                           or https://eu-api.mimecast.com (API 1.0)        [API 2.0 global host]
@@ -81,6 +88,7 @@ const FLAGS = {
   'sink-url': { type: 'string' },
   'sink-format': { type: 'string' },
   'hec-ack': { type: 'boolean' },
+  'retention-days': { type: 'string' },
   'mimecast-url': { type: 'string' },
   'api-version': { type: 'string' },
   streams: { type: 'string' },
@@ -128,6 +136,9 @@ const FLAG_NAMES: SettingNames = {
   siemCiEventTypes: '--siem-ci-types',
   awarenessSnapshotHours: '--awareness-snapshot-hours',
 };
+
+/** `--retention-days` of the file destination. */
+const RETENTION_DAYS = { default: 7, min: 1, max: 3650 };
 
 const V2_GLOBAL_HOST = 'https://api.services.mimecast.com';
 
@@ -206,6 +217,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   let credentials: ReturnType<typeof credentialsFromEnv>;
   let intervalSeconds: number;
   let tickSeconds: number;
+  let retentionDays = RETENTION_DAYS.default;
   try {
     const problems: ConfigError[] = [];
     const attempt = <T>(fn: () => T): T | undefined => {
@@ -246,6 +258,15 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       ),
     );
     const interval = attempt(() => seconds('--interval', flags.interval, 300, 86_400));
+    // issue 14: the file destination's retention.
+    const retention = parseBoundedInteger(flags['retention-days'], RETENTION_DAYS);
+    if (!retention.ok) {
+      problems.push(
+        new ConfigError('command line', [{ field: '--retention-days', problem: retention.problem }]),
+      );
+    } else {
+      retentionDays = retention.value;
+    }
     const tick = attempt(() => seconds('--tick-seconds', flags['tick-seconds'], 840, 86_400));
     if (creds && parsed && creds.mimecast.apiVersion !== parsed.apiVersion) {
       problems.push(
@@ -313,6 +334,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
           registerSecrets: (values) => redactor.register(values),
           // issue 14: the s3 destination's endpoint, region and keys from this shell's environment.
           s3: s3OptionsFromEnv(io.env),
+          retentionDays,
           onDelivered: (stream, batch) => {
             const total = (delivered.get(stream) ?? 0) + batch.length;
             delivered.set(stream, total);

@@ -7,6 +7,7 @@ import type { Dispatcher } from 'undici';
 import type { Clock, Log } from '../core/ports';
 import { ConfigError, type ConfigProblem } from '../errors';
 import type { Destination } from './destination';
+import { DEFAULT_RETENTION_DAYS, FileDestination, parseFileUrl } from './file';
 import type { SinkFormat } from './format';
 import type { HecAckOptions } from './hec-ack';
 import { createHttpSink } from './http-sink';
@@ -19,6 +20,8 @@ export interface DestinationSettings {
   sinkUrl: string;
   /** splunk-hec: indexer acknowledgement. */
   hecAck?: boolean;
+  /** file: days of day files kept (`--retention-days`, default 7). */
+  retentionDays?: number;
 }
 
 /** What the caller holds: the token from the secret, and the shared transport, log and clock. */
@@ -45,6 +48,12 @@ export interface S3Options {
 
 /** Builds the destination; throws one ConfigError listing every problem with the settings. */
 export function createDestination(settings: DestinationSettings, deps: DestinationDeps = {}): Destination {
+  if (settings.sinkFormat === 'file') {
+    const problems: ConfigProblem[] = [];
+    const dir = parseFileUrl(settings.sinkUrl, 'url', problems);
+    if (dir === undefined) throw new ConfigError('sink settings', problems);
+    return new FileDestination(dir, settings.retentionDays ?? DEFAULT_RETENTION_DAYS, deps.clock);
+  }
   if (settings.sinkFormat === 's3') {
     const problems: ConfigProblem[] = [];
     const location = parseS3Url(settings.sinkUrl, 'url', problems);

@@ -5,7 +5,7 @@ import type { Answer } from './answer';
 import type { ProbeResult } from './destination';
 import type { ProbeContext } from './probe';
 
-export type SinkFormat = 'ndjson' | 'splunk-hec' | 'elastic-bulk' | 'sumo' | 'datadog' | 's3';
+export type SinkFormat = 'ndjson' | 'splunk-hec' | 'elastic-bulk' | 'sumo' | 'datadog' | 's3' | 'file';
 
 export const SINK_FORMATS: readonly SinkFormat[] = [
   'ndjson',
@@ -14,13 +14,19 @@ export const SINK_FORMATS: readonly SinkFormat[] = [
   'sumo',
   'datadog',
   's3',
+  'file',
 ];
+
+/** Formats only the command line offers: the function has no lasting disk. */
+export const CLI_ONLY_FORMATS: readonly SinkFormat[] = ['file'];
 
 /**
  * Formats the stack offers as `SinkFormat`. `s3` is left out until the stack creates or is given the
  * bucket with its IAM (issue 14, item 4); the function itself already sends to S3.
  */
-export const STACK_SINK_FORMATS: readonly SinkFormat[] = SINK_FORMATS.filter((f) => f !== 's3');
+export const STACK_SINK_FORMATS: readonly SinkFormat[] = SINK_FORMATS.filter(
+  (f) => f !== 's3' && !CLI_ONLY_FORMATS.includes(f),
+);
 
 export function isSinkFormat(value: unknown): value is SinkFormat {
   return typeof value === 'string' && (SINK_FORMATS as readonly string[]).includes(value);

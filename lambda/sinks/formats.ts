@@ -49,9 +49,10 @@ export function buildFormat(
     case 'datadog':
       return datadogFormat(url);
     case 's3':
+    case 'file':
       problems.push({
         field: 'format',
-        problem: 's3 is not an HTTP format; build it with createDestination',
+        problem: `${format} is not an HTTP format; build it with createDestination`,
       });
       return undefined;
   }

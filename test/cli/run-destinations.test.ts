@@ -3,7 +3,7 @@
  * HTTP destinations: everything lands at the receiver, a second run adds nothing, and the terminal never
  * shows the destination's credential (the Sumo URL token included).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -170,4 +170,48 @@ test('s3: a refused PutObject leaves the checkpoint where it was; the next run f
   } finally {
     await s3.stop();
   }
+});
+
+test('file: day files per stream under the directory; a second run adds nothing', async () => {
+  const out = path.join(dir, 'out');
+  const run = async () => {
+    const io = captureIO({
+      MIMECAST_CLIENT_ID: sim.credentials.v2.clientId,
+      MIMECAST_CLIENT_SECRET: sim.credentials.v2.clientSecret,
+    });
+    const start = new Date(Date.now() - 3 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const code = await runCommand(
+      [
+        ...['--until-caught-up', '--streams', 'audit,ttp-url', '--start', start, '--mimecast-url', sim.url],
+        ...['--sink-format', 'file', '--sink-url', `file://${out}`, '--retention-days', '30'],
+        ...['--state-dir', path.join(dir, 'state')],
+      ],
+      io,
+    );
+    return { code, io };
+  };
+  const lines = async () => {
+    const ids: string[] = [];
+    for (const stream of await readdir(out)) {
+      for (const day of await readdir(path.join(out, stream))) {
+        expect(day).toMatch(/^\d{4}-\d\d-\d\d\.ndjson$/);
+        const text = await readFile(path.join(out, stream, day), 'utf8');
+        ids.push(
+          ...text
+            .trimEnd()
+            .split('\n')
+            .map((l) => (JSON.parse(l) as { id: string }).id),
+        );
+      }
+    }
+    return ids;
+  };
+  const first = await run();
+  expect({ code: first.code, err: first.io.errLines }).toEqual({ code: 0, err: [] });
+  const ids = await lines();
+  expect(ids.length).toBeGreaterThan(0);
+  expect(new Set(ids).size).toBe(ids.length);
+  expect((await readdir(out)).sort()).toEqual(['audit', 'ttp-url']);
+  expect((await run()).code).toBe(0);
+  expect((await lines()).length).toBe(ids.length);
 });

@@ -335,6 +335,23 @@ describe('parseLambdaConfig', () => {
     );
   });
 
+  // issue 14
+  it("file is the command line's; s3 takes s3://bucket/prefix", () => {
+    expect(
+      problemsOf(() =>
+        parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 'file', [ENV.sinkUrl]: 'file:///var/log/mimecast' })),
+      ),
+    ).toEqual([{ field: ENV.sinkFormat, problem: expect.stringContaining('command line') }]);
+    expect(
+      parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 's3', [ENV.sinkUrl]: 's3://lake/mimecast/' })).sinkUrl,
+    ).toBe('s3://lake/mimecast');
+    expect(
+      problemsOf(() =>
+        parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 's3', [ENV.sinkUrl]: 'https://lake' })),
+      ),
+    ).toEqual([{ field: ENV.sinkUrl, problem: expect.stringContaining('s3://<bucket>') }]);
+  });
+
   it('keeps its numeric defaults equal to the engine defaults they replace', async () => {
     const { DEFAULT_LIMITS } = await import('../../lambda/core/engine');
     expect(NUMERIC_SETTINGS.maxPagesPerTick.default).toBe(DEFAULT_LIMITS.maxPagesPerStream);
