@@ -67,7 +67,7 @@ export function sumoFormat(url: URL): HttpFormat {
     contentType: 'application/x-ndjson',
     // The URL carries the credential (a stored sink token was put into it); nothing goes in a header.
     credentials: () => ({}),
-    secrets: token === undefined ? [] : [token, decodeURIComponent(token)],
+    secrets: token === undefined ? [] : [token, decodedOrSame(token)],
     serialize: (envelope) => `${envelopeJson(envelope)}\n`,
     limits: { maxBytes: SUMO_MAX_REQUEST_BYTES, oneStream: true },
     batchHeaders: (batch): Record<string, string> => {
@@ -100,4 +100,13 @@ export function sumoFormat(url: URL): HttpFormat {
       return unexpectedAnswer('POST', url, answer, false);
     },
   };
+}
+
+/** The token as the user pasted it (unescaped), or as is when it is not valid percent-encoding. */
+function decodedOrSame(token: string): string {
+  try {
+    return decodeURIComponent(token);
+  } catch {
+    return token;
+  }
 }
