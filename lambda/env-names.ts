@@ -10,6 +10,8 @@ export const ENV = {
   collectionStart: 'COLLECTION_START',
   sinkUrl: 'SINK_URL',
   sinkFormat: 'SINK_FORMAT',
+  /** splunk-hec indexer acknowledgement, `true` or `false`. */
+  hecAck: 'HEC_ACK',
   secretArn: 'SECRET_ARN',
   checkpointTable: 'CHECKPOINT_TABLE',
   lagAlarmSeconds: 'LAG_ALARM_SECONDS',
@@ -23,4 +25,6 @@ export const ENV = {
   siemEventTypes: 'SIEM_EVENT_TYPES',
   siemCiEventTypes: 'SIEM_CI_EVENT_TYPES',
   awarenessSnapshotHours: 'AWARENESS_SNAPSHOT_HOURS',
+  /** file destination (command line only; the stack never sets it): days of day files kept. */
+  retentionDays: 'RETENTION_DAYS',
 } as const;

@@ -15,7 +15,8 @@ import type { TickResult } from './core/results';
 import type { StreamId } from './core/streams';
 import { createMimecastClient, type MimecastClient, type MimecastClientOptions } from './mimecast';
 import type { CollectorCredentials, MimecastCredentials } from './secrets/credentials';
-import { createDestination } from './sinks/create';
+import { createDestination, type S3Options } from './sinks/create';
+import type { HecAckOptions } from './sinks/hec-ack';
 import type { SinkRetryOptions } from './sinks/retry';
 
 /** What the caller owns: the container's adapters and the credentials read for this tick. */
@@ -27,6 +28,8 @@ export interface RootAdapters {
   dispatcher?: Dispatcher;
   /** Told of every batch the destination acknowledged (the command line prints progress from it). */
   onDelivered?: (stream: StreamId, batch: readonly Envelope[]) => void;
+  /** s3 destination: endpoint, region (and for the command line, keys), read from the environment at the edge. */
+  s3?: S3Options;
 }
 
 /** Mimecast client options that no setting carries: retry timing, timeouts, inner limits (tests). */
@@ -47,6 +50,8 @@ export interface TickOverrides {
   client?: MimecastClient;
   mimecast?: MimecastTuning;
   sinkRetry?: SinkRetryOptions;
+  /** splunk-hec with indexer acknowledgement: polling timing (tests shorten it). */
+  hecAck?: HecAckOptions;
   /** Wraps each stream's source (fault injection). */
   wrapSource?: (source: StreamSource) => StreamSource;
   /** Wraps the destination (crash points, recording). */
@@ -113,6 +118,8 @@ export function buildTick(
     log: adapters.log,
     clock: overrides.clock,
     retry: overrides.sinkRetry,
+    hecAckOptions: overrides.hecAck,
+    s3: adapters.s3,
   });
   const delivered = reportingDeliveries(destination, adapters.onDelivered);
   const sink = overrides.wrapSink ? overrides.wrapSink(delivered) : delivered;

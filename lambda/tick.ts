@@ -18,6 +18,7 @@ import type { MimecastClient } from './mimecast';
 import { buildTick, createCollectorClient, type TickOverrides } from './root';
 import type { CollectorCredentials } from './secrets/credentials';
 import { secretValuesOf } from './secrets/document';
+import type { S3Options } from './sinks';
 import type { TickTelemetry } from './telemetry';
 
 export interface CredentialsSource {
@@ -37,6 +38,8 @@ export interface TickAdapters {
   registerSecrets?: (values: string[]) => void;
   /** Told of every batch the sink acknowledged (the command line prints progress from it). */
   onDelivered?: (stream: StreamId, batch: readonly Envelope[]) => void;
+  /** s3 destination: endpoint, region (and for the command line, keys), read from the environment at the edge. */
+  s3?: S3Options;
 }
 
 export interface TickRequest {
@@ -150,6 +153,7 @@ export async function collectTick(request: TickRequest): Promise<TickReport> {
         credentials,
         dispatcher: adapters.dispatcher,
         onDelivered: adapters.onDelivered,
+        s3: adapters.s3,
       },
       { ...overrides, client: mimecastClientFor(adapters, config, credentials, overrides) },
     );

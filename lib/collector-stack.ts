@@ -63,6 +63,7 @@ export class MimecastCollectorStack extends Stack {
         collectionStart: p.collectionStart.valueAsString,
         sinkUrl: p.ingestionUrl.valueAsString,
         sinkFormat: p.sinkFormat.valueAsString,
+        hecAck: p.hecAck.valueAsString,
         scheduleMinutes: p.scheduleMinutes.valueAsString,
         jsonPageSize: p.mimecastPageSize.valueAsString,
         siemBatchPageSize: p.siemBatchPageSize.valueAsString,

@@ -7,6 +7,7 @@ import { CfnCondition, CfnParameter, CfnRule, Fn, type Stack } from 'aws-cdk-lib
 import { NUMERIC_SETTINGS, SIEM_EVENT_TYPE_SETS, SINK_FORMATS } from '../lambda/config';
 import { STREAM_IDS, streamsFor } from '../lambda/core/streams';
 import { MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS } from '../lambda/mimecast/hosts';
+import { STACK_SINK_FORMATS } from '../lambda/sinks/format';
 import {
   AWARENESS_SNAPSHOT_HOURS,
   DEFAULT_AWARENESS_SNAPSHOT_HOURS,
@@ -92,6 +93,8 @@ export interface CollectorParameters {
   awarenessSnapshotHours: CfnParameter;
   ingestionUrl: CfnParameter;
   sinkFormat: CfnParameter;
+  /** issue 14: splunk-hec indexer acknowledgement. */
+  hecAck: CfnParameter;
   scheduleMinutes: CfnParameter;
   alarmEmail: CfnParameter;
   /** True when AlarmEmail is not empty. */
@@ -185,17 +188,38 @@ export function defineParameters(stack: Stack): CollectorParameters {
     constraintDescription:
       'must be an https:// URL without user:password@ (put the sink token in the secret)',
     description:
-      'HTTPS ingestion endpoint the events are forwarded to, in the shape SinkFormat expects: ndjson any URL ' +
-      '(a log pipeline), splunk-hec https://host:8088/services/collector/event (or the bare host), ' +
-      'elastic-bulk https://host:9200/_bulk. Its token goes in the secret, never here.',
+      'HTTPS ingestion endpoint the events are forwarded to, by SinkFormat: ndjson any URL; splunk-hec ' +
+      'https://<host>:8088/services/collector/event; elastic-bulk https://<host>/<index>/_bulk; sumo ' +
+      'https://<collection endpoint>/receiver/v1/http/ (the source token goes in the secret, not here); ' +
+      'datadog https://http-intake.logs.<site>/api/v2/logs. Tokens and keys go in the secret, never here.',
   });
   const sinkFormat = new CfnParameter(stack, 'SinkFormat', {
     type: 'String',
     default: 'ndjson',
-    allowedValues: [...SINK_FORMATS],
+    allowedValues: [...STACK_SINK_FORMATS],
     description:
-      'Body format for the ingestion endpoint: ndjson (one envelope per line), splunk-hec, elastic-bulk.',
+      'Body format for the ingestion endpoint: ndjson (one envelope per line), splunk-hec, elastic-bulk, ' +
+      'sumo (Sumo Logic HTTP Source), datadog (logs intake v2).',
   });
+  // --- issue 14 (destinations) ---------------------------------------------------------------------
+  const hecAck = new CfnParameter(stack, 'HecAck', {
+    type: 'String',
+    default: 'false',
+    allowedValues: ['false', 'true'],
+    description:
+      'splunk-hec only: true waits for Splunk indexer acknowledgement of every post (the HEC token must have ' +
+      'it on; needed behind a load balancer, where HTTP 200 only means queued).',
+  });
+  new CfnRule(stack, 'HecAckNeedsSplunkHec', {
+    ruleCondition: Fn.conditionEquals(hecAck.valueAsString, 'true'),
+    assertions: [
+      {
+        assert: Fn.conditionEquals(sinkFormat.valueAsString, 'splunk-hec'),
+        assertDescription: 'HecAck true is for SinkFormat splunk-hec (Splunk indexer acknowledgement)',
+      },
+    ],
+  });
+  // --- end issue 14 -------------------------------------------------------------------------------
   const scheduleMinutes = new CfnParameter(stack, 'ScheduleMinutes', {
     type: 'String',
     default: DEFAULT_SCHEDULE_MINUTES,
@@ -257,7 +281,10 @@ export function defineParameters(stack: Stack): CollectorParameters {
             awarenessSnapshotHours.logicalId,
           ],
         },
-        { Label: { default: 'Destination' }, Parameters: [ingestionUrl.logicalId, sinkFormat.logicalId] },
+        {
+          Label: { default: 'Destination' },
+          Parameters: [ingestionUrl.logicalId, sinkFormat.logicalId, hecAck.logicalId],
+        },
         { Label: { default: 'Operations' }, Parameters: [scheduleMinutes.logicalId, alarmEmail.logicalId] },
       ],
     },
@@ -275,6 +302,7 @@ export function defineParameters(stack: Stack): CollectorParameters {
     awarenessSnapshotHours,
     ingestionUrl,
     sinkFormat,
+    hecAck,
     scheduleMinutes,
     alarmEmail,
     hasAlarmEmail,

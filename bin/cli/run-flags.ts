@@ -26,7 +26,18 @@ export const RUN_FLAGS: readonly FlagDeclaration[] = [
   settingFlag('sinkUrl', 'URL', 'where events go (HTTPS; http only for 127.0.0.1, ::1, localhost)', {
     required: true,
   }),
-  settingFlag('sinkFormat', 'FORMAT', 'how events are sent', { choices: SINK_FORMATS, default: 'ndjson' }),
+  settingFlag(
+    'sinkFormat',
+    'FORMAT',
+    'how events are sent (s3: --sink-url s3://bucket/prefix, region and endpoint from AWS_REGION and AWS_ENDPOINT_URL_S3; file: --sink-url file:///abs/dir)',
+    { choices: SINK_FORMATS, default: 'ndjson' },
+  ),
+  {
+    name: SETTING_CARRIERS.hecAck.flag.replace(/^--/, ''),
+    description:
+      "splunk-hec: wait for Splunk's indexer acknowledgement of each post before the checkpoint moves",
+  },
+  settingFlag('retentionDays', 'N', 'file: days of day files kept, older ones removed'),
   settingFlag(
     'mimecastBaseUrl',
     'URL',

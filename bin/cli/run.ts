@@ -14,6 +14,7 @@ import {
   type SettingsInput,
   V2_GLOBAL_BASE_URL,
 } from '../../lambda/settings';
+import { s3OptionsFromEnv } from '../../lambda/sinks';
 import { redactUrl } from '../../lambda/sinks/endpoint';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
 import { collectTick, type TickOutcome } from '../../lambda/tick';
@@ -113,7 +114,8 @@ interface RunPlan {
 function plan(values: FlagValues, conflicts: ConfigProblem[], env: CliIO['env']): RunPlan {
   const text = (name: string) => {
     const value = values[name];
-    return typeof value === 'string' ? value : undefined;
+    // A switch that carries a setting (--hec-ack) is that setting's `true`.
+    return typeof value === 'string' ? value : value === true ? 'true' : undefined;
   };
   const problems: ConfigProblem[] = [...conflicts];
   const attempt = <T>(fn: () => T): T | undefined => {
@@ -233,6 +235,8 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
           store: opened.store,
           credentials: { get: async () => credentials, invalidate: () => {} },
           registerSecrets: (values) => redactor.register(values),
+          // s3: endpoint, region and keys from this shell's environment, as the AWS CLI takes them.
+          s3: s3OptionsFromEnv(io.env),
           onDelivered: (stream, batch) => {
             const total = (delivered.get(stream) ?? 0) + batch.length;
             delivered.set(stream, total);

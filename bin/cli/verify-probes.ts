@@ -3,7 +3,6 @@
  * receiver's format `probe()` (lambda/sinks/destination.ts), each turned into one row of the table.
  */
 import type { Dispatcher } from 'undici';
-import type { SinkFormat } from '../../lambda/config';
 import type { CallBudget } from '../../lambda/core/ports';
 import type { StreamId } from '../../lambda/core/streams';
 import {
@@ -18,7 +17,12 @@ import {
 } from '../../lambda/errors';
 import { createMimecastClient } from '../../lambda/mimecast';
 import type { CollectorCredentials } from '../../lambda/secrets/credentials';
-import { createHttpSink, type Destination } from '../../lambda/sinks';
+import {
+  createDestination,
+  type Destination,
+  type DestinationSettings,
+  type S3Options,
+} from '../../lambda/sinks';
 import { CREDENTIAL_ENV } from './credentials';
 
 export interface CheckRow {
@@ -134,16 +138,16 @@ const TOKEN_REMEDY = `Store the receiver's token with \`mimecast-collector confi
 
 /** The receiver: the URL and token checked as the collector checks them, then the format's probe. */
 export async function checkSink(
-  sinkUrl: string,
-  format: SinkFormat,
+  settings: DestinationSettings,
   token: string | undefined,
   dispatcher: Dispatcher,
+  s3: S3Options,
   signal: AbortSignal | undefined,
 ): Promise<Omit<CheckRow, 'name'>> {
   // The same checks the collector makes before sending anything (URL shape per format, token form).
   let sink: Destination;
   try {
-    sink = createHttpSink({ url: sinkUrl, format, dispatcher, ...(token === undefined ? {} : { token }) });
+    sink = createDestination(settings, { dispatcher, s3, ...(token === undefined ? {} : { token }) });
   } catch (error) {
     if (error instanceof ConfigError) {
       const message = error.problems

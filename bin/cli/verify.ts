@@ -31,6 +31,7 @@ import {
   validateSecretId,
   validateSinkUrl,
 } from '../../lambda/settings';
+import { s3OptionsFromEnv } from '../../lambda/sinks';
 import { redactUrl } from '../../lambda/sinks/endpoint';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
 import { CREDENTIAL_ENV, credentialsFromEnv } from './credentials';
@@ -115,12 +116,19 @@ reads them); otherwise from the environment, as \`run\` takes them:
       choices: SINK_FORMATS,
       defaultNote: 'ndjson',
     },
+    {
+      name: 'hec-ack',
+      description: 'splunk-hec: probe on an indexer-acknowledgement channel, as `run --hec-ack` sends',
+    },
   ],
   epilogue: `What the receiver check sends:
   splunk-hec    GET /services/collector/health, then an empty POST with the token (HEC answers
                 "No data" when it accepts the token; nothing is indexed)
   elastic-bulk  GET / with the API key (a 403 still proves the key authenticates)
   ndjson        an empty POST with the bearer token (a 400 "no events" answer counts as OK)
+  sumo          an empty POST to the source URL (stores nothing; 401 means the URL was regenerated)
+  datadog       an empty POST with DD-API-KEY (the key is checked first; the empty body is refused)
+  s3            HeadBucket (AWS_REGION, AWS_ENDPOINT_URL_S3 and the AWS credentials as \`run\` uses them)
 
 Exit code: 0 when every row is OK, 1 when any is not, 2 for bad input.
 
@@ -141,11 +149,11 @@ interface Plan {
   siemTypes: string[];
   siemCiTypes: string[];
   secret?: { secretId: string; instance: string; region: string };
-  sink?: { url: string; format: SinkFormat };
+  sink?: { url: string; format: SinkFormat; hecAck?: boolean };
   apiVersion?: ApiVersion;
 }
 
-function plan(flags: Flags, env: CliIO['env']): Plan {
+function plan(flags: Flags, env: CliIO['env'], hecAck: boolean): Plan {
   const problems: ConfigProblem[] = [];
   const streams = parseStreamList(flags.streams);
   if (!streams.ok) problems.push({ field: '--streams', problem: streams.problem });
@@ -176,11 +184,21 @@ function plan(flags: Flags, env: CliIO['env']): Plan {
   }
   let sink: Plan['sink'];
   if (flags['sink-url'] !== undefined) {
+    const format = parseSinkFormat(flags['sink-format'] ?? 'ndjson');
     const url = validateSinkUrl(flags['sink-url']);
     if (!url.ok) problems.push({ field: '--sink-url', problem: url.problem });
-    const format = parseSinkFormat(flags['sink-format'] ?? 'ndjson');
     if (!format.ok) problems.push({ field: '--sink-format', problem: format.problem });
-    if (url.ok && format.ok) sink = { url: url.value, format: format.value };
+    // --hec-ack probes on an acknowledgement channel.
+    const hecAckRefused = hecAck && format.ok && format.value !== 'splunk-hec';
+    if (hecAckRefused) {
+      problems.push({
+        field: '--hec-ack',
+        problem: `is for --sink-format splunk-hec (Splunk's indexer acknowledgement); the format is ${format.value}`,
+      });
+    }
+    if (url.ok && format.ok && !hecAckRefused) {
+      sink = { url: url.value, format: format.value, ...(hecAck ? { hecAck: true } : {}) };
+    }
   } else if (flags['sink-format'] !== undefined) {
     problems.push({ field: '--sink-format', problem: 'needs --sink-url (the receiver to check)' });
   }
@@ -238,8 +256,9 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
       io.out(VERIFY_HELP);
       return EXIT_OK;
     }
-    flags = splitFlags(parsed.values).text;
-    checks = plan(flags, io.env);
+    const split = splitFlags(parsed.values);
+    flags = split.text;
+    checks = plan(flags, io.env, split.on('hec-ack'));
   } catch (error) {
     return reportError(io, error);
   }
@@ -297,10 +316,14 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
       rows.push({
         name: 'sink',
         ...(await checkSink(
-          checks.sink.url,
-          checks.sink.format,
+          {
+            sinkUrl: checks.sink.url,
+            sinkFormat: checks.sink.format,
+            ...(checks.sink.hecAck === true ? { hecAck: true } : {}),
+          },
           credentials.sinkToken,
           dispatcher,
+          s3OptionsFromEnv(io.env),
           io.signal,
         )),
       });

@@ -7,8 +7,9 @@ import * as z from 'zod';
 import { STREAM_IDS, type StreamId, streamsFor } from '../core/streams';
 import { ENV } from '../env-names';
 import { ConfigError, type ConfigProblem } from '../errors';
-import { SINK_FORMATS } from '../sinks/format';
-import { buildFormat } from '../sinks/http-sink';
+import { pathSecret } from '../sinks/endpoint';
+import { CLI_ONLY_FORMATS, SINK_FORMATS, type SinkFormat } from '../sinks/format';
+import { buildFormat } from '../sinks/formats';
 import type { Check } from './check';
 import {
   parseEventTypes,
@@ -25,6 +26,7 @@ import {
   parseBoundedInteger,
   parseCollectionStart,
   parseSinkFormat,
+  parseSwitch,
   type SinkUrl,
   validateInstanceId,
   validateSecretId,
@@ -72,6 +74,10 @@ export const SETTING_SCHEMAS = {
     z.custom<SinkUrl>((v) => typeof v === 'string'),
   ),
   sinkFormat: setting(parseSinkFormat, z.enum(SINK_FORMATS)),
+  /** splunk-hec: wait for Splunk's indexer acknowledgement of each post (sinks/hec-ack.ts). */
+  hecAck: setting(parseSwitch, z.boolean()),
+  /** file destination (command line): days of day files kept, older ones removed. */
+  retentionDays: bounded('retentionDays'),
   /** Seconds a time window stays open behind now, so late-indexed Mimecast events are not skipped. */
   latenessMarginSeconds: bounded('latenessMarginSeconds'),
   /**
@@ -129,6 +135,8 @@ export const SETTING_CARRIERS: Record<SettingName, { env: string; flag: string }
   collectionStart: { env: ENV.collectionStart, flag: '--start' },
   sinkUrl: { env: ENV.sinkUrl, flag: '--sink-url' },
   sinkFormat: { env: ENV.sinkFormat, flag: '--sink-format' },
+  hecAck: { env: ENV.hecAck, flag: '--hec-ack' },
+  retentionDays: { env: ENV.retentionDays, flag: '--retention-days' },
   latenessMarginSeconds: { env: ENV.latenessMarginSeconds, flag: '--lateness' },
   lateDataMinutes: { env: ENV.lateDataMinutes, flag: '--late-data-minutes' },
   maxPagesPerStream: { env: ENV.maxPagesPerStream, flag: '--max-pages' },
@@ -190,12 +198,40 @@ function collectSettings(
       );
     }
   }
-  if (checkSinkUrlFormat && settings.sinkUrl !== undefined && settings.sinkFormat !== undefined) {
-    const formatProblems: ConfigProblem[] = [];
-    buildFormat(settings.sinkFormat, new URL(settings.sinkUrl), undefined, formatProblems);
-    for (const p of formatProblems) problems.push({ field: names.sinkUrl, problem: p.problem });
+  const { sinkUrl, sinkFormat } = settings;
+  if (sinkUrl !== undefined && sinkFormat !== undefined) {
+    const mismatch = sinkUrlSchemeProblem(sinkUrl, sinkFormat, names.sinkFormat);
+    if (mismatch !== undefined) problems.push({ field: names.sinkUrl, problem: mismatch });
+    // Sumo's URL is judged with the sink token, which only the destination holds (sinks/sumo.ts).
+    else if (checkSinkUrlFormat && isHttpFormat(sinkFormat) && sinkFormat !== 'sumo') {
+      const formatProblems: ConfigProblem[] = [];
+      buildFormat(sinkFormat, new URL(sinkUrl), {}, formatProblems);
+      for (const p of formatProblems) problems.push({ field: names.sinkUrl, problem: p.problem });
+    }
+  }
+  if (settings.hecAck === true && sinkFormat !== undefined && sinkFormat !== 'splunk-hec') {
+    problems.push({
+      field: names.hecAck,
+      problem: `is for ${names.sinkFormat} splunk-hec (Splunk's indexer acknowledgement); the format is ${sinkFormat}`,
+    });
   }
   return settings;
+}
+
+const NON_HTTP_SCHEMES: Partial<Record<SinkFormat, string>> = { s3: 's3:', file: 'file:' };
+
+const isHttpFormat = (format: SinkFormat) => NON_HTTP_SCHEMES[format] === undefined;
+
+/** s3 and file take their own URL schemes, every other format an https (or loopback http) URL. */
+function sinkUrlSchemeProblem(sinkUrl: string, format: SinkFormat, formatName: string): string | undefined {
+  const scheme = new URL(sinkUrl).protocol;
+  const wanted = NON_HTTP_SCHEMES[format];
+  if (wanted !== undefined && scheme !== wanted) {
+    return `${formatName} ${format} takes ${format === 's3' ? 's3://<bucket>/<prefix>' : 'file:///<absolute dir>'}`;
+  }
+  const owner = (Object.keys(NON_HTTP_SCHEMES) as SinkFormat[]).find((f) => NON_HTTP_SCHEMES[f] === scheme);
+  if (wanted === undefined && owner !== undefined) return `is a ${scheme}// URL: use ${formatName} ${owner}`;
+  return undefined;
 }
 
 function take<T>(field: string, problems: ConfigProblem[], check: Check<T>): T | undefined {
@@ -228,6 +264,7 @@ export function parseLambdaConfig(env: Record<string, string | undefined>): Lamb
   const settings = collectSettings(input, SETTINGS_ENV_NAMES, problems, false);
   const secretArn = take(ENV.secretArn, problems, validateSecretId(env[ENV.secretArn]));
   const checkpointTable = take(ENV.checkpointTable, problems, validateTableName(env[ENV.checkpointTable]));
+  problems.push(...functionSinkProblems(settings));
   // Checked against the streams only when those are valid, so one mistake gives one problem.
   const lagAlarmSeconds = take(
     ENV.lagAlarmSeconds,
@@ -242,6 +279,28 @@ export function parseLambdaConfig(env: Record<string, string | undefined>): Lamb
     );
   }
   return { ...(settings as CollectorSettings), secretArn, checkpointTable, lagAlarmSeconds };
+}
+
+/** What the function refuses that the command line takes: a disk-bound format, a credential in SINK_URL. */
+function functionSinkProblems({ sinkFormat, sinkUrl }: Partial<CollectorSettings>): ConfigProblem[] {
+  if (sinkFormat !== undefined && CLI_ONLY_FORMATS.includes(sinkFormat)) {
+    return [
+      {
+        field: ENV.sinkFormat,
+        problem: `${sinkFormat} is for the command line (the function has no lasting disk); use s3 or an HTTP format`,
+      },
+    ];
+  }
+  if (sinkFormat === 'sumo' && sinkUrl !== undefined && pathSecret(new URL(sinkUrl)) !== undefined) {
+    return [
+      {
+        field: ENV.sinkUrl,
+        problem:
+          'holds the Sumo Logic source token, which is a credential: end the URL at /receiver/v1/http/ and store the token as the sink token in the secret (`npx mimecast-collector configure`)',
+      },
+    ];
+  }
+  return [];
 }
 
 function checked<T>(field: string, check: Check<T>): T {

@@ -3,6 +3,7 @@
  * start, the bounded numbers, and where the function's AWS resources are.
  */
 import { DEFAULT_LIMITS } from '../core/limits';
+import type { ConfigProblem } from '../errors';
 import {
   DEFAULT_JSON_PAGE_SIZE,
   DEFAULT_LATE_DATA_MINUTES,
@@ -12,7 +13,9 @@ import {
   MAX_JSON_PAGE_SIZE,
   MAX_SIEM_BATCH_PAGE_SIZE,
 } from '../mimecast/constants';
-import { SINK_FORMATS, type SinkFormat } from '../sinks/format';
+import { parseFileUrl } from '../sinks/file';
+import { DEFAULT_RETENTION_DAYS, SINK_FORMATS, type SinkFormat } from '../sinks/format';
+import { parseS3Url } from '../sinks/s3';
 import { type Check, fail, parseUrl, quote } from './check';
 import type { ApiVersion } from './mimecast-url';
 
@@ -41,6 +44,8 @@ export const NUMERIC_SETTINGS = {
   batchMaxBytes: { default: DEFAULT_LIMITS.batchMaxBytes, min: 1_024, max: 10 * 1024 * 1024 },
   jsonPageSize: { default: DEFAULT_JSON_PAGE_SIZE, min: 1, max: MAX_JSON_PAGE_SIZE },
   siemBatchPageSize: { default: DEFAULT_SIEM_BATCH_PAGE_SIZE, min: 1, max: MAX_SIEM_BATCH_PAGE_SIZE },
+  /** file destination: days of day files kept; up to ten years. */
+  retentionDays: { default: DEFAULT_RETENTION_DAYS, min: 1, max: 3_650 },
   /** At least hourly, at most weekly. */
   awarenessSnapshotHours: { default: DEFAULT_SNAPSHOT_INTERVAL_HOURS, min: 1, max: 168 },
 } as const satisfies Record<string, NumberBounds>;
@@ -79,6 +84,20 @@ export function parseApiVersion(text: string | undefined): Check<ApiVersion> {
 
 /** The ingestion endpoint: HTTPS (HTTP only on loopback), path and query allowed, no credentials in it. */
 export function validateSinkUrl(text: string | undefined): Check<SinkUrl> {
+  // The two destinations that are not HTTP: s3://bucket/prefix and file:///abs/dir (sinks/s3.ts, sinks/file.ts).
+  const scheme = /^\s*(s3|file):/i.exec(text ?? '')?.[1]?.toLowerCase();
+  if (scheme !== undefined) {
+    const problems: ConfigProblem[] = [];
+    const raw = (text ?? '').trim();
+    if (scheme === 's3') {
+      const location = parseS3Url(raw, 'url', problems);
+      if (location !== undefined)
+        return { ok: true, value: `s3://${location.bucket}/${location.prefix}` as SinkUrl };
+    } else if (parseFileUrl(raw, 'url', problems) !== undefined) {
+      return { ok: true, value: raw as SinkUrl };
+    }
+    return fail(problems.map((p) => p.problem).join('; '));
+  }
   const parsed = parseUrl(
     text,
     'the ingestion endpoint, e.g. https://splunk.example.com:8088/services/collector/event',
@@ -162,4 +181,12 @@ export function validateTableName(text: string | undefined): Check<string> {
     return fail(`${quote(value)} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -) or table ARN`);
   }
   return { ok: true, value };
+}
+
+/** HEC_ACK / --hec-ack: `true` or `false`; empty or unset is off. */
+export function parseSwitch(text: string | undefined): Check<boolean> {
+  const value = (text ?? '').trim().toLowerCase();
+  if (value === '' || value === 'false') return { ok: true, value: false };
+  if (value === 'true') return { ok: true, value: true };
+  return fail(`${quote(value)} is not true or false`);
 }

@@ -1,35 +1,108 @@
 /**
- * The one place a destination is built from the settings: the composition root (lambda/root.ts) calls
- * it, so a new destination format plugs in here and nowhere else.
+ * The one place a destination is built from settings: the composition root (lambda/root.ts) and the
+ * command line's `verify` call `createDestination`, so a new format plugs in here and nowhere else.
  */
+import { S3Client } from '@aws-sdk/client-s3';
 import type { Dispatcher } from 'undici';
-import type { CollectorSettings } from '../config';
 import type { Clock, Log } from '../core/ports';
+import { ConfigError, type ConfigProblem } from '../errors';
 import type { Destination } from './destination';
+import { FileDestination, parseFileUrl } from './file';
+import { DEFAULT_RETENTION_DAYS, type SinkFormat } from './format';
+import type { HecAckOptions } from './hec-ack';
 import { createHttpSink } from './http-sink';
 import type { SinkRetryOptions } from './retry';
+import { parseS3Url, S3Destination } from './s3';
 
-export interface DestinationParts {
-  /** The receiver's token from the secret, when it needs one. */
+/** What the settings say about the destination (`--sink-format`, `--sink-url`, `--hec-ack`...). */
+export interface DestinationSettings {
+  sinkFormat: SinkFormat;
+  sinkUrl: string;
+  /** splunk-hec: indexer acknowledgement. */
+  hecAck?: boolean;
+  /** file: days of day files kept (`--retention-days`, default 7). */
+  retentionDays?: number;
+}
+
+/** What the caller holds: the token from the secret, and the shared transport, log and clock. */
+export interface DestinationDeps {
+  /** The secret's sink token (HEC token, Elasticsearch key, Datadog API key, bearer token). */
   token?: string;
   dispatcher?: Dispatcher;
   log?: Log;
   clock?: Clock;
-  /** Retry timing (tests shorten it); default: the sink's own (sinks/retry.ts). */
+  /** Tests shorten waits; production uses the defaults. */
   retry?: SinkRetryOptions;
+  hecAckOptions?: HecAckOptions;
+  /** s3: where S3 is (AWS_ENDPOINT_URL_S3, AWS_REGION) and, for the command line, explicit keys. */
+  s3?: S3Options;
 }
 
-export function createDestination(
-  settings: Pick<CollectorSettings, 'sinkUrl' | 'sinkFormat'>,
-  parts: DestinationParts = {},
-): Destination {
+export interface S3Options {
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** A client of the caller's own (tests). */
+  client?: S3Client;
+}
+
+/** Builds the destination; throws one ConfigError listing every problem with the settings. */
+export function createDestination(settings: DestinationSettings, deps: DestinationDeps = {}): Destination {
+  if (settings.sinkFormat === 'file') {
+    const problems: ConfigProblem[] = [];
+    const dir = parseFileUrl(settings.sinkUrl, 'url', problems);
+    if (dir === undefined) throw new ConfigError('sink settings', problems);
+    return new FileDestination(dir, settings.retentionDays ?? DEFAULT_RETENTION_DAYS, deps.clock);
+  }
+  if (settings.sinkFormat === 's3') {
+    const problems: ConfigProblem[] = [];
+    const location = parseS3Url(settings.sinkUrl, 'url', problems);
+    if (location === undefined) throw new ConfigError('sink settings', problems);
+    const { client, ...config } = deps.s3 ?? {};
+    return new S3Destination(
+      client ??
+        new S3Client({
+          ...config,
+          // A custom endpoint (AWS_ENDPOINT_URL_S3: MinIO, a loopback server) takes path-style requests.
+          ...(config.endpoint === undefined ? {} : { forcePathStyle: true }),
+          maxAttempts: 4,
+        }),
+      location,
+    );
+  }
   return createHttpSink({
     url: settings.sinkUrl,
     format: settings.sinkFormat,
-    ...(parts.token === undefined ? {} : { token: parts.token }),
-    ...(parts.dispatcher === undefined ? {} : { dispatcher: parts.dispatcher }),
-    ...(parts.log === undefined ? {} : { log: parts.log }),
-    ...(parts.clock === undefined ? {} : { clock: parts.clock }),
-    ...(parts.retry === undefined ? {} : { retry: parts.retry }),
+    ...(deps.token === undefined ? {} : { token: deps.token }),
+    ...(deps.dispatcher === undefined ? {} : { dispatcher: deps.dispatcher }),
+    ...(deps.log === undefined ? {} : { log: deps.log }),
+    ...(deps.clock === undefined ? {} : { clock: deps.clock }),
+    ...(deps.retry === undefined ? {} : { retry: deps.retry }),
+    ...(settings.hecAck === true ? { hecAck: deps.hecAckOptions ?? true } : {}),
   });
+}
+
+/**
+ * Where S3 is, from an environment (the handler's, or the command line's): `AWS_ENDPOINT_URL_S3` (an
+ * S3-compatible server), `AWS_REGION` / `AWS_DEFAULT_REGION`, and keys only when both are set (else the
+ * SDK's default chain: the Lambda role, a profile...).
+ */
+export function s3OptionsFromEnv(env: Record<string, string | undefined>): S3Options {
+  const endpoint = env.AWS_ENDPOINT_URL_S3 || undefined;
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  return {
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(region === undefined ? {} : { region }),
+    ...(accessKeyId && secretAccessKey
+      ? {
+          credentials: {
+            accessKeyId,
+            secretAccessKey,
+            ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+          },
+        }
+      : {}),
+  };
 }

@@ -19,7 +19,22 @@ export function parseSinkUrl(raw: string, field: string, problems: ConfigProblem
  * some receivers accept secrets there (Splunk's `?token=`).
  */
 export function redactUrl(url: URL): string {
-  return `${url.origin}${url.pathname}`;
+  // s3://, file://, tcp:// have no web origin ("null"): scheme and host instead.
+  const origin = url.origin === 'null' ? `${url.protocol}//${url.host}` : url.origin;
+  return `${origin}${redactPath(url.pathname)}`;
+}
+
+/** A Sumo Logic HTTP Source's URL is its credential: the token is the path segment after `/http/`. */
+const SUMO_TOKEN_PATH = /^(.*\/receiver\/v1\/(?:http|otlp)\/)([^/]+)(.*)$/;
+
+function redactPath(path: string): string {
+  return path.replace(SUMO_TOKEN_PATH, '$1[redacted]$3');
+}
+
+/** The credential a URL carries in its path (a Sumo HTTP Source token), to scrub from any output. */
+export function pathSecret(url: URL): string | undefined {
+  const match = SUMO_TOKEN_PATH.exec(url.pathname);
+  return match === null ? undefined : match[2];
 }
 
 /** A redirect target, resolved against the request URL and shown without credentials or query. */

@@ -5,9 +5,31 @@ import type { Answer } from './answer';
 import type { ProbeResult } from './destination';
 import type { ProbeContext } from './probe';
 
-export type SinkFormat = 'ndjson' | 'splunk-hec' | 'elastic-bulk';
+export type SinkFormat = 'ndjson' | 'splunk-hec' | 'elastic-bulk' | 'sumo' | 'datadog' | 's3' | 'file';
 
-export const SINK_FORMATS: readonly SinkFormat[] = ['ndjson', 'splunk-hec', 'elastic-bulk'];
+export const SINK_FORMATS: readonly SinkFormat[] = [
+  'ndjson',
+  'splunk-hec',
+  'elastic-bulk',
+  'sumo',
+  'datadog',
+  's3',
+  'file',
+];
+
+/** Formats only the command line offers: the function has no lasting disk. */
+export const CLI_ONLY_FORMATS: readonly SinkFormat[] = ['file'];
+
+/** file: days of day files kept unless `--retention-days` says otherwise (a week of logs for a shipper to catch up). */
+export const DEFAULT_RETENTION_DAYS = 7;
+
+/**
+ * Formats the stack offers as `SinkFormat`. `s3` is left out until the stack creates or is given the
+ * bucket with its IAM (issue 14, item 4); the function itself already sends to S3.
+ */
+export const STACK_SINK_FORMATS: readonly SinkFormat[] = SINK_FORMATS.filter(
+  (f) => f !== 's3' && !CLI_ONLY_FORMATS.includes(f),
+);
 
 export function isSinkFormat(value: unknown): value is SinkFormat {
   return typeof value === 'string' && (SINK_FORMATS as readonly string[]).includes(value);
@@ -34,7 +56,30 @@ export type Verdict =
       detail?: string;
     }
   /** The answer is not what this format's receiver sends: likely the wrong URL or format. */
-  | { kind: 'malformed'; reason: string };
+  | { kind: 'malformed'; reason: string }
+  /** The request was too large for the receiver (Datadog's 413): send each half on its own. */
+  | { kind: 'split'; reason: string };
+
+/** Per-request limits a receiver enforces: the sink splits a batch to fit them before sending. */
+export interface RequestLimits {
+  /** Uncompressed body bytes per request (the serialised entries, framing included). */
+  maxBytes?: number;
+  /** Entries per request. */
+  maxEntries?: number;
+  /** Bytes of one serialised entry; a larger one is refused before sending (the receiver would cut it). */
+  maxEntryBytes?: number;
+  /** Every request holds one stream's events (Sumo's category is per request). */
+  oneStream?: boolean;
+}
+
+/** What `confirm` may use: more requests to the same receiver, with the sink's headers and token. */
+export interface ConfirmContext {
+  request(url: URL, body: string): Promise<Answer>;
+  signal: AbortSignal;
+  /** Epoch ms by which confirming must end (the budget's deadline or sooner). */
+  deadline: number;
+  now(): number;
+}
 
 /**
  * One HTTP wire format: everything that differs between receivers. A new format is one module that
@@ -52,6 +97,19 @@ export interface HttpFormat {
   serialize(envelope: Envelope): string;
   /** What an answer to a batch means (a redirect never reaches it: http-sink.ts refuses those). */
   interpret(answer: Answer, sent: readonly Envelope[]): Verdict;
+  /** The body of one request from its entries (default: the entries one after another). */
+  frame?(entries: readonly string[]): string;
+  /** Headers that depend on the batch (Sumo's category per stream). */
+  batchHeaders?(batch: readonly Envelope[]): Record<string, string>;
+  /** Limits the sink splits batches to fit. */
+  readonly limits?: RequestLimits;
+  /**
+   * After an acknowledging answer, a further check before the batch counts as delivered (Splunk's
+   * indexer acknowledgement): resolves `acknowledged`, or `retry` to post the batch again.
+   */
+  confirm?(answer: Answer, context: ConfirmContext): Promise<Verdict>;
+  /** Values besides the token that must never appear in an error (Sumo's URL is itself a credential). */
+  readonly secrets?: readonly string[];
   /** A harmless request (no event indexed) that says whether endpoint, token and format work (probe.ts). */
   probe(receiver: ProbeContext): Promise<ProbeResult>;
 }

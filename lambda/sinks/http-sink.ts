@@ -21,14 +21,20 @@ import { isRetryableNetworkError } from '../http/network';
 import { type AttemptOutcome, type RetryPolicy, withRetries } from '../http/retry';
 import { type Answer, exchange, hasControlChars, header } from './answer';
 import type { Destination, ProbeResult } from './destination';
-import { elasticBulkFormat, resolveBulkUrl } from './elastic-bulk';
 import { parseSinkUrl, redactLocation } from './endpoint';
-import { type HttpFormat, isSinkFormat, remedyForStatus, SINK_FORMATS, type SinkFormat } from './format';
-import { ndjsonFormat } from './ndjson';
+import {
+  type ConfirmContext,
+  type HttpFormat,
+  isSinkFormat,
+  remedyForStatus,
+  SINK_FORMATS,
+  type SinkFormat,
+} from './format';
+import { buildFormat, type FormatOptions } from './formats';
 import { runProbe } from './probe';
+import { splitToLimits } from './request-limits';
 import { resolveSinkRetry, type SinkRetryOptions } from './retry';
 import { type Failure, SinkErrors } from './sink-errors';
-import { resolveHecUrl, splunkHecFormat } from './splunk-hec';
 
 const gzipAsync = promisify(gzip);
 /**
@@ -43,12 +49,10 @@ const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 const USER_AGENT = 'mimecast-collector';
 
-export interface HttpSinkOptions {
+export interface HttpSinkOptions extends FormatOptions {
   /** Receiver URL: HTTPS, or HTTP to 127.0.0.1, ::1 or localhost. No credentials in it. */
   url: string;
   format: SinkFormat;
-  /** Value for the Authorization header (scheme per format, see above). From the secret, never a flag. */
-  token?: string;
   /** undici dispatcher; default: the container's shared keep-alive Agent (lambda/http/agent.ts). */
   dispatcher?: Dispatcher;
   log?: Log;
@@ -56,8 +60,6 @@ export interface HttpSinkOptions {
   /** Gzip request bodies (default true). */
   gzip?: boolean;
   retry?: SinkRetryOptions;
-  /** elastic-bulk: index for every document (`_index`); splunk-hec: the HEC `index` field. Optional. */
-  index?: string;
 }
 
 /** Builds a sink, checking every option first and reporting all problems in one ConfigError. */
@@ -81,33 +83,12 @@ export function createHttpSink(options: HttpSinkOptions): Destination {
   const parsed = parseSinkUrl(options.url, 'url', problems);
   let wire: HttpFormat | undefined;
   if (parsed !== undefined && isSinkFormat(options.format)) {
-    wire = buildFormat(options.format, parsed, options.index, problems);
+    wire = buildFormat(options.format, parsed, options, problems);
   }
   if (problems.length > 0 || wire === undefined) {
     throw new ConfigError('sink settings', problems);
   }
   return new HttpSink(wire, policy, options);
-}
-
-/** The format for `url`, or undefined with the problems pushed (also how settings check a URL against its format). */
-export function buildFormat(
-  format: SinkFormat,
-  url: URL,
-  index: string | undefined,
-  problems: ConfigProblem[],
-): HttpFormat | undefined {
-  switch (format) {
-    case 'ndjson':
-      return ndjsonFormat(url);
-    case 'splunk-hec': {
-      const resolved = resolveHecUrl(url, problems);
-      return resolved === undefined ? undefined : splunkHecFormat(resolved, index);
-    }
-    case 'elastic-bulk': {
-      const resolved = resolveBulkUrl(url, index, problems);
-      return resolved === undefined ? undefined : elasticBulkFormat(resolved, index);
-    }
-  }
 }
 
 type Outcome =
@@ -129,7 +110,7 @@ class HttpSink implements Destination {
     private readonly policy: RetryPolicy,
     options: HttpSinkOptions,
   ) {
-    this.errors = new SinkErrors(wire.format, wire.url, options.token);
+    this.errors = new SinkErrors(wire.format, wire.url, options.token, wire.secrets);
     this.log = options.log ?? silentLog;
     this.clock = options.clock ?? systemClock;
     this.gzip = options.gzip ?? true;
@@ -145,18 +126,51 @@ class HttpSink implements Destination {
     if (batch.length === 0) {
       return { bytes: 0 };
     }
+    let bytes = 0;
+    // One request per chunk that fits the receiver's limits, in order; a chunk the receiver finds too
+    // large (Datadog's 413) goes again as two halves. The batch is acknowledged once every chunk is.
+    const queue: Envelope[][] = this.chunks(batch);
+    for (let chunk = queue.shift(); chunk !== undefined; chunk = queue.shift()) {
+      const sent = await this.sendChunk(chunk, budget);
+      bytes += sent.bytes;
+      if (sent.split) {
+        const half = Math.ceil(chunk.length / 2);
+        queue.unshift(chunk.slice(0, half), chunk.slice(half));
+      }
+    }
+    return { bytes };
+  }
+
+  private chunks(batch: readonly Envelope[]): Envelope[][] {
+    const limits = this.wire.limits;
+    if (limits === undefined) return [[...batch]];
+    return splitToLimits(
+      batch,
+      limits,
+      Buffer.byteLength(this.frame([])),
+      (envelope) => this.sizeOf(envelope),
+      (envelope, size, limit) => this.errors.tooLarge(batch.length, envelope.id, size, limit),
+    );
+  }
+
+  private async sendChunk(
+    batch: readonly Envelope[],
+    budget: CallBudget,
+  ): Promise<{ bytes: number; split: boolean }> {
     const { errors, wire } = this;
     const started = this.clock.now();
     let pending = batch;
     let body = await this.encode(pending);
     let bytes = 0;
+    let split = false;
+    const batchHeaders = wire.batchHeaders?.(batch) ?? {};
     await withRetries<void, Failure>({
       policy: this.policy,
       budget,
       now: () => this.clock.now(),
       attempt: async ({ attempt, timeoutMs, last }): Promise<AttemptOutcome<void, Failure>> => {
         bytes += body.length;
-        const outcome = await this.post(body, timeoutMs, budget.signal);
+        const outcome = await this.post(body, batchHeaders, timeoutMs, budget.signal);
         if (outcome.kind === 'aborted') {
           throw errors.stopped(batch.length, outcome.error, last);
         }
@@ -171,7 +185,10 @@ class HttpSink implements Destination {
             remedy: remedyForStatus(answer.status),
           });
         }
-        const verdict = wire.interpret(answer, pending);
+        let verdict = wire.interpret(answer, pending);
+        if (verdict.kind === 'acknowledged' && wire.confirm !== undefined) {
+          verdict = await wire.confirm(answer, this.confirmContext(budget));
+        }
         switch (verdict.kind) {
           case 'acknowledged':
             this.log.debug('sink batch acknowledged', {
@@ -181,6 +198,15 @@ class HttpSink implements Destination {
               bytes,
               attempts: attempt,
             });
+            return { kind: 'done', value: undefined };
+          case 'split':
+            if (batch.length < 2) {
+              throw errors.rejected(batch.length, answer, {
+                reason: `${verdict.reason} for a single event (${batch[0]?.id})`,
+                remedy: remedyForStatus(answer.status),
+              });
+            }
+            split = true;
             return { kind: 'done', value: undefined };
           case 'rejected':
             throw errors.rejected(batch.length, answer, verdict);
@@ -228,7 +254,35 @@ class HttpSink implements Destination {
         }
       },
     });
-    return { bytes };
+    return { bytes, split };
+  }
+
+  /** Further requests for `confirm` (HEC ack queries): the sink's headers, bounded by the budget. */
+  private confirmContext(budget: CallBudget): ConfirmContext {
+    return {
+      signal: budget.signal,
+      deadline: budget.deadline,
+      now: () => this.clock.now(),
+      request: (url, body) =>
+        exchange({
+          method: 'POST',
+          url,
+          // A small plain JSON body: no content-encoding.
+          headers: { ...this.headers(), 'content-type': 'application/json', 'content-encoding': 'identity' },
+          body,
+          signal: AbortSignal.any([
+            budget.signal,
+            AbortSignal.timeout(
+              Math.max(
+                1,
+                Math.min(this.policy.attemptTimeoutMs ?? 30_000, budget.deadline - this.clock.now()),
+              ),
+            ),
+          ]),
+          dispatcher: this.dispatcher ?? sharedAgent(),
+          maxAnswerBytes: MAX_ANSWER_BYTES,
+        }),
+    };
   }
 
   probe(budget: CallBudget): Promise<ProbeResult> {
@@ -249,14 +303,19 @@ class HttpSink implements Destination {
     return line;
   }
 
+  private frame(entries: readonly string[]): string {
+    return this.wire.frame === undefined ? entries.join('') : this.wire.frame(entries);
+  }
+
   private async encode(batch: readonly Envelope[]): Promise<Buffer> {
-    const plain = Buffer.from(batch.map((envelope) => this.line(envelope)).join(''), 'utf8');
+    const plain = Buffer.from(this.frame(batch.map((envelope) => this.line(envelope))), 'utf8');
     // A Buffer, not a stream: exact content-length, and a body that can be sent again.
     return this.gzip ? gzipAsync(plain, { level: GZIP_LEVEL }) : plain;
   }
 
-  private headers(): Record<string, string> {
+  private headers(batchHeaders: Record<string, string> = {}): Record<string, string> {
     return {
+      ...batchHeaders,
       'content-type': this.wire.contentType,
       accept: 'application/json',
       'user-agent': USER_AGENT,
@@ -265,7 +324,12 @@ class HttpSink implements Destination {
     };
   }
 
-  private async post(body: Buffer, timeoutMs: number, outer: AbortSignal): Promise<Outcome> {
+  private async post(
+    body: Buffer,
+    batchHeaders: Record<string, string>,
+    timeoutMs: number,
+    outer: AbortSignal,
+  ): Promise<Outcome> {
     // One signal per request: the caller's abort plus this request's timeout, both precise to the ms,
     // and both released as soon as the answer is read (the body is never read after this returns).
     const controller = new AbortController();
@@ -279,7 +343,7 @@ class HttpSink implements Destination {
       const answer = await exchange({
         method: 'POST',
         url: this.wire.url,
-        headers: this.headers(),
+        headers: this.headers(batchHeaders),
         body,
         signal: controller.signal,
         dispatcher: this.dispatcher ?? sharedAgent(),

@@ -21,12 +21,25 @@ export interface Failure {
 export class SinkErrors {
   readonly endpoint: string;
 
+  private readonly secrets: string[];
+
   constructor(
     private readonly format: SinkFormat,
     url: URL,
     private readonly token: string | undefined,
+    otherSecrets: readonly string[] = [],
   ) {
     this.endpoint = redactUrl(url);
+    this.secrets = [token, ...otherSecrets].filter((s): s is string => s !== undefined && s !== '');
+  }
+
+  /** One event is larger than the receiver takes whole: refused before sending, nothing cut. */
+  tooLarge(events: number, id: string, size: number, limit: number): SinkRejectedError {
+    return new SinkRejectedError(
+      `Sink ${this.format} at ${this.endpoint} cannot take a batch of ${events} events: event ${id} is ${size} bytes serialised, over the receiver's ${limit}-byte limit per entry (it would be cut)`,
+      'Send this stream to a destination without a per-event limit (s3, file, splunk-hec), or ask the receiver to raise its limit; the stream stays at this event until then.',
+      { endpoint: this.endpoint, codes: ['entry-too-large'] },
+    );
   }
 
   /** The receiver refused the batch for good. */
@@ -53,7 +66,11 @@ export class SinkErrors {
     return new ProtocolError(
       this.scrub(`Sink ${this.format} at ${this.endpoint}: ${reason}`),
       `Check that the sink URL and format match the receiver (${this.format} expects its own answers).`,
-      { endpoint: this.endpoint, status: answer.status, excerpt: excerpt(answer.text, this.token) },
+      {
+        endpoint: this.endpoint,
+        status: answer.status,
+        excerpt: this.scrub(excerpt(answer.text, this.token)),
+      },
     );
   }
 
@@ -140,6 +157,8 @@ export class SinkErrors {
 
   /** Belt and braces: whatever a receiver echoes, the token never leaves in an error. */
   scrub(text: string): string {
-    return this.token === undefined ? text : text.split(this.token).join('[redacted]');
+    let clean = text;
+    for (const secret of this.secrets) clean = clean.split(secret).join('[redacted]');
+    return clean;
   }
 }

@@ -35,6 +35,8 @@ export interface CollectorSettingsValues {
   collectionStart: string;
   sinkUrl: string;
   sinkFormat: string;
+  /** issue 14: HEC_ACK, `true` or `false`. */
+  hecAck: string;
   /** Minutes between ticks: "5", "10", ... */
   scheduleMinutes: string;
   jsonPageSize: string;
@@ -119,6 +121,7 @@ export class CollectorFunction extends Construct {
         [ENV.collectionStart]: settings.collectionStart,
         [ENV.sinkUrl]: settings.sinkUrl,
         [ENV.sinkFormat]: settings.sinkFormat,
+        [ENV.hecAck]: settings.hecAck,
         [ENV.jsonPageSize]: settings.jsonPageSize,
         [ENV.siemBatchPageSize]: settings.siemBatchPageSize,
         [ENV.siemEventTypes]: settings.siemEventTypes,

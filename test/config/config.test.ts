@@ -58,6 +58,8 @@ describe('parseLambdaConfig', () => {
       collectionStart: new Date('2024-06-01T00:00:00.000Z'),
       sinkUrl: 'https://splunk.example.com:8088/services/collector/event',
       sinkFormat: 'splunk-hec',
+      hecAck: false,
+      retentionDays: 7,
       secretArn: SECRET_ARN,
       checkpointTable: 'MimecastCollector-prod-Checkpoints',
       lagAlarmSeconds: { siem: 7200, audit: 86_400 },
@@ -306,6 +308,52 @@ describe('parseLambdaConfig', () => {
     });
   });
 
+  // issue 14
+  it('HEC_ACK: true only with splunk-hec; off when unset or false', () => {
+    expect(parseLambdaConfig(validEnv({ [ENV.hecAck]: 'true' })).hecAck).toBe(true);
+    expect(parseLambdaConfig(validEnv({ [ENV.hecAck]: 'false' })).hecAck).toBe(false);
+    expect(problemsOf(() => parseLambdaConfig(validEnv({ [ENV.hecAck]: 'yes' })))).toEqual([
+      { field: ENV.hecAck, problem: '"yes" is not true or false' },
+    ]);
+    expect(
+      problemsOf(() => parseLambdaConfig(validEnv({ [ENV.hecAck]: 'true', [ENV.sinkFormat]: 'ndjson' }))),
+    ).toEqual([{ field: ENV.hecAck, problem: expect.stringContaining('splunk-hec') }]);
+  });
+
+  // issue 14
+  it('sumo: the function refuses a URL that holds the source token, and never repeats the token', () => {
+    const token = 'ZaVnC4dhaV2ZsumoTokenZk2F0b4Q8RdVrAd3kJZ9Qm==';
+    const url = `https://endpoint4.collection.sumologic.com/receiver/v1/http/${token}`;
+    const problems = problemsOf(() =>
+      parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 'sumo', [ENV.sinkUrl]: url })),
+    );
+    expect(problems).toEqual([
+      { field: ENV.sinkUrl, problem: expect.stringContaining('/receiver/v1/http/') },
+    ]);
+    expect(JSON.stringify(problems)).not.toContain(token);
+    const prefix = 'https://endpoint4.collection.sumologic.com/receiver/v1/http/';
+    expect(parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 'sumo', [ENV.sinkUrl]: prefix })).sinkUrl).toBe(
+      prefix,
+    );
+  });
+
+  // issue 14
+  it("file is the command line's; s3 takes s3://bucket/prefix", () => {
+    expect(
+      problemsOf(() =>
+        parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 'file', [ENV.sinkUrl]: 'file:///var/log/mimecast' })),
+      ),
+    ).toEqual([{ field: ENV.sinkFormat, problem: expect.stringContaining('command line') }]);
+    expect(
+      parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 's3', [ENV.sinkUrl]: 's3://lake/mimecast/' })).sinkUrl,
+    ).toBe('s3://lake/mimecast');
+    expect(
+      problemsOf(() =>
+        parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 's3', [ENV.sinkUrl]: 'https://lake' })),
+      ),
+    ).toEqual([{ field: ENV.sinkUrl, problem: expect.stringContaining('s3://<bucket>') }]);
+  });
+
   it('keeps its numeric defaults equal to the engine defaults they replace', async () => {
     const { DEFAULT_LIMITS } = await import('../../lambda/core/limits');
     expect(NUMERIC_SETTINGS.maxPagesPerStream.default).toBe(DEFAULT_LIMITS.maxPagesPerStream);
@@ -324,6 +372,8 @@ describe('parseCollectorSettings (command-line flags)', () => {
       collectionStart: '--start',
       sinkUrl: '--sink-url',
       sinkFormat: '--format',
+      hecAck: '--hec-ack',
+      retentionDays: '--retention-days',
       latenessMarginSeconds: '--lateness',
       lateDataMinutes: '--late-data-minutes',
       maxPagesPerStream: '--max-pages',

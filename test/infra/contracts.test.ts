@@ -54,7 +54,8 @@ test('every host a rule allows for an API version passes the function check for 
 });
 
 test('SinkFormat allows exactly the formats the function implements', () => {
-  expect(parameters.SinkFormat.AllowedValues).toEqual([...SINK_FORMATS]);
+  // s3 joins once the stack makes or takes the bucket; file is the command line's (lambda/sinks/format.ts).
+  expect(parameters.SinkFormat.AllowedValues).toEqual(SINK_FORMATS.filter((f) => f !== 's3' && f !== 'file'));
 });
 
 test('values matching the parameter patterns pass the function checks', () => {

@@ -96,6 +96,7 @@ describe('parameters', () => {
       'AwarenessSnapshotHours',
       'IngestionUrl',
       'SinkFormat',
+      'HecAck',
       'ScheduleMinutes',
       'AlarmEmail',
     ]) {
@@ -171,6 +172,18 @@ describe('parameters', () => {
     });
   });
 
+  test('HecAck true is refused at deploy time unless SinkFormat is splunk-hec', () => {
+    expect(json.Rules.HecAckNeedsSplunkHec).toEqual({
+      RuleCondition: { 'Fn::Equals': [{ Ref: 'HecAck' }, 'true'] },
+      Assertions: [
+        {
+          Assert: { 'Fn::Equals': [{ Ref: 'SinkFormat' }, 'splunk-hec'] },
+          AssertDescription: expect.any(String),
+        },
+      ],
+    });
+  });
+
   test('Streams: comma list of stream ids, default the Cloud Gateway logs and threat feeds (both API versions)', () => {
     const p = parameters.Streams;
     expect(p.AllowedPattern).toBe(STREAMS_PATTERN);
@@ -222,8 +235,10 @@ describe('parameters', () => {
   test('SinkFormat and ScheduleMinutes: allowed values', () => {
     expect(parameters.SinkFormat).toMatchObject({
       Default: 'ndjson',
-      AllowedValues: ['ndjson', 'splunk-hec', 'elastic-bulk'],
+      AllowedValues: ['ndjson', 'splunk-hec', 'elastic-bulk', 'sumo', 'datadog'],
     });
+    expect(parameters.HecAck).toMatchObject({ Default: 'false', AllowedValues: ['false', 'true'] });
+    expect(parameters.IngestionUrl.Description).toContain('/receiver/v1/http/');
     expect(parameters.ScheduleMinutes).toMatchObject({
       Default: '5',
       AllowedValues: ['5', '10', '15', '30', '60'],
@@ -336,6 +351,7 @@ describe('function', () => {
       [ENV.collectionStart]: { Ref: 'CollectionStartTs' },
       [ENV.sinkUrl]: { Ref: 'IngestionUrl' },
       [ENV.sinkFormat]: { Ref: 'SinkFormat' },
+      [ENV.hecAck]: { Ref: 'HecAck' },
       [ENV.jsonPageSize]: { Ref: 'MimecastPageSize' },
       [ENV.siemBatchPageSize]: { Ref: 'SiemBatchPageSize' },
       [ENV.siemEventTypes]: { Ref: 'SiemEventTypes' },
@@ -365,6 +381,7 @@ describe('function', () => {
       'CollectionStartTs',
       'IngestionUrl',
       'SinkFormat',
+      'HecAck',
       'MimecastPageSize',
       'SiemBatchPageSize',
       'SiemEventTypes',

@@ -28,6 +28,7 @@ import { type StreamId, streamsFor } from '../../lambda/core/streams';
 import type { MimecastClient } from '../../lambda/mimecast';
 import { buildTick, createCollectorClient } from '../../lambda/root';
 import { createCredentialsProvider } from '../../lambda/secrets/provider';
+import { isSinkFormat, type SinkFormat } from '../../lambda/sinks';
 import { createDynamoDbCheckpointStore, type DynamoCheckpointStore } from '../../lambda/state/dynamodb-store';
 import { type LocalCheckpointStore, openLocalCheckpointStore } from '../../lambda/state/local-store';
 import { collectTick, type TickReport } from '../../lambda/tick';
@@ -37,7 +38,7 @@ import { RecordingLog } from '../kit/log';
 import { rigSettings } from '../kit/settings';
 import { type CommitWitness, type Process, ProcessStore, StoreProxy } from '../kit/stores';
 
-import { type Receiver, type ReceiverKind, startReceiver } from '../receivers';
+import { type DestinationKind, type HecAckOptions, type Receiver, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 
 /**
@@ -113,7 +114,8 @@ export const STREAM_PATHS: Record<StreamId, { 1: string | RegExp; 2: string | Re
 
 export interface RigOptions {
   api: 1 | 2;
-  receiver?: { kind: ReceiverKind; token?: string };
+  /** The destination and its receiver; `ack` turns on HEC indexer acknowledgement on both sides. */
+  receiver?: { kind: DestinationKind; token?: string; ack?: HecAckOptions; maxBodyBytes?: number };
   simulator?: Partial<SimulatorOptions>;
   /** The client's lateness margin (default MARGIN_S). */
   latenessMarginSeconds?: number;
@@ -203,11 +205,23 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   });
   const receiverKind = options.receiver?.kind ?? 'ndjson';
   const sinkToken = options.receiver?.token;
+  const ack = options.receiver?.ack;
+  if (!isSinkFormat(receiverKind)) throw new Error(`no sink format ${receiverKind} yet`);
+  const sinkFormat: SinkFormat = receiverKind;
   const [receiver, dynamo, aws] = await Promise.all([
-    startReceiver({ kind: receiverKind, ...(sinkToken === undefined ? {} : { token: sinkToken }) }),
+    startReceiver({
+      kind: receiverKind,
+      ...(options.receiver?.token === undefined ? {} : { token: options.receiver.token }),
+      ...(ack === undefined ? {} : { ack }),
+      ...(options.receiver?.maxBodyBytes === undefined
+        ? {}
+        : { maxBodyBytes: options.receiver.maxBodyBytes }),
+    }),
     openLocalCheckpointStore(),
     startAwsStub({}),
   ]);
+  // Sumo as the stack configures it: the URL up to /receiver/v1/http/, the source token in the secret.
+  const sinkUrl = receiverKind === 'sumo' ? receiver.url.replace(/[^/]+$/, '') : receiver.url;
   const mimecastCredentials = api === 1 ? sim.credentials.v1 : sim.credentials.v2;
   aws.putSecret(
     SECRET_NAME,
@@ -222,8 +236,9 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       mimecastBaseUrl: sim.url,
       streams: [...streams],
       ...(start === undefined ? {} : { collectionStart: start }),
-      sinkUrl: receiver.url,
-      sinkFormat: receiverKind,
+      sinkUrl,
+      sinkFormat,
+      ...(ack === undefined ? {} : { hecAck: true }),
       latenessMarginSeconds: options.latenessMarginSeconds ?? MARGIN_S,
       batchMaxEvents: BATCH,
     });
@@ -319,6 +334,8 @@ export async function startRig(options: RigOptions): Promise<Rig> {
             leaseMs: 1000,
             safetyMarginMs: 2000,
           },
+          // Ack polling on the test's scale: a lost ack is given up on within a second.
+          hecAck: { timeoutMs: 1_000, pollIntervalMs: 10, maxPollIntervalMs: 100 },
           ...(run.wrapSink === undefined ? {} : { wrapSink: run.wrapSink }),
         },
       );
@@ -362,8 +379,12 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   return rig;
 }
 
-function idsInBody(kind: ReceiverKind, body: string, stream: StreamId): string[] {
+function idsInBody(kind: DestinationKind, body: string, stream: StreamId): string[] {
   const ids: string[] = [];
+  if (kind === 'datadog') {
+    const entries = JSON.parse(body) as Array<{ id?: unknown; stream?: unknown }>;
+    return entries.filter((e) => e.stream === stream && typeof e.id === 'string').map((e) => e.id as string);
+  }
   for (const line of body.split('\n')) {
     const text = line.trim();
     if (text === '') continue;

@@ -23,6 +23,8 @@ export function rigSettings({ mimecastBaseUrl, sinkUrl, ...settings }: RigSettin
     siemCiEventTypes: [...SIEM_CI_EVENT_TYPES],
     awarenessSnapshotHours: 24,
     ...settings,
+    hecAck: settings.hecAck ?? false,
+    retentionDays: settings.retentionDays ?? 7,
     mimecastBaseUrl: toMimecastBaseUrl(mimecastBaseUrl),
     sinkUrl: toSinkUrl(sinkUrl),
   };
