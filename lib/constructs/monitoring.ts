@@ -153,60 +153,71 @@ export class Monitoring extends Construct {
 
     const metrics = new CollectorMetrics(instance);
     const action = new cwActions.SnsAction(this.topic);
-    const addAlarm = (key: AlarmKey, alarm: cloudwatch.Alarm, perTick: boolean) => {
-      if (perTick) (alarm.node.defaultChild as cloudwatch.CfnAlarm).period = this.periodSeconds;
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
-      this.alarms[key] = alarm;
-    };
     const name = (key: AlarmKey) => `${alarmNamePrefix(instance)}${ALARM_NAMES[key]}`;
     /** Where the alarm's stream(s) show: a query to paste into Logs Insights, and the dashboard. */
     const findWith = (query: string) =>
       ` Which stream(s): CloudWatch Logs Insights on log group ${logGroup.logGroupName}, query: ${query} ` +
       `- or the dashboard ${dashboardUrl}`;
     const anyStream = (metricName: string) => metrics.instanceMetric(metricName, cloudwatch.Stats.MAXIMUM);
+    /**
+     * Every alarm pages on a count of at least 1, in one period unless told otherwise; `perTick` alarms
+     * evaluate the collector's own metrics once per schedule period.
+     */
+    const addAlarm = (
+      key: AlarmKey,
+      id: string,
+      alarm: Pick<cloudwatch.AlarmProps, 'alarmDescription' | 'metric'> & Partial<cloudwatch.AlarmProps>,
+      perTick: boolean,
+    ) => {
+      const created = new cloudwatch.Alarm(this, id, {
+        alarmName: name(key),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...alarm,
+      });
+      if (perTick) (created.node.defaultChild as cloudwatch.CfnAlarm).period = this.periodSeconds;
+      created.addAlarmAction(action);
+      created.addOkAction(action);
+      this.alarms[key] = created;
+    };
 
     addAlarm(
       'streamsFailing',
-      new cloudwatch.Alarm(this, 'StreamsFailing', {
-        alarmName: name('streamsFailing'),
+      'StreamsFailing',
+      {
         alarmDescription:
           `Some stream of Mimecast collector "${instance}" failed in each of the last ` +
           `${ALARM_DEFAULTS.failedTickPeriods} ticks, or the collector did not run. Nothing is lost (checkpoints ` +
           'stay at the last delivery); the remedy of the last failure says what to do.' +
           findWith(HEALTH_QUERIES.failedStreams),
         metric: anyStream(INSTANCE_METRICS.streamsFailed),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: ALARM_DEFAULTS.failedTickPeriods,
         datapointsToAlarm: ALARM_DEFAULTS.failedTickPeriods,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      }),
+      },
       true,
     );
 
     addAlarm(
       'streamsLagging',
-      new cloudwatch.Alarm(this, 'StreamsLagging', {
-        alarmName: name('streamsLagging'),
+      'StreamsLagging',
+      {
         alarmDescription:
           `A stream of Mimecast collector "${instance}" is further behind than its threshold (now minus the ` +
           'newest event delivered). Expected while a backfill catches up; otherwise look for throttling or ' +
           'sink errors on that stream.' +
           findWith(HEALTH_QUERIES.laggingStreams),
         metric: anyStream(INSTANCE_METRICS.streamsLagging),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      },
       true,
     );
 
     addAlarm(
       'refused',
-      new cloudwatch.Alarm(this, 'MimecastRefused', {
-        alarmName: name('refused'),
+      'MimecastRefused',
+      {
         alarmDescription:
           `Mimecast refused collector "${instance}": its credentials (kind authentication: expired, revoked or ` +
           'wrong key; issue new keys in the Mimecast console, run "npx mimecast-collector configure") or a ' +
@@ -214,18 +225,14 @@ export class Monitoring extends Construct {
           'from Streams). Checkpoints are kept.' +
           findWith(HEALTH_QUERIES.refusedStreams),
         metric: anyStream(INSTANCE_METRICS.streamsRefused),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      },
       true,
     );
 
     addAlarm(
       'functionErrors',
-      new cloudwatch.Alarm(this, 'FunctionErrors', {
-        alarmName: name('functionErrors'),
+      'FunctionErrors',
+      {
         alarmDescription:
           `The function of collector "${instance}" failed (an error that needs an operator, a timeout or a crash). ` +
           'The next tick resumes from the checkpoint; the ERROR lines of the function log say what to do.' +
@@ -234,18 +241,14 @@ export class Monitoring extends Construct {
           period: ALARM_DEFAULTS.servicePeriod,
           statistic: cloudwatch.Stats.SUM,
         }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      },
       false,
     );
 
     addAlarm(
       'failureQueue',
-      new cloudwatch.Alarm(this, 'FailedTicksQueued', {
-        alarmName: name('failureQueue'),
+      'FailedTicksQueued',
+      {
         alarmDescription:
           `Records of failed or undeliverable ticks of collector "${instance}" are waiting in the failure queue ` +
           '(FailureQueueUrl output). Read them for the cause, then purge the queue.' +
@@ -254,11 +257,7 @@ export class Monitoring extends Construct {
           period: ALARM_DEFAULTS.servicePeriod,
           statistic: cloudwatch.Stats.MAXIMUM,
         }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      },
       false,
     );
 
