@@ -10,12 +10,11 @@ import { type CliIO, EXIT_FAILED, EXIT_OK, reportError } from './io';
 import {
   cursorSummary,
   duration,
-  openChosenStore,
   STORE_FLAGS,
   type StoreChoice,
   storeChoice,
+  withChosenStore,
 } from './status';
-import type { OpenedStore } from './store';
 
 export const RESET_COMMAND: CommandDeclaration = {
   name: 'reset',
@@ -114,13 +113,7 @@ export async function resetCommand(argv: string[], io: CliIO): Promise<number> {
     return reportError(io, error);
   }
 
-  let opened: OpenedStore;
-  try {
-    opened = await openChosenStore(choice);
-  } catch (error) {
-    return reportError(io, error);
-  }
-  try {
+  return withChosenStore(io, choice, async (opened) => {
     const key = { instance: choice.instance, stream };
     const current = await opened.store.load(key);
     if (current === undefined) {
@@ -162,9 +155,5 @@ export async function resetCommand(argv: string[], io: CliIO): Promise<number> {
         : `Done: the checkpoint of ${stream} is deleted (it was at version ${deleted.version}).`,
     );
     return EXIT_OK;
-  } catch (error) {
-    return reportError(io, error);
-  } finally {
-    await opened.close();
-  }
+  });
 }

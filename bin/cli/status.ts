@@ -96,6 +96,27 @@ export function storeChoice(flags: StoreFlags, problems: ConfigProblem[]): Store
     : { instance: instance.value, stateDir: stateDir ?? DEFAULT_STATE_DIR };
 }
 
+/** Runs `work` on the opened store and closes it; a failure to open or in `work` is reported. */
+export async function withChosenStore(
+  io: CliIO,
+  choice: StoreChoice,
+  work: (opened: OpenedStore) => Promise<number>,
+): Promise<number> {
+  let opened: OpenedStore;
+  try {
+    opened = await openChosenStore(choice);
+  } catch (error) {
+    return reportError(io, error);
+  }
+  try {
+    return await work(opened);
+  } catch (error) {
+    return reportError(io, error);
+  } finally {
+    await opened.close();
+  }
+}
+
 /**
  * Opens the store. A state folder that does not exist is reported, not created: these commands only
  * look at what `run` left behind.
@@ -307,13 +328,7 @@ export async function statusCommand(argv: string[], io: CliIO): Promise<number> 
     return reportError(io, error);
   }
 
-  let opened: OpenedStore;
-  try {
-    opened = await openChosenStore(choice);
-  } catch (error) {
-    return reportError(io, error);
-  }
-  try {
+  return withChosenStore(io, choice, async (opened) => {
     const checkpoints = await opened.store.list(choice.instance);
     const now = Date.now();
     const failing = checkpoints.filter((c) => c.consecutiveFailures > 0);
@@ -349,9 +364,5 @@ export async function statusCommand(argv: string[], io: CliIO): Promise<number> 
       );
     }
     return failing.length === 0 ? EXIT_OK : EXIT_FAILED;
-  } catch (error) {
-    return reportError(io, error);
-  } finally {
-    await opened.close();
-  }
+  });
 }

@@ -1,8 +1,7 @@
 /**
- * `siem` on API 2.0: `GET /siem/v1/batch/events/cg` lists batch files (pre-signed URLs of gzip NDJSON),
- * one event type per listing as every known client does, paged by `@nextPage`. `siem-ci` is the same
- * protocol on `GET /siem/v1/batch/events/ci` (Cloud Integrated) with its own event types
- * (`SIEM_V2_LISTINGS`).
+ * `siem` on API 2.0: `GET /siem/v1/batch/events/cg` lists batch files (pre-signed URLs of gzip NDJSON), one
+ * event type per listing as every known client does, paged by `@nextPage`. `siem-ci`: the same protocol on
+ * `GET /siem/v1/batch/events/ci` (Cloud Integrated) with its own event types (`SIEM_V2_LISTINGS`).
  *
  * Cursor:
  * ```
@@ -26,7 +25,6 @@
  * and path (no query) of the last `seenFilesPerType` files read per type (twice the page size, at most
  * 1000); a listed file found there, or earlier on the same page, is skipped. A file repeated after more
  * newer files than that is read again; its events keep their ids, so the repeat is harmless downstream.
- *
  * One fetchPage lists one page of the first pending type and streams its new files. A type leaves the
  * round when Mimecast says `isCaughtUp` (or the page is empty, or has no `@nextPage`); when no type is
  * pending the stream is caught up and the next round starts with every type. `@nextPage` is kept when
