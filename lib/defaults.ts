@@ -71,7 +71,8 @@ export function alarmNamePrefix(instance: string): string {
 export const FUNCTION_DEFAULTS = {
   /**
    * 1024 MB. The work is mostly waiting on HTTPS, but not only: a SIEM zip/gzip file is decoded,
-   * every event is canonicalised and hashed for its stable id, and each batch is gzipped into a
+   * every event is hashed for its stable id (SIEM file records over their own text, paged records over
+   * canonical JSON: docs/ARCHITECTURE.md, "Event ids"), and each batch is gzipped into a
    * bounded Buffer before it is sent. Lambda hands out CPU in proportion to memory (about 0.58 vCPU
    * here), which is what sets the catch-up speed after a backfill or an outage; the memory also
    * leaves room for one decoded file plus the batch in flight. On arm64 a 60 s tick every
