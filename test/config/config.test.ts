@@ -38,6 +38,16 @@ function validEnv(overrides: Record<string, string | undefined> = {}): Record<st
   };
 }
 
+/** Valid `run` settings as text; a test overrides what it is about. */
+function validSettingsText(): Record<string, string> {
+  return {
+    instance: 'dev',
+    apiVersion: '2',
+    mimecastBaseUrl: 'https://api.services.mimecast.com',
+    sinkFormat: 'ndjson',
+  };
+}
+
 function problemsOf(fn: () => unknown): { field: string; problem: string }[] {
   try {
     fn();
@@ -337,19 +347,24 @@ describe('parseLambdaConfig', () => {
     );
   });
 
-  // issue 14
-  it("file is the command line's; s3 takes s3://bucket/prefix", () => {
+  it("file is the command line's; s3 takes s3://bucket/prefix; the function refuses s3 until the stack grants it", () => {
     expect(
       problemsOf(() =>
         parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 'file', [ENV.sinkUrl]: 'file:///var/log/mimecast' })),
       ),
     ).toEqual([{ field: ENV.sinkFormat, problem: expect.stringContaining('command line') }]);
     expect(
-      parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 's3', [ENV.sinkUrl]: 's3://lake/mimecast/' })).sinkUrl,
+      parseCollectorSettings({ ...validSettingsText(), sinkFormat: 's3', sinkUrl: 's3://lake/mimecast/' })
+        .sinkUrl,
     ).toBe('s3://lake/mimecast');
     expect(
       problemsOf(() =>
-        parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 's3', [ENV.sinkUrl]: 'https://lake' })),
+        parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 's3', [ENV.sinkUrl]: 's3://lake/mimecast/' })),
+      ),
+    ).toEqual([{ field: ENV.sinkFormat, problem: expect.stringContaining('not offered by the stack yet') }]);
+    expect(
+      problemsOf(() =>
+        parseCollectorSettings({ ...validSettingsText(), sinkFormat: 's3', sinkUrl: 'https://lake' }),
       ),
     ).toEqual([{ field: ENV.sinkUrl, problem: expect.stringContaining('s3://<bucket>') }]);
   });

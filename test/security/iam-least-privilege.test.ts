@@ -31,7 +31,15 @@ const SERVICE_OF_PACKAGE: Record<string, string> = {
   'client-kms': 'kms',
   'client-dynamodb': 'dynamodb',
   'lib-dynamodb': 'dynamodb',
+  'client-s3': 's3',
 };
+
+/**
+ * Calls the function's code reaches only for a destination the stack does not offer yet (`s3`: no
+ * bucket, no grant; lambda/sinks/format.ts STACK_SINK_FORMATS; the function refuses SINK_FORMAT s3).
+ * They must stay ungranted until the stack offers the format with its least grant.
+ */
+const NOT_OFFERED_BY_STACK = ['s3:PutObject'];
 
 /** The DynamoDB DocumentClient's commands and the DynamoDB actions they send. */
 const DOCUMENT_CLIENT_ACTIONS: Record<string, string> = {
@@ -276,7 +284,12 @@ test('the handler reaches the SDK calls a tick needs, and none of the operator-o
 });
 
 test('every SDK call the function makes is granted, and every SDK grant has its call', () => {
-  const needed = [...new Set(calls.flatMap((c) => [c.action, ...(IMPLIED[c.action] ?? [])]))].sort();
+  const needed = [...new Set(calls.flatMap((c) => [c.action, ...(IMPLIED[c.action] ?? [])]))]
+    .filter((action) => !NOT_OFFERED_BY_STACK.includes(action))
+    .sort();
+  // The analysis still sees them (so a new call is not hidden by this list), and nothing grants them.
+  expect(calls.map((c) => c.action)).toEqual(expect.arrayContaining(NOT_OFFERED_BY_STACK));
+  expect(granted.filter((action) => NOT_OFFERED_BY_STACK.includes(action))).toEqual([]);
   const sdkGrants = granted.filter((action) => !RUNTIME_GRANTS.includes(action));
   const where = Object.fromEntries(calls.map((c) => [c.action, `${c.command} in ${c.file}`]));
   expect({
