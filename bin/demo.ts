@@ -14,10 +14,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { eventId } from '../lambda/core/envelope';
 import { isSnapshotStream, STREAM_IDS, type StreamId, streamsFor } from '../lambda/core/streams';
 import { startReceiver } from '../test/receivers';
 import { startSimulator } from '../test/simulator';
+import { expectedEventId } from '../test/support/event-ids';
 import { CREDENTIAL_ENV } from './cli/credentials';
 import { processIO } from './cli/main';
 import { runCommand } from './cli/run';
@@ -163,7 +163,10 @@ async function demo(): Promise<number> {
     const rows = streams.map((stream) => {
       const counts = delivered.get(stream)!;
       const ids = new Set([...counts.keys()].map((key) => key.split(' ')[0]));
-      const truth = simulator.groundTruth(stream, anchor.apiVersion).map((record) => eventId(stream, record));
+      // SIEM file records are identified by their own text, the rest by canonical JSON (docs/ARCHITECTURE.md).
+      const truth = simulator
+        .groundTruth(stream, anchor.apiVersion)
+        .map((record) => expectedEventId(stream, record));
       return {
         stream,
         held: truth.length,
