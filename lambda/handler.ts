@@ -57,7 +57,7 @@ function containerFor(): Container {
       registerSecrets: (values) => log.registerSecrets(values),
       // The container's one keep-alive Agent, the one the command line uses too (lambda/http/agent.ts).
       dispatcher: sharedAgent(),
-      // issue 14: an S3-compatible endpoint if one is set; the region and the role's keys come from Lambda.
+      // s3 destination: an S3-compatible endpoint if one is set; the region and the role's keys come from Lambda.
       s3: { ...(process.env.AWS_ENDPOINT_URL_S3 ? { endpoint: process.env.AWS_ENDPOINT_URL_S3 } : {}) },
     },
   };

@@ -93,7 +93,7 @@ export interface CollectorParameters {
   awarenessSnapshotHours: CfnParameter;
   ingestionUrl: CfnParameter;
   sinkFormat: CfnParameter;
-  /** issue 14: splunk-hec indexer acknowledgement. */
+  /** splunk-hec indexer acknowledgement. */
   hecAck: CfnParameter;
   scheduleMinutes: CfnParameter;
   alarmEmail: CfnParameter;
@@ -201,7 +201,6 @@ export function defineParameters(stack: Stack): CollectorParameters {
       'Body format for the ingestion endpoint: ndjson (one envelope per line), splunk-hec, elastic-bulk, ' +
       'sumo (Sumo Logic HTTP Source), datadog (logs intake v2).',
   });
-  // --- issue 14 (destinations) ---------------------------------------------------------------------
   const hecAck = new CfnParameter(stack, 'HecAck', {
     type: 'String',
     default: 'false',
@@ -219,7 +218,6 @@ export function defineParameters(stack: Stack): CollectorParameters {
       },
     ],
   });
-  // --- end issue 14 -------------------------------------------------------------------------------
   const scheduleMinutes = new CfnParameter(stack, 'ScheduleMinutes', {
     type: 'String',
     default: DEFAULT_SCHEDULE_MINUTES,

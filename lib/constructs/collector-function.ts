@@ -35,7 +35,7 @@ export interface CollectorSettingsValues {
   collectionStart: string;
   sinkUrl: string;
   sinkFormat: string;
-  /** issue 14: HEC_ACK, `true` or `false`. */
+  /** HEC_ACK, `true` or `false`: splunk-hec indexer acknowledgement. */
   hecAck: string;
   /** Minutes between ticks: "5", "10", ... */
   scheduleMinutes: string;
