@@ -8,7 +8,7 @@ import { STREAM_IDS, type StreamId, streamsFor } from '../core/streams';
 import { ENV } from '../env-names';
 import { ConfigError, type ConfigProblem } from '../errors';
 import { pathSecret } from '../sinks/endpoint';
-import { CLI_ONLY_FORMATS, SINK_FORMATS, type SinkFormat, STACK_SINK_FORMATS } from '../sinks/format';
+import { CLI_ONLY_FORMATS, SINK_FORMATS, type SinkFormat } from '../sinks/format';
 import { buildFormat } from '../sinks/formats';
 import type { Check } from './check';
 import {
@@ -287,16 +287,7 @@ function functionSinkProblems({ sinkFormat, sinkUrl }: Partial<CollectorSettings
     return [
       {
         field: ENV.sinkFormat,
-        problem: `${sinkFormat} is for the command line (the function has no lasting disk); use an HTTP format`,
-      },
-    ];
-  }
-  // The function sends to S3, but its role may write only where the stack grants: not yet (sinks/format.ts).
-  if (sinkFormat !== undefined && !STACK_SINK_FORMATS.includes(sinkFormat)) {
-    return [
-      {
-        field: ENV.sinkFormat,
-        problem: `${sinkFormat} is not offered by the stack yet (no bucket or grant for it); collect into it with \`npx mimecast-collector run --sink-format ${sinkFormat}\`, or use an HTTP format`,
+        problem: `${sinkFormat} is for the command line (the function has no lasting disk); use s3 or an HTTP format`,
       },
     ];
   }

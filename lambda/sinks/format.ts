@@ -23,12 +23,9 @@ export const CLI_ONLY_FORMATS: readonly SinkFormat[] = ['file'];
 /** file: days of day files kept unless `--retention-days` says otherwise (a week of logs for a shipper to catch up). */
 export const DEFAULT_RETENTION_DAYS = 7;
 
-/**
- * Formats the stack offers as `SinkFormat`. `s3` is left out until the stack creates or is given the
- * bucket with its IAM; until then the function refuses SINK_FORMAT s3 (settings/schema.ts), though its code sends to S3.
- */
+/** Formats the stack offers as `SinkFormat`: all but the command line's (s3 with its bucket and grant, lib/constructs/data-lake.ts). */
 export const STACK_SINK_FORMATS: readonly SinkFormat[] = SINK_FORMATS.filter(
-  (f) => f !== 's3' && !CLI_ONLY_FORMATS.includes(f),
+  (f) => !CLI_ONLY_FORMATS.includes(f),
 );
 
 export function isSinkFormat(value: unknown): value is SinkFormat {

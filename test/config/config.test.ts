@@ -347,7 +347,7 @@ describe('parseLambdaConfig', () => {
     );
   });
 
-  it("file is the command line's; s3 takes s3://bucket/prefix; the function refuses s3 until the stack grants it", () => {
+  it("file is the command line's; s3 takes s3://bucket/prefix, from the command line and the function", () => {
     expect(
       problemsOf(() =>
         parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 'file', [ENV.sinkUrl]: 'file:///var/log/mimecast' })),
@@ -358,10 +358,13 @@ describe('parseLambdaConfig', () => {
         .sinkUrl,
     ).toBe('s3://lake/mimecast');
     expect(
+      parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 's3', [ENV.sinkUrl]: 's3://lake/mimecast/' })),
+    ).toMatchObject({ sinkFormat: 's3', sinkUrl: 's3://lake/mimecast' });
+    expect(
       problemsOf(() =>
-        parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 's3', [ENV.sinkUrl]: 's3://lake/mimecast/' })),
+        parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 's3', [ENV.sinkUrl]: 'https://lake' })),
       ),
-    ).toEqual([{ field: ENV.sinkFormat, problem: expect.stringContaining('not offered by the stack yet') }]);
+    ).toEqual([{ field: ENV.sinkUrl, problem: expect.stringContaining('s3://<bucket>') }]);
     expect(
       problemsOf(() =>
         parseCollectorSettings({ ...validSettingsText(), sinkFormat: 's3', sinkUrl: 'https://lake' }),
