@@ -11,45 +11,12 @@ import { objectKey, parseS3Url } from '../../lambda/sinks/s3';
 import { LAKE_RETENTION_DAYS_PATTERN, S3_INGESTION_URL_PATTERN } from '../../lib/lake-parameters';
 import { INGESTION_URL_PATTERN } from '../../lib/parameters';
 import { buildStack, type Cfn } from './helpers';
+import { evaluate, iamGlob } from './intrinsics';
 
 const { template } = buildStack('acme');
 const json = template.toJSON() as Record<string, Cfn>;
 const resources: Record<string, Cfn> = json.Resources;
 const matches = (pattern: string, value: string) => new RegExp(pattern).test(value);
-
-/** CloudFormation's evaluation of the intrinsic functions the lake uses, for given parameter values. */
-function evaluate(
-  value: Cfn,
-  parameters: Record<string, string>,
-  conditions: Record<string, boolean> = {},
-): Cfn {
-  if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map((v) => evaluate(v, parameters, conditions));
-  const [fn, args] = Object.entries<Cfn>(value)[0] ?? [];
-  switch (fn) {
-    case 'Ref': {
-      if (args === 'AWS::Partition') return 'aws';
-      if (args === 'AWS::NoValue') return undefined;
-      if (!(args in parameters)) throw new Error(`no value for ${args}`);
-      return parameters[args];
-    }
-    case 'Fn::Split':
-      return String(evaluate(args[1], parameters, conditions)).split(args[0]);
-    case 'Fn::Select': {
-      const list = evaluate(args[1], parameters, conditions) as unknown[];
-      if (args[0] >= list.length) throw new Error('Fn::Select cannot select nonexistent value');
-      return list[args[0]];
-    }
-    case 'Fn::Join':
-      return (evaluate(args[1], parameters, conditions) as string[]).join(args[0]);
-    case 'Fn::If':
-      return evaluate(conditions[args[0]] ? args[1] : args[2], parameters, conditions);
-    default:
-      return Object.fromEntries(
-        Object.entries<Cfn>(value).map(([k, v]) => [k, evaluate(v, parameters, conditions)]),
-      );
-  }
-}
 
 function only(type: string): [string, Cfn] {
   const found = Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -62,10 +29,6 @@ const writePolicy = Object.values(resources).find(
   (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.PolicyName.startsWith('LakeWritePolicy'),
 );
 const writeResource = writePolicy.Properties.PolicyDocument.Statement[0].Resource;
-
-/** A glob of IAM's kind (`*` any run of characters) as a RegExp. */
-const iamGlob = (resource: string) =>
-  new RegExp(`^${resource.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
 
 function envelope(stream: string, time: string): Envelope {
   return { id: 'c0ffee', stream, logType: 'receipt', time, instance: 'acme', event: {} } as Envelope;
