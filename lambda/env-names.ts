@@ -27,4 +27,8 @@ export const ENV = {
   awarenessSnapshotHours: 'AWARENESS_SNAPSHOT_HOURS',
   /** file destination (command line only; the stack never sets it): days of day files kept. */
   retentionDays: 'RETENTION_DAYS',
+  /** syslog destination (command line only): PEM file of the CA a tls:// receiver's certificate is from. */
+  sinkCa: 'SINK_CA_FILE',
+  /** syslog destination (command line only): octets of one message. */
+  syslogMaxMessageBytes: 'SYSLOG_MAX_MESSAGE_BYTES',
 } as const;

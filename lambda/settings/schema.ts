@@ -27,6 +27,7 @@ import {
   parseCollectionStart,
   parseSinkFormat,
   parseSwitch,
+  readCaFile,
   type SinkUrl,
   validateInstanceId,
   validateSecretId,
@@ -78,6 +79,10 @@ export const SETTING_SCHEMAS = {
   hecAck: setting(parseSwitch, z.boolean()),
   /** file destination (command line): days of day files kept, older ones removed. */
   retentionDays: bounded('retentionDays'),
+  /** syslog over tls:// (command line): the PEM text of the file named, certificates trusted besides the system's. */
+  sinkCa: setting(readCaFile, z.string().optional()),
+  /** syslog (command line): octets of one message; a larger event refuses its batch (sinks/syslog.ts). */
+  syslogMaxMessageBytes: bounded('syslogMaxMessageBytes'),
   /** Seconds a time window stays open behind now, so late-indexed Mimecast events are not skipped. */
   latenessMarginSeconds: bounded('latenessMarginSeconds'),
   /**
@@ -137,6 +142,8 @@ export const SETTING_CARRIERS: Record<SettingName, { env: string; flag: string }
   sinkFormat: { env: ENV.sinkFormat, flag: '--sink-format' },
   hecAck: { env: ENV.hecAck, flag: '--hec-ack' },
   retentionDays: { env: ENV.retentionDays, flag: '--retention-days' },
+  sinkCa: { env: ENV.sinkCa, flag: '--sink-ca-file' },
+  syslogMaxMessageBytes: { env: ENV.syslogMaxMessageBytes, flag: '--syslog-max-message-bytes' },
   latenessMarginSeconds: { env: ENV.latenessMarginSeconds, flag: '--lateness' },
   lateDataMinutes: { env: ENV.lateDataMinutes, flag: '--late-data-minutes' },
   maxPagesPerStream: { env: ENV.maxPagesPerStream, flag: '--max-pages' },
@@ -209,6 +216,22 @@ function collectSettings(
       for (const p of formatProblems) problems.push({ field: names.sinkUrl, problem: p.problem });
     }
   }
+  if (sinkFormat !== undefined && sinkFormat !== 'syslog') {
+    for (const name of ['sinkCa', 'syslogMaxMessageBytes'] as const) {
+      // Only a value that parsed: a bad one already has its problem.
+      if (settings[name] !== undefined && (input[name] ?? '').trim() !== '') {
+        problems.push({
+          field: names[name],
+          problem: `is for ${names.sinkFormat} syslog; the format is ${sinkFormat}`,
+        });
+      }
+    }
+  } else if (settings.sinkCa !== undefined && sinkUrl !== undefined && !sinkUrl.startsWith('tls:')) {
+    problems.push({
+      field: names.sinkCa,
+      problem: `is for a tls:// ${names.sinkUrl}; a tcp:// receiver has no certificate`,
+    });
+  }
   if (settings.hecAck === true && sinkFormat !== undefined && sinkFormat !== 'splunk-hec') {
     problems.push({
       field: names.hecAck,
@@ -218,18 +241,25 @@ function collectSettings(
   return settings;
 }
 
-const NON_HTTP_SCHEMES: Partial<Record<SinkFormat, string>> = { s3: 's3:', file: 'file:' };
+/** The formats that are not HTTP: their URL schemes, and the URL shape they take. */
+const NON_HTTP_SCHEMES: Partial<Record<SinkFormat, { schemes: readonly string[]; shape: string }>> = {
+  s3: { schemes: ['s3:'], shape: 's3://<bucket>/<prefix>' },
+  file: { schemes: ['file:'], shape: 'file:///<absolute dir>' },
+  syslog: { schemes: ['tls:', 'tcp:'], shape: 'tls://<host>:<port> (tcp:// only on this machine)' },
+};
 
 const isHttpFormat = (format: SinkFormat) => NON_HTTP_SCHEMES[format] === undefined;
 
-/** s3 and file take their own URL schemes, every other format an https (or loopback http) URL. */
+/** s3, file and syslog take their own URL schemes, every other format an https (or loopback http) URL. */
 function sinkUrlSchemeProblem(sinkUrl: string, format: SinkFormat, formatName: string): string | undefined {
   const scheme = new URL(sinkUrl).protocol;
   const wanted = NON_HTTP_SCHEMES[format];
-  if (wanted !== undefined && scheme !== wanted) {
-    return `${formatName} ${format} takes ${format === 's3' ? 's3://<bucket>/<prefix>' : 'file:///<absolute dir>'}`;
+  if (wanted !== undefined && !wanted.schemes.includes(scheme)) {
+    return `${formatName} ${format} takes ${wanted.shape}`;
   }
-  const owner = (Object.keys(NON_HTTP_SCHEMES) as SinkFormat[]).find((f) => NON_HTTP_SCHEMES[f] === scheme);
+  const owner = (Object.keys(NON_HTTP_SCHEMES) as SinkFormat[]).find((f) =>
+    NON_HTTP_SCHEMES[f]?.schemes.includes(scheme),
+  );
   if (wanted === undefined && owner !== undefined) return `is a ${scheme}// URL: use ${formatName} ${owner}`;
   return undefined;
 }
@@ -287,7 +317,7 @@ function functionSinkProblems({ sinkFormat, sinkUrl }: Partial<CollectorSettings
     return [
       {
         field: ENV.sinkFormat,
-        problem: `${sinkFormat} is for the command line (the function has no lasting disk); use s3 or an HTTP format`,
+        problem: `${sinkFormat} is for the command line (${sinkFormat === 'file' ? 'the function has no lasting disk' : 'the stack offers no network path or CA for it'}); use s3 or an HTTP format`,
       },
     ];
   }

@@ -11,8 +11,10 @@ import { FileDestination, parseFileUrl } from './file';
 import { DEFAULT_RETENTION_DAYS, type SinkFormat } from './format';
 import type { HecAckOptions } from './hec-ack';
 import { createHttpSink } from './http-sink';
-import type { SinkRetryOptions } from './retry';
+import { resolveSinkRetry, type SinkRetryOptions } from './retry';
 import { parseS3Url, S3Destination } from './s3';
+import { SyslogDestination } from './syslog';
+import { DEFAULT_SYSLOG_MAX_MESSAGE_BYTES, parseSyslogUrl } from './syslog-message';
 
 /** What the settings say about the destination (`--sink-format`, `--sink-url`, `--hec-ack`...). */
 export interface DestinationSettings {
@@ -22,6 +24,10 @@ export interface DestinationSettings {
   hecAck?: boolean;
   /** file: days of day files kept (`--retention-days`, default 7). */
   retentionDays?: number;
+  /** syslog over tls://: PEM certificates trusted besides the system's (read from `--sink-ca-file`). */
+  sinkCa?: string;
+  /** syslog: octets of one message (`--syslog-max-message-bytes`, default 200,000). */
+  syslogMaxMessageBytes?: number;
 }
 
 /** What the caller holds: the token from the secret, and the shared transport, log and clock. */
@@ -53,6 +59,17 @@ export function createDestination(settings: DestinationSettings, deps: Destinati
     const dir = parseFileUrl(settings.sinkUrl, 'url', problems);
     if (dir === undefined) throw new ConfigError('sink settings', problems);
     return new FileDestination(dir, settings.retentionDays ?? DEFAULT_RETENTION_DAYS, deps.clock);
+  }
+  if (settings.sinkFormat === 'syslog') {
+    const problems: ConfigProblem[] = [];
+    const target = parseSyslogUrl(settings.sinkUrl, 'url', problems);
+    const retry = resolveSinkRetry(deps.retry, problems);
+    if (target === undefined || problems.length > 0) throw new ConfigError('sink settings', problems);
+    return new SyslogDestination(target, {
+      maxMessageBytes: settings.syslogMaxMessageBytes ?? DEFAULT_SYSLOG_MAX_MESSAGE_BYTES,
+      retry,
+      ...(settings.sinkCa === undefined ? {} : { ca: settings.sinkCa }),
+    });
   }
   if (settings.sinkFormat === 's3') {
     const problems: ConfigProblem[] = [];

@@ -5,7 +5,15 @@ import type { Answer } from './answer';
 import type { ProbeResult } from './destination';
 import type { ProbeContext } from './probe';
 
-export type SinkFormat = 'ndjson' | 'splunk-hec' | 'elastic-bulk' | 'sumo' | 'datadog' | 's3' | 'file';
+export type SinkFormat =
+  | 'ndjson'
+  | 'splunk-hec'
+  | 'elastic-bulk'
+  | 'sumo'
+  | 'datadog'
+  | 's3'
+  | 'file'
+  | 'syslog';
 
 export const SINK_FORMATS: readonly SinkFormat[] = [
   'ndjson',
@@ -15,10 +23,14 @@ export const SINK_FORMATS: readonly SinkFormat[] = [
   'datadog',
   's3',
   'file',
+  'syslog',
 ];
 
-/** Formats only the command line offers: the function has no lasting disk. */
-export const CLI_ONLY_FORMATS: readonly SinkFormat[] = ['file'];
+/**
+ * Formats only the command line offers: the function has no lasting disk (file), and no network path
+ * to a syslog receiver nor a way to be given its CA (syslog).
+ */
+export const CLI_ONLY_FORMATS: readonly SinkFormat[] = ['file', 'syslog'];
 
 /** file: days of day files kept unless `--retention-days` says otherwise (a week of logs for a shipper to catch up). */
 export const DEFAULT_RETENTION_DAYS = 7;

@@ -50,6 +50,7 @@ export function buildFormat(
       return datadogFormat(url);
     case 's3':
     case 'file':
+    case 'syslog':
       problems.push({
         field: 'format',
         problem: `${format} is not an HTTP format; build it with createDestination`,

@@ -25,6 +25,7 @@ export function rigSettings({ mimecastBaseUrl, sinkUrl, ...settings }: RigSettin
     ...settings,
     hecAck: settings.hecAck ?? false,
     retentionDays: settings.retentionDays ?? 7,
+    syslogMaxMessageBytes: settings.syslogMaxMessageBytes ?? 200_000,
     mimecastBaseUrl: toMimecastBaseUrl(mimecastBaseUrl),
     sinkUrl: toSinkUrl(sinkUrl),
   };

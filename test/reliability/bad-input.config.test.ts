@@ -77,6 +77,9 @@ const GOOD: Record<Exclude<Var, 'mimecastBaseUrl' | 'apiVersion'>, readonly stri
   // 'true' is good only with splunk-hec (config.test.ts).
   hecAck: ['', 'false', 'FALSE'],
   retentionDays: ['', '1', '7', '3650'],
+  // Both are for SINK_FORMAT syslog, which the function refuses: only unset is good here.
+  sinkCa: [''],
+  syslogMaxMessageBytes: [''],
   secretArn: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:collector-AbCdEf', 'collector/prod'],
   checkpointTable: [
     'MimecastCollector-prod-Checkpoints',
@@ -124,6 +127,8 @@ const BAD: Record<Var, readonly (string | undefined)[]> = {
   sinkFormat: [undefined, '', 'csv', 'NDJSON'],
   hecAck: ['yes', '1', 'on'],
   retentionDays: ['0', '3651', 'week'],
+  sinkCa: ['/nonexistent/mimecast-collector-ca.pem'],
+  syslogMaxMessageBytes: ['0', '2047', '10485761', '200k'],
   secretArn: [undefined, '', 'arn:aws:s3:::bucket', 'has space'],
   checkpointTable: [undefined, '', 'ab', 'bad name!'],
   latenessMarginSeconds: ['-1', '86401', '1e3', 'five', '1.5'],
@@ -377,6 +382,8 @@ describe('before any call is made', () => {
       [ENV.sinkFormat]: 'csv',
       [ENV.hecAck]: 'yes',
       [ENV.retentionDays]: 'a week',
+      [ENV.sinkCa]: '/nonexistent/ca.pem',
+      [ENV.syslogMaxMessageBytes]: '1',
       [ENV.secretArn]: 'arn:aws:s3:::not-a-secret',
       [ENV.checkpointTable]: 'x',
       [ENV.latenessMarginSeconds]: '-5',
