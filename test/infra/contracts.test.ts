@@ -21,6 +21,7 @@ import { STREAM_IDS, streamsFor } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { isPlaceholderSecret } from '../../lambda/secrets/document';
 import { SETTING_CARRIERS, SETTING_SCHEMAS, type SettingName } from '../../lambda/settings';
+import { CLI_ONLY_FORMATS } from '../../lambda/sinks/format';
 import { SECRET_PLACEHOLDER } from '../../lib/constructs/credentials-store';
 import {
   COLLECTION_START_PATTERN,
@@ -54,8 +55,10 @@ test('every host a rule allows for an API version passes the function check for 
 });
 
 test('SinkFormat allows exactly the formats the function implements', () => {
-  // file is the command line's (lambda/sinks/format.ts); s3 comes with its bucket and grant (lib/constructs/data-lake.ts).
-  expect(parameters.SinkFormat.AllowedValues).toEqual(SINK_FORMATS.filter((f) => f !== 'file'));
+  // file and syslog are the command line's (lambda/sinks/format.ts); s3 comes with its bucket and grant (lib/constructs/data-lake.ts).
+  expect(parameters.SinkFormat.AllowedValues).toEqual(
+    SINK_FORMATS.filter((f) => !CLI_ONLY_FORMATS.includes(f)),
+  );
   expect(parameters.SinkFormat.AllowedValues).toContain('s3');
 });
 
