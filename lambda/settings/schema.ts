@@ -28,6 +28,7 @@ import {
   parseSinkFormat,
   parseSwitch,
   type SinkUrl,
+  validateAzureAuthorityUrl,
   validateInstanceId,
   validateSecretId,
   validateSinkUrl,
@@ -76,6 +77,8 @@ export const SETTING_SCHEMAS = {
   sinkFormat: setting(parseSinkFormat, z.enum(SINK_FORMATS)),
   /** splunk-hec: wait for Splunk's indexer acknowledgement of each post (sinks/hec-ack.ts). */
   hecAck: setting(parseSwitch, z.boolean()),
+  /** sentinel: where Entra tokens come from (sinks/entra.ts). */
+  azureAuthorityUrl: setting(validateAzureAuthorityUrl, z.string()),
   /** file destination (command line): days of day files kept, older ones removed. */
   retentionDays: bounded('retentionDays'),
   /** Seconds a time window stays open behind now, so late-indexed Mimecast events are not skipped. */
@@ -137,6 +140,7 @@ export const SETTING_CARRIERS: Record<SettingName, { env: string; flag: string }
   sinkFormat: { env: ENV.sinkFormat, flag: '--sink-format' },
   hecAck: { env: ENV.hecAck, flag: '--hec-ack' },
   retentionDays: { env: ENV.retentionDays, flag: '--retention-days' },
+  azureAuthorityUrl: { env: ENV.azureAuthorityUrl, flag: '--azure-authority-url' },
   latenessMarginSeconds: { env: ENV.latenessMarginSeconds, flag: '--lateness' },
   lateDataMinutes: { env: ENV.lateDataMinutes, flag: '--late-data-minutes' },
   maxPagesPerStream: { env: ENV.maxPagesPerStream, flag: '--max-pages' },

@@ -5,7 +5,15 @@ import type { Answer } from './answer';
 import type { ProbeResult } from './destination';
 import type { ProbeContext } from './probe';
 
-export type SinkFormat = 'ndjson' | 'splunk-hec' | 'elastic-bulk' | 'sumo' | 'datadog' | 's3' | 'file';
+export type SinkFormat =
+  | 'ndjson'
+  | 'splunk-hec'
+  | 'elastic-bulk'
+  | 'sumo'
+  | 'datadog'
+  | 'sentinel'
+  | 's3'
+  | 'file';
 
 export const SINK_FORMATS: readonly SinkFormat[] = [
   'ndjson',
@@ -13,6 +21,7 @@ export const SINK_FORMATS: readonly SinkFormat[] = [
   'elastic-bulk',
   'sumo',
   'datadog',
+  'sentinel',
   's3',
   'file',
 ];

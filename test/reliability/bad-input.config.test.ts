@@ -77,6 +77,12 @@ const GOOD: Record<Exclude<Var, 'mimecastBaseUrl' | 'apiVersion'>, readonly stri
   // 'true' is good only with splunk-hec (config.test.ts).
   hecAck: ['', 'false', 'FALSE'],
   retentionDays: ['', '1', '7', '3650'],
+  azureAuthorityUrl: [
+    '',
+    'https://login.microsoftonline.com',
+    'https://login.microsoftonline.us/',
+    'http://127.0.0.1:9',
+  ],
   secretArn: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:collector-AbCdEf', 'collector/prod'],
   checkpointTable: [
     'MimecastCollector-prod-Checkpoints',
@@ -124,6 +130,12 @@ const BAD: Record<Var, readonly (string | undefined)[]> = {
   sinkFormat: [undefined, '', 'csv', 'NDJSON'],
   hecAck: ['yes', '1', 'on'],
   retentionDays: ['0', '3651', 'week'],
+  azureAuthorityUrl: [
+    'http://login.microsoftonline.com',
+    'login.microsoftonline.com',
+    'https://u:p@login.example.com',
+    'https://login.microsoftonline.com/?x=1',
+  ],
   secretArn: [undefined, '', 'arn:aws:s3:::bucket', 'has space'],
   checkpointTable: [undefined, '', 'ab', 'bad name!'],
   latenessMarginSeconds: ['-1', '86401', '1e3', 'five', '1.5'],
