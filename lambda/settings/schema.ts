@@ -29,6 +29,7 @@ import {
   parseSwitch,
   readCaFile,
   type SinkUrl,
+  validateAzureAuthorityUrl,
   validateInstanceId,
   validateSecretId,
   validateSinkUrl,
@@ -77,6 +78,8 @@ export const SETTING_SCHEMAS = {
   sinkFormat: setting(parseSinkFormat, z.enum(SINK_FORMATS)),
   /** splunk-hec: wait for Splunk's indexer acknowledgement of each post (sinks/hec-ack.ts). */
   hecAck: setting(parseSwitch, z.boolean()),
+  /** sentinel: where Entra tokens come from (sinks/entra.ts). */
+  azureAuthorityUrl: setting(validateAzureAuthorityUrl, z.string()),
   /** file destination (command line): days of day files kept, older ones removed. */
   retentionDays: bounded('retentionDays'),
   /** syslog over tls:// (command line): the PEM text of the file named, certificates trusted besides the system's. */
@@ -144,6 +147,7 @@ export const SETTING_CARRIERS: Record<SettingName, { env: string; flag: string }
   retentionDays: { env: ENV.retentionDays, flag: '--retention-days' },
   sinkCa: { env: ENV.sinkCa, flag: '--sink-ca-file' },
   syslogMaxMessageBytes: { env: ENV.syslogMaxMessageBytes, flag: '--syslog-max-message-bytes' },
+  azureAuthorityUrl: { env: ENV.azureAuthorityUrl, flag: '--azure-authority-url' },
   latenessMarginSeconds: { env: ENV.latenessMarginSeconds, flag: '--lateness' },
   lateDataMinutes: { env: ENV.lateDataMinutes, flag: '--late-data-minutes' },
   maxPagesPerStream: { env: ENV.maxPagesPerStream, flag: '--max-pages' },

@@ -14,6 +14,7 @@ import {
   MAX_JSON_PAGE_SIZE,
   MAX_SIEM_BATCH_PAGE_SIZE,
 } from '../mimecast/constants';
+import { DEFAULT_AZURE_AUTHORITY } from '../sinks/entra';
 import { parseFileUrl } from '../sinks/file';
 import { DEFAULT_RETENTION_DAYS, SINK_FORMATS, type SinkFormat } from '../sinks/format';
 import { parseS3Url } from '../sinks/s3';
@@ -116,6 +117,20 @@ export function validateSinkUrl(text: string | undefined): Check<SinkUrl> {
   if (!parsed.ok) return parsed;
   if (parsed.value.hash !== '') return fail('must not contain a #fragment (it is never sent to the server)');
   return { ok: true, value: parsed.value.href as SinkUrl };
+}
+
+/**
+ * sentinel: the Entra authority (`https://login.microsoftonline.com`, a national cloud's, or a loopback
+ * stand-in in tests); unset or empty gives the public cloud's. Returned without a trailing slash.
+ */
+export function validateAzureAuthorityUrl(text: string | undefined): Check<string> {
+  if ((text ?? '').trim() === '') return { ok: true, value: DEFAULT_AZURE_AUTHORITY };
+  const parsed = parseUrl(text, `the Entra authority, e.g. ${DEFAULT_AZURE_AUTHORITY}`);
+  if (!parsed.ok) return parsed;
+  if (parsed.value.search !== '' || parsed.value.hash !== '') {
+    return fail(`must be the authority alone, without ?query or #fragment (e.g. ${DEFAULT_AZURE_AUTHORITY})`);
+  }
+  return { ok: true, value: `${parsed.value.origin}${parsed.value.pathname.replace(/\/+$/, '')}` };
 }
 
 export function parseSinkFormat(text: string | undefined): Check<SinkFormat> {

@@ -11,6 +11,7 @@ export type SinkFormat =
   | 'elastic-bulk'
   | 'sumo'
   | 'datadog'
+  | 'sentinel'
   | 's3'
   | 'file'
   | 'syslog';
@@ -21,6 +22,7 @@ export const SINK_FORMATS: readonly SinkFormat[] = [
   'elastic-bulk',
   'sumo',
   'datadog',
+  'sentinel',
   's3',
   'file',
   'syslog',

@@ -405,6 +405,7 @@ describe('parseCollectorSettings (command-line flags)', () => {
       siemEventTypes: '--siem-types',
       siemCiEventTypes: '--siem-ci-types',
       awarenessSnapshotHours: '--awareness-snapshot-hours',
+      azureAuthorityUrl: '--azure-authority-url',
     };
     const problems = problemsOf(() =>
       parseCollectorSettings(

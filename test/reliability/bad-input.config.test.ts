@@ -80,6 +80,12 @@ const GOOD: Record<Exclude<Var, 'mimecastBaseUrl' | 'apiVersion'>, readonly stri
   // Both are for SINK_FORMAT syslog, which the function refuses: only unset is good here.
   sinkCa: [''],
   syslogMaxMessageBytes: [''],
+  azureAuthorityUrl: [
+    '',
+    'https://login.microsoftonline.com',
+    'https://login.microsoftonline.us/',
+    'http://127.0.0.1:9',
+  ],
   secretArn: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:collector-AbCdEf', 'collector/prod'],
   checkpointTable: [
     'MimecastCollector-prod-Checkpoints',
@@ -129,6 +135,12 @@ const BAD: Record<Var, readonly (string | undefined)[]> = {
   retentionDays: ['0', '3651', 'week'],
   sinkCa: ['/nonexistent/mimecast-collector-ca.pem'],
   syslogMaxMessageBytes: ['0', '2047', '10485761', '200k'],
+  azureAuthorityUrl: [
+    'http://login.microsoftonline.com',
+    'login.microsoftonline.com',
+    'https://u:p@login.example.com',
+    'https://login.microsoftonline.com/?x=1',
+  ],
   secretArn: [undefined, '', 'arn:aws:s3:::bucket', 'has space'],
   checkpointTable: [undefined, '', 'ab', 'bad name!'],
   latenessMarginSeconds: ['-1', '86401', '1e3', 'five', '1.5'],
