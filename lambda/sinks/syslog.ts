@@ -40,6 +40,9 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/** Least time a new connection must stay open before the batch is written (see `deliver`). */
+const TCP_SETTLE_MS = 20;
+
 const CA_REMEDY =
   "Pass the receiver's CA certificate (PEM) with --sink-ca-file, or give the receiver a certificate for this host name from a CA this machine trusts.";
 
@@ -167,7 +170,7 @@ export class SyslogDestination implements Destination {
   private deliver(payload: Buffer, timeoutMs: number, signal: AbortSignal): Promise<void> {
     const { transport, host, port } = this.target;
     return new Promise<void>((resolve, reject) => {
-      let stage: 'connecting' | 'writing' | 'closing' | 'done' = 'connecting';
+      let stage: 'connecting' | 'writing' | 'closing' | 'confirming' | 'done' = 'connecting';
       const socket: Socket =
         transport === 'tls'
           ? connectTls({
@@ -201,7 +204,7 @@ export class SyslogDestination implements Destination {
       }, timeoutMs);
       signal.addEventListener('abort', onAbort, { once: true });
       if (signal.aborted) onAbort();
-      socket.on(transport === 'tls' ? 'secureConnect' : 'connect', () => {
+      const write = () => {
         if (stage !== 'connecting') return;
         stage = 'writing';
         socket.write(payload, (error) => {
@@ -210,11 +213,19 @@ export class SyslogDestination implements Destination {
           stage = 'closing';
           socket.end();
         });
+      };
+      // A receiver that turns a connection away (one too many) accepts it and closes it at once; a batch
+      // written into it would look delivered (the close handshake cannot tell). So the new connection must
+      // first stay open as long as it took to open (a round trip or two, at least TCP_SETTLE_MS).
+      const connectStarted = Date.now();
+      socket.on(transport === 'tls' ? 'secureConnect' : 'connect', () => {
+        setTimeout(write, Math.max(TCP_SETTLE_MS, Date.now() - connectStarted));
       });
       // Receivers send nothing; reading keeps the socket flowing so their close is seen.
       socket.on('data', () => {});
       socket.on('end', () => {
-        if (stage === 'closing') finish();
+        // Our FIN was out: wait for the close itself, so a reset that came with it still fails the batch.
+        if (stage === 'closing') stage = 'confirming';
         else
           finish(
             new AttemptFailure(
@@ -226,9 +237,10 @@ export class SyslogDestination implements Destination {
           );
       });
       socket.on('error', (error) => finish(socketFailure(error)));
-      socket.on('close', () =>
-        finish(new AttemptFailure('closed', 'the connection closed before the receiver confirmed')),
-      );
+      socket.on('close', (hadError) => {
+        if (stage === 'confirming' && !hadError) finish();
+        else finish(new AttemptFailure('closed', 'the connection closed before the receiver confirmed'));
+      });
     });
   }
 
