@@ -16,14 +16,16 @@ export const LAKE_RETENTION_DAYS_PATTERN =
   '^(0|[1-9][0-9]{0,3}|[1-2][0-9]{4}|3[0-5][0-9]{3}|36[0-4][0-9]{2}|36500)$';
 
 /**
- * `s3://<bucket>/<prefix>`: S3's bucket naming rules (as lambda/sinks/s3.ts checks them), then a slash,
- * then prefix segments of letters, digits and `. _ = + -` with single slashes. The slash after the
- * bucket is required and no segment may be empty, so `arn:…:s3:::` + what follows `s3://` + `*` names
- * exactly the objects the function writes (`<prefix>/<instance>/…`), never a bucket whose name merely
- * starts the same; no `*` or `?`, which an IAM resource would read as wildcards.
+ * `s3://<bucket>/<prefix>`: a bucket name of S3's characters and length, then a slash, then prefix
+ * segments of letters, digits and `. _ = + -` with single slashes. The slash after the bucket is
+ * required and no segment may be empty, so `arn:…:s3:::` + what follows `s3://` + `*` names exactly the
+ * objects the function writes (`<prefix>/<instance>/…`), never a bucket whose name merely starts the
+ * same; no `*` or `?`, which an IAM resource would read as wildcards. Two rules of S3's a plain pattern
+ * cannot say, no `..` and no `xn--` start, are the function's (lambda/sinks/s3.ts refuses such a name);
+ * S3 allows no bucket of either kind, so no deployment can mean one.
  */
 export const S3_INGESTION_URL_PATTERN =
-  '^s3://(?!xn--)(?![a-z0-9.-]*\\.\\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([A-Za-z0-9._=+-]+(/[A-Za-z0-9._=+-]+)*/?)?$';
+  '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([A-Za-z0-9._=+-]+(/[A-Za-z0-9._=+-]+)*/?)?$';
 
 export interface LakeParameters {
   lakeBucket: CfnParameter;
