@@ -351,3 +351,6 @@ export function validatePushToken(text: string | undefined): Check<string> {
   }
   return { ok: true, value: token };
 }
+
+/** The push receiver's function: the ARN of the secret holding the Event Push token (never the token). */
+export const PUSH_TOKEN_SECRET_ENV = 'PUSH_TOKEN_SECRET_ARN';
