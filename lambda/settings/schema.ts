@@ -351,3 +351,31 @@ export const toMimecastBaseUrl = (
   text: string,
   field = SETTINGS_ENV_NAMES.mimecastBaseUrl,
 ): MimecastBaseUrl => checked(field, validateMimecastBaseUrl(text));
+
+/**
+ * The Event Push receiver's token (lambda/push/receiver.ts). A secret: `receive` reads it from this
+ * environment variable only, never from a flag (shell history, process listings); the stack generates
+ * it into a secret of its own. Long and unguessable, since it is the endpoint's only authentication.
+ */
+export const PUSH_TOKEN_ENV = 'PUSH_TOKEN';
+export const PUSH_TOKEN_MIN_LENGTH = 16;
+
+export function validatePushToken(text: string | undefined): Check<string> {
+  const token = text?.trim() ?? '';
+  if (token === '') {
+    return {
+      ok: false,
+      problem: 'is not set: the receiver authenticates pushes by this token (Authorization: Splunk <token>)',
+    };
+  }
+  if (token.length < PUSH_TOKEN_MIN_LENGTH || token.length > 4096 || /\s/.test(token)) {
+    return {
+      ok: false,
+      problem: `must be ${PUSH_TOKEN_MIN_LENGTH} to 4096 characters without spaces, e.g. the output of \`openssl rand -hex 24\``,
+    };
+  }
+  return { ok: true, value: token };
+}
+
+/** The push receiver's function: the ARN of the secret holding the Event Push token (never the token). */
+export const PUSH_TOKEN_SECRET_ENV = 'PUSH_TOKEN_SECRET_ARN';
