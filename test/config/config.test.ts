@@ -71,6 +71,7 @@ describe('parseLambdaConfig', () => {
       hecAck: false,
       retentionDays: 7,
       syslogMaxMessageBytes: 200_000,
+      azureAuthorityUrl: 'https://login.microsoftonline.com',
       secretArn: SECRET_ARN,
       checkpointTable: 'MimecastCollector-prod-Checkpoints',
       lagAlarmSeconds: { siem: 7200, audit: 86_400 },
