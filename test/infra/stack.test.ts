@@ -237,7 +237,7 @@ describe('parameters', () => {
   test('SinkFormat and ScheduleMinutes: allowed values', () => {
     expect(parameters.SinkFormat).toMatchObject({
       Default: 'ndjson',
-      AllowedValues: ['ndjson', 'splunk-hec', 'elastic-bulk', 'sumo', 'datadog', 's3'],
+      AllowedValues: ['ndjson', 'splunk-hec', 'elastic-bulk', 'sumo', 'datadog', 'sentinel', 's3'],
     });
     expect(parameters.HecAck).toMatchObject({ Default: 'false', AllowedValues: ['false', 'true'] });
     expect(parameters.IngestionUrl.Description).toContain('/receiver/v1/http/');

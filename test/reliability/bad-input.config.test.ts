@@ -396,6 +396,7 @@ describe('before any call is made', () => {
       [ENV.retentionDays]: 'a week',
       [ENV.sinkCa]: '/nonexistent/ca.pem',
       [ENV.syslogMaxMessageBytes]: '1',
+      [ENV.azureAuthorityUrl]: 'http://login.example.com',
       [ENV.secretArn]: 'arn:aws:s3:::not-a-secret',
       [ENV.checkpointTable]: 'x',
       [ENV.latenessMarginSeconds]: '-5',
