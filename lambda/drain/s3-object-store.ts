@@ -73,6 +73,14 @@ export class S3ObjectStore implements ObjectStore {
         }),
         { abortSignal: signal },
       );
+      const answered = bareEtag(answer.ETag);
+      if (object.versionId === undefined && answered !== undefined && answered !== object.identity) {
+        // S3 honours If-Match; an S3-compatible server that ignores it is caught here.
+        throw Object.assign(new Error('ETag differs from the announced one'), {
+          name: 'PreconditionFailed',
+          $metadata: { httpStatusCode: 412 },
+        });
+      }
       if (answer.ContentLength !== undefined && answer.ContentLength > this.maxObjectBytes) {
         throw this.tooLarge(object, `${answer.ContentLength} bytes as stored`);
       }
