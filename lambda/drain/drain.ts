@@ -102,7 +102,10 @@ async function drainOne(ref: ObjectRef, deps: DrainDeps, run: DrainRun): Promise
     }
     claimed = object;
     const content = await deps.objects.read(object, budget.signal);
-    const { events } = await deps.forward({ name: name(ref), body: content.body }, budget.signal);
+    const { events } = await deps.forward(
+      { name: name(ref), body: content.body },
+      { signal: budget.signal, deadline: until },
+    );
     // Acknowledged by the destination: only now is the object done.
     await deps.ledger.complete(object, run.owner, {
       events,

@@ -2,6 +2,7 @@
  * The drain's ports: where objects are read, where "done" is recorded, and the forwarder that takes
  * one object's bytes to the destination. The drain itself (drain.ts) knows none of their adapters.
  */
+import type { CallBudget } from '../core/ports';
 import type { ObjectRef } from './notifications';
 
 /** An object with the identity its done record is kept under: the version id, else the ETag. */
@@ -63,5 +64,5 @@ export interface ObjectStore {
  */
 export type ForwardObject = (
   object: { name: string; body: Buffer },
-  signal: AbortSignal,
+  budget: CallBudget,
 ) => Promise<{ events: number }>;

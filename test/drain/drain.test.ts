@@ -60,8 +60,8 @@ describe('S3 drain', () => {
     await rig.put(key, '[{"event":{"a":1}}]');
     const object = identified(key);
     let recordWhenAcknowledged: unknown;
-    const forward: ForwardObject = async (o, signal) => {
-      const result = await rig.forward(o, signal);
+    const forward: ForwardObject = async (o, budget) => {
+      const result = await rig.forward(o, budget);
       recordWhenAcknowledged = (await recordOf(object))?.drainState?.S;
       return result;
     };

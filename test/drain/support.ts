@@ -60,7 +60,7 @@ export async function startDrainRig(): Promise<DrainRig> {
     { retry: { ...FAST_RETRY, maxAttempts: 2 } },
   );
   const handed: { name: string; body: string }[] = [];
-  const forward: ForwardObject = async (object, signal) => {
+  const forward: ForwardObject = async (object, budget) => {
     handed.push({ name: object.name, body: object.body.toString('utf8') });
     const text = object.body.toString('utf8');
     const id = createHash('sha256').update(object.name).update(object.body).digest('hex').slice(0, 32);
@@ -75,7 +75,7 @@ export async function startDrainRig(): Promise<DrainRig> {
           event: { object: object.name, text },
         },
       ],
-      { signal, deadline: Date.now() + 10_000 },
+      budget,
     );
     return { events: 1 };
   };
