@@ -8,8 +8,15 @@ import { drainFailure, drainObjects } from '../../lambda/drain/drain';
 import { objectsOfEvent } from '../../lambda/drain/notifications';
 import type { ForwardObject, IdentifiedObject } from '../../lambda/drain/ports';
 import { S3ObjectStore } from '../../lambda/drain/s3-object-store';
-import { CheckpointConflictError, PermissionError, RequestError, TransientError } from '../../lambda/errors';
+import {
+  CheckpointConflictError,
+  PermissionError,
+  PushBodyError,
+  RequestError,
+  TransientError,
+} from '../../lambda/errors';
 import { DRAIN_RECORD_DAYS, drainSortKey } from '../../lambda/state/drain-ledger';
+import { auditEvent, hecArray, ndjson, receiptEvent } from '../push/fixtures';
 import { BUCKET, type DrainRig, INSTANCE, notificationFor, startDrainRig } from './support';
 
 jest.setTimeout(30_000);
@@ -57,7 +64,7 @@ function keyFor(name: string): string {
 describe('S3 drain', () => {
   it('forwards an object, then writes its done record, only after the receiver acknowledged', async () => {
     const key = keyFor('audit events.json');
-    await rig.put(key, '[{"event":{"a":1}}]');
+    await rig.put(key, hecArray([auditEvent(1)]));
     const object = identified(key);
     let recordWhenAcknowledged: unknown;
     const forward: ForwardObject = async (o, budget) => {
@@ -72,8 +79,8 @@ describe('S3 drain', () => {
 
     expect(report).toMatchObject({ forwarded: 1, alreadyDone: 0, failed: 0, events: 1 });
     expect(drainFailure(report)).toBeUndefined();
-    expect(rig.receiver.received().map((e) => e.event)).toEqual([
-      { object: `s3://${BUCKET}/${key}`, text: '[{"event":{"a":1}}]' },
+    expect(rig.receiver.received()).toEqual([
+      expect.objectContaining({ stream: 'audit', instance: INSTANCE, event: auditEvent(1) }),
     ]);
     // While the destination answered, the object was only claimed; done came after.
     expect(recordWhenAcknowledged).toBe('claimed');
@@ -88,7 +95,7 @@ describe('S3 drain', () => {
 
   it('adds nothing when the same notification comes again', async () => {
     const key = keyFor('again.ndjson');
-    await rig.put(key, '{"a":1}\n{"a":2}\n');
+    await rig.put(key, ndjson([receiptEvent(1), receiptEvent(2)]));
     const event = notificationFor(rig.s3, [key]);
 
     const first = await rig.drain(objectsOfEvent(event));
@@ -97,14 +104,14 @@ describe('S3 drain', () => {
 
     expect(first.forwarded).toBe(1);
     expect(second).toMatchObject({ forwarded: 0, alreadyDone: 1, failed: 0 });
-    expect(rig.receiver.ids()).toHaveLength(1);
+    expect(rig.receiver.ids()).toHaveLength(2);
     // The done record is read first: the object is not even fetched again.
     expect(rig.s3.requests().filter((r) => r.operation === 'GetObject')).toHaveLength(requestsAfterFirst);
   });
 
   it('forwards once when the same notification arrives twice at the same time', async () => {
     const key = keyFor('concurrent.json');
-    await rig.put(key, '[{"event":{"b":1}}]');
+    await rig.put(key, hecArray([auditEvent(3)]));
     const refs = objectsOfEvent(notificationFor(rig.s3, [key]));
     // Slow the first read so both runs overlap for certain.
     rig.s3.inject({ on: 'GetObject', kind: 'delay', ms: 300 });
@@ -127,7 +134,7 @@ describe('S3 drain', () => {
 
   it('takes over a claim whose holder died once it expired, not before', async () => {
     const key = keyFor('orphan.json');
-    await rig.put(key, '[]');
+    await rig.put(key, hecArray([auditEvent(4)]));
     const object = identified(key);
     const now = Date.now();
     await rig.ledger.claim(object, 'crashed-run', now + 60_000, now);
@@ -151,8 +158,8 @@ describe('S3 drain', () => {
   it('fails the invocation when the destination refuses, leaves no done record, and a retry delivers', async () => {
     const failing = keyFor('fails.json');
     const fine = keyFor('fine.json');
-    await rig.put(failing, '[{"event":{"c":1}}]');
-    await rig.put(fine, '[{"event":{"c":2}}]');
+    await rig.put(failing, hecArray([auditEvent(5)]));
+    await rig.put(fine, hecArray([auditEvent(6)]));
     const event = notificationFor(rig.s3, [failing, fine]);
     // Both tries of the first object's batch fail; the second object gets through.
     rig.receiver.inject({ kind: 'status', status: 503 }, { kind: 'status', status: 503 });
@@ -168,19 +175,17 @@ describe('S3 drain', () => {
     // Released: a retry need not wait for the claim to lapse.
     expect(failedItem?.leaseOwner).toBeUndefined();
     expect((await recordOf(identified(fine)))?.drainState?.S).toBe('done');
-    expect(rig.receiver.received().map((e) => (e.event as { object: string }).object)).toEqual([
-      `s3://${BUCKET}/${fine}`,
-    ]);
+    expect(rig.receiver.received().map((e) => e.event)).toEqual([auditEvent(6)]);
 
     const retry = await rig.drain(objectsOfEvent(event));
     expect(retry).toMatchObject({ forwarded: 1, alreadyDone: 1, failed: 0 });
-    expect(rig.receiver.received()).toHaveLength(2);
+    expect(rig.receiver.received().map((e) => e.event)).toEqual([auditEvent(6), auditEvent(5)]);
     expect((await recordOf(identified(failing)))?.drainState?.S).toBe('done');
   });
 
   it('fails without a done record when S3 cannot be read, and a retry reads it', async () => {
     const key = keyFor('s3-fails.json');
-    await rig.put(key, '[{"event":{"d":1}}]');
+    await rig.put(key, hecArray([auditEvent(7)]));
     const refs = objectsOfEvent(notificationFor(rig.s3, [key]));
     // The SDK retries a 500 itself (3 attempts): fail every one of them.
     rig.s3.inject(
@@ -213,16 +218,42 @@ describe('S3 drain', () => {
   it('decompresses gzip by its magic bytes, whatever the key says', async () => {
     const gzipNamedPlain = keyFor('events.json');
     const plainNamedGzip = keyFor('events.json.gz');
-    await rig.put(gzipNamedPlain, gzipSync('{"e":1}\n{"e":2}\n'));
-    await rig.put(plainNamedGzip, '[{"event":{"e":3}}]');
+    await rig.put(gzipNamedPlain, gzipSync(ndjson([receiptEvent(3), receiptEvent(4)])));
+    await rig.put(plainNamedGzip, hecArray([auditEvent(8)]));
 
     const report = await rig.drain(objectsOfEvent(notificationFor(rig.s3, [gzipNamedPlain, plainNamedGzip])));
 
     expect(report.forwarded).toBe(2);
     expect(rig.handed).toEqual([
-      { name: `s3://${BUCKET}/${gzipNamedPlain}`, body: '{"e":1}\n{"e":2}\n' },
-      { name: `s3://${BUCKET}/${plainNamedGzip}`, body: '[{"event":{"e":3}}]' },
+      { name: `s3://${BUCKET}/${gzipNamedPlain}`, body: ndjson([receiptEvent(3), receiptEvent(4)]) },
+      { name: `s3://${BUCKET}/${plainNamedGzip}`, body: hecArray([auditEvent(8)]) },
     ]);
+    expect(rig.receiver.received().map((e) => e.event)).toEqual([
+      receiptEvent(3),
+      receiptEvent(4),
+      auditEvent(8),
+    ]);
+    expect(report.events).toBe(3);
+  });
+
+  it('marks an object without events done, and never marks an unreadable body done', async () => {
+    const blank = keyFor('blank.json');
+    const broken = keyFor('broken.json');
+    const emptyArray = keyFor('empty-array.json');
+    await rig.put(blank, '\n');
+    await rig.put(emptyArray, '[]');
+    await rig.put(broken, '{"event": {"cut": ');
+    const report = await rig.drain(objectsOfEvent(notificationFor(rig.s3, [blank, emptyArray, broken])));
+
+    expect(report.objects.map((o) => o.outcome)).toEqual(['forwarded', 'forwarded', 'failed']);
+    expect((await recordOf(identified(emptyArray)))?.drainState?.S).toBe('done');
+    expect(report.events).toBe(0);
+    const failure = drainFailure(report);
+    expect(failure).toBeInstanceOf(PushBodyError);
+    expect(failure?.retryable).toBe(false);
+    expect((await recordOf(identified(blank)))?.drainState?.S).toBe('done');
+    expect((await recordOf(identified(broken)))?.drainState?.S).toBe('claimed');
+    expect(rig.receiver.ids()).toHaveLength(0);
   });
 
   it('reads keys with spaces and plus signs as AWS encodes them in notifications', async () => {
@@ -257,9 +288,9 @@ describe('S3 drain', () => {
 
   it('does not read an object replaced since its notification as if it were the one announced', async () => {
     const key = keyFor('replaced.json');
-    await rig.put(key, '[{"event":{"v":1}}]');
+    await rig.put(key, hecArray([auditEvent(9)]));
     const announced = notificationFor(rig.s3, [key]).Records.slice(0, 1);
-    await rig.put(key, '[{"event":{"v":2}}]');
+    await rig.put(key, hecArray([auditEvent(10)]));
 
     const report = await rig.drain(objectsOfEvent({ Records: announced }));
 

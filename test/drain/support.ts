@@ -2,16 +2,13 @@
  * The drain's rig: the loopback S3-compatible server, dynalite for the checkpoint table, an NDJSON
  * receiver behind the real destination, all reached through the real SDK clients and HTTP layer.
  *
- * Until the push pipeline (lambda/push) parses objects into events, the forwarder here sends each
- * object as ONE envelope carrying its name and text, through the real destination: enough to show
- * what the drain guarantees (forwarded once, done only after the receiver's answer) without a body
- * parser of its own.
+ * The forwarder is the function's own: the push pipeline (lambda/push) into the destination.
  */
-import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { silentLog } from '../../lambda/core/ports';
 import { type DrainDeps, type DrainRun, drainObjects } from '../../lambda/drain/drain';
+import { pushObjectForwarder } from '../../lambda/drain/forward';
 import type { ObjectRef } from '../../lambda/drain/notifications';
 import type { ForwardObject } from '../../lambda/drain/ports';
 import { S3ObjectStore } from '../../lambda/drain/s3-object-store';
@@ -60,24 +57,16 @@ export async function startDrainRig(): Promise<DrainRig> {
     { retry: { ...FAST_RETRY, maxAttempts: 2 } },
   );
   const handed: { name: string; body: string }[] = [];
+  const pipeline = pushObjectForwarder({
+    instance: INSTANCE,
+    destination,
+    limits: { batchMaxEvents: 500, batchMaxBytes: 1_000_000, maxDecodedBytes: 1_000_000 },
+    clock: { now: () => Date.now() },
+  });
+  // What the drain handed over, then the function's own forwarding.
   const forward: ForwardObject = async (object, budget) => {
     handed.push({ name: object.name, body: object.body.toString('utf8') });
-    const text = object.body.toString('utf8');
-    const id = createHash('sha256').update(object.name).update(object.body).digest('hex').slice(0, 32);
-    await destination.send(
-      [
-        {
-          id,
-          stream: 'siem',
-          logType: 'event-push-object',
-          time: new Date().toISOString(),
-          instance: INSTANCE,
-          event: { object: object.name, text },
-        },
-      ],
-      budget,
-    );
-    return { events: 1 };
+    return pipeline(object, budget);
   };
   const deps = (overrides: Partial<DrainDeps> = {}): DrainDeps => ({
     ledger,
