@@ -23,8 +23,9 @@ import { Expression } from './update-expression';
 /**
  * How long a done record is kept. It must outlive every re-delivery of the object's notification (S3
  * retries an asynchronous invocation for up to 6 hours; an SQS queue keeps a message up to 14 days)
- * and every `drain` over the bucket while the object is still there: the stack's Event Push bucket
- * expires objects after fewer days than this (lib/constructs/event-push-bucket.ts).
+ * and every `drain` over the bucket while the object is still there: expire Event Push objects in
+ * fewer days than this (a bucket lifecycle rule), or a `drain` over an older prefix forwards their
+ * events again (with the same ids, for the destination to drop).
  */
 export const DRAIN_RECORD_DAYS = 90;
 
