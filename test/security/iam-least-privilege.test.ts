@@ -35,11 +35,14 @@ const SERVICE_OF_PACKAGE: Record<string, string> = {
 };
 
 /**
- * Calls the function's code reaches only for a destination the stack does not offer yet (`s3`: no
- * bucket, no grant; lambda/sinks/format.ts STACK_SINK_FORMATS; the function refuses SINK_FORMAT s3).
- * They must stay ungranted until the stack offers the format with its least grant.
+ * Calls the function's code reaches only for what the stack does not offer yet. `s3:PutObject`: the
+ * `s3` destination (no bucket, no grant; lambda/sinks/format.ts STACK_SINK_FORMATS; the function
+ * refuses SINK_FORMAT s3). `s3:GetObject`/`s3:HeadObject`: the Event Push S3 drain (lambda/drain/),
+ * which runs only when an S3 notification invokes the function, and no bucket notifies it until the
+ * stack names an Event Push bucket. They must stay ungranted until the stack offers each with its
+ * least grant.
  */
-const NOT_OFFERED_BY_STACK = ['s3:PutObject'];
+const NOT_OFFERED_BY_STACK = ['s3:GetObject', 's3:HeadObject', 's3:PutObject'];
 
 /** The DynamoDB DocumentClient's commands and the DynamoDB actions they send. */
 const DOCUMENT_CLIENT_ACTIONS: Record<string, string> = {
