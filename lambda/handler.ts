@@ -10,6 +10,8 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { type LambdaConfig, parseLambdaConfig } from './config';
+import { createDrainHandler, type DrainSummary } from './drain/lambda';
+import { isDrainEvent } from './drain/notifications';
 import { sharedAgent } from './http/agent';
 import { createCredentialsProvider } from './secrets/provider';
 import { createDynamoDbCheckpointStore } from './state/dynamodb-store';
@@ -64,10 +66,17 @@ function containerFor(): Container {
   return container;
 }
 
+/** S3 notifications of Event Push objects (lambda/drain): the same container's settings and secret. */
+const drain = createDrainHandler(() => {
+  const { config, build } = containerFor();
+  return { config, ...build };
+});
+
 export async function handler(
   event: TickEvent,
   context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>,
-): Promise<TickOutcome> {
+): Promise<TickOutcome | DrainSummary> {
+  if (isDrainEvent(event)) return drain(event, context);
   const { config, build } = containerFor();
   const deadline = Date.now() + context.getRemainingTimeInMillis();
   const { result, outcome } = await collectTick({

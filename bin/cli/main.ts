@@ -37,6 +37,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: "forget one stream's checkpoint so it starts again from --start",
     load: async () => (require('./reset') as typeof import('./reset')).resetCommand,
   },
+  drain: {
+    summary: 'forward the Event Push files in an S3 bucket that are not yet done',
+    load: async () => (require('./drain') as typeof import('./drain')).drainCommand,
+  },
 };
 
 export const MAIN_HELP = `Usage: mimecast-collector <command> [options]

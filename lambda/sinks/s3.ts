@@ -194,7 +194,7 @@ export class S3Destination implements Destination {
   }
 }
 
-function s3ErrorOf(error: unknown): { name: string; status?: number } {
+export function s3ErrorOf(error: unknown): { name: string; status?: number } {
   const e = error as { name?: unknown; Code?: unknown; $metadata?: { httpStatusCode?: number } } | undefined;
   const name = typeof e?.Code === 'string' ? e.Code : typeof e?.name === 'string' ? e.name : 'Error';
   return { name, status: e?.$metadata?.httpStatusCode };

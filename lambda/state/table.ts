@@ -47,6 +47,34 @@ export const CHECKPOINT_ATTRIBUTES = {
   updatedAt: 'updatedAt',
 } as const;
 
+/**
+ * S3 drain records live in the same table under their own partition, `drain#<instance>` (instance ids
+ * never hold a `#`), so listing an instance's checkpoints never reads them. Sort key:
+ * `<bucket>/<key>#<version id or ETag>` (lambda/state/drain-ledger.ts).
+ */
+export const DRAIN_PARTITION_PREFIX = 'drain#';
+
+/** Attributes of a drain record besides the keys (`leaseOwner`/`leaseExpiresAt` as on checkpoints). */
+export const DRAIN_ATTRIBUTES = {
+  /** S: `claimed` (being forwarded) or `done` (acknowledged by the destination). */
+  drainState: 'drainState',
+  /** S: the bucket, the object key (decoded) and the identity (version id or ETag), for people. */
+  bucket: 'bucket',
+  objectKey: 'objectKey',
+  objectIdentity: 'objectIdentity',
+  /** N: events forwarded and bytes read, once done. */
+  events: 'events',
+  bytes: 'bytes',
+  /** S: ISO-8601 UTC, once done. */
+  doneAt: 'doneAt',
+} as const;
+
+/**
+ * N, epoch seconds: DynamoDB's time-to-live attribute (lib/constructs/checkpoint-table.ts). Only
+ * drain records carry it; checkpoints never expire.
+ */
+export const TTL_ATTRIBUTE = 'expiresAt';
+
 export type DynamoDbAction =
   | 'dynamodb:GetItem'
   | 'dynamodb:UpdateItem'

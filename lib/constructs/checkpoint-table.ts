@@ -9,7 +9,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { CHECKPOINT_TABLE_KEYS } from '../../lambda/state/table';
+import { CHECKPOINT_TABLE_KEYS, TTL_ATTRIBUTE } from '../../lambda/state/table';
 
 /** Key names as the checkpoint store reads and writes them (lambda/state/table.ts); both are strings. */
 const { partitionKey, sortKey } = CHECKPOINT_TABLE_KEYS;
@@ -29,6 +29,8 @@ export class CheckpointTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      // Only the S3 drain's done records carry it (lambda/state/drain-ledger.ts): checkpoints never expire.
+      timeToLiveAttribute: TTL_ATTRIBUTE,
     });
   }
 }

@@ -1,0 +1,114 @@
+/**
+ * The function invoked as S3 invokes it for Event Push objects: the stack's environment pointed at
+ * loopback parts (the secret in the AWS stub, checkpoints in dynalite, the S3-compatible server,
+ * the NDJSON receiver).
+ */
+
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { eventId } from '../../lambda/core/envelope';
+import type { DrainSummary } from '../../lambda/drain/lambda';
+import { auditEvent, hecArray, ndjson, receiptEvent } from '../push/fixtures';
+import type { S3Server } from '../receivers';
+import { startS3Server } from '../receivers';
+import { coldStart, invoke } from '../support/lambda';
+import { startWorld, type World } from '../support/world';
+import { notificationFor } from './support';
+
+jest.setTimeout(60_000);
+
+const BUCKET = 'event-push';
+
+describe('handler, S3 notification of Event Push objects', () => {
+  let world: World;
+  let s3: S3Server;
+  let client: S3Client;
+  const savedEnv = { ...process.env };
+
+  beforeEach(async () => {
+    [world, s3] = await Promise.all([
+      startWorld({ streams: ['audit'], simulator: { seed: 3, events: { audit: 1 } } }),
+      startS3Server({ buckets: [BUCKET] }),
+    ]);
+    // The function signs every AWS call with its one role; let the S3 server know that key too.
+    const account = require('@20minutes/s3rver/lib/models/account') as {
+      DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void };
+    };
+    const env = world.env();
+    account.DUMMY_ACCOUNT.createKeyPair(env.AWS_ACCESS_KEY_ID!, env.AWS_SECRET_ACCESS_KEY!);
+    client = s3.client();
+  });
+
+  afterEach(async () => {
+    process.env = { ...savedEnv };
+    client.destroy();
+    await Promise.all([world.stop(), s3.stop()]);
+  });
+
+  async function put(key: string, body: string | Buffer): Promise<void> {
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  }
+
+  it('forwards the objects a notification names, once, and fails while the destination refuses', async () => {
+    await world.storeCredentials({ wrap: true });
+    const handler = coldStart(world.env({ AWS_ENDPOINT_URL_S3: s3.endpoint }));
+    await put('2026/12/06/hec array.json', hecArray([auditEvent(1), auditEvent(2)]));
+    await put('2026/12/06/receipts', gzipSync(ndjson([receiptEvent(1)])));
+    const event = notificationFor(s3);
+
+    const first = await invoke(handler, event);
+    expect(first.failure).toBeUndefined();
+    expect(first.outcome as unknown as DrainSummary).toEqual({
+      instance: expect.any(String),
+      objects: 2,
+      forwarded: 2,
+      alreadyDone: 0,
+      events: 3,
+    });
+    expect(world.receiver.received().map((e) => e.event)).toEqual([
+      auditEvent(1),
+      auditEvent(2),
+      receiptEvent(1),
+    ]);
+    // Ids by the pull path's rule: a hash of the stream and the event's canonical JSON.
+    expect(world.receiver.ids()[0]).toBe(eventId('audit', auditEvent(1)));
+
+    // S3 delivers the same notification again: nothing added.
+    const again = await invoke(handler, event);
+    expect(again.outcome as unknown as DrainSummary).toMatchObject({ forwarded: 0, alreadyDone: 2 });
+    expect(world.receiver.ids()).toHaveLength(3);
+
+    // A new object while the destination refuses: the invocation fails (S3 retries it), then delivers.
+    await put('2026/12/06/later.json', hecArray([auditEvent(3)]));
+    const later = notificationFor(s3, ['2026/12/06/later.json']);
+    world.receiver.inject(...Array.from({ length: 8 }, () => ({ kind: 'status' as const, status: 503 })));
+    const refused = await invoke(handler, later);
+    expect(refused.failure).toBeDefined();
+    expect(String((refused.failure as Error).message)).toContain('503');
+    expect(world.receiver.ids()).toHaveLength(3);
+
+    world.receiver.reset();
+    const retried = await invoke(handler, later);
+    expect(retried.outcome as unknown as DrainSummary).toMatchObject({ forwarded: 1, events: 1 });
+    expect(world.receiver.received().map((e) => e.event)).toEqual([auditEvent(3)]);
+  });
+
+  it('takes the same notification inside SQS messages', async () => {
+    await world.storeCredentials({ wrap: true });
+    const handler = coldStart(world.env({ AWS_ENDPOINT_URL_S3: s3.endpoint }));
+    await put('queued.json', hecArray([auditEvent(7)]));
+    const sqs = {
+      Records: [
+        {
+          messageId: '059f36b4-87a3-44ab-83d2-661975830a7d',
+          eventSource: 'aws:sqs',
+          body: JSON.stringify(notificationFor(s3)),
+        },
+      ],
+    };
+    const { outcome, failure } = await invoke(handler, sqs);
+    expect(failure).toBeUndefined();
+    expect(outcome as unknown as DrainSummary).toMatchObject({ forwarded: 1, events: 1 });
+    expect(world.receiver.received().map((e) => e.event)).toEqual([auditEvent(7)]);
+  });
+});
