@@ -23,17 +23,34 @@ export interface GapFillCounts {
   unchecked: number;
 }
 
+export interface GapFillOptions {
+  /**
+   * The key push recorded for an event, computed here from the pulled envelope. Default: the envelope
+   * id, right where push ids events as pull does. Where they differ (SIEM: pull ids a batch-file
+   * record by its bytes), the stream's match key over the event (docs/PUSH.md, "Ids").
+   */
+  keyOf?: (envelope: Envelope) => string;
+}
+
 export class GapFillSink implements Sink {
   private readonly lookup: LedgerLookup;
   private readonly counts = new Map<StreamId, GapFillCounts>();
+  /**
+   * Per stream and key, pulled copies already matched to a push in this tick: identical events share a
+   * key, and push delivering one of two leaves one for the pull to send.
+   */
+  private readonly matched = new Map<string, number>();
+  private readonly keyOf: (envelope: Envelope) => string;
 
   constructor(
     private readonly destination: Sink,
     ledger: PushLedger,
     private readonly pushPrimary: ReadonlySet<StreamId>,
     private readonly log: Log,
+    options: GapFillOptions = {},
   ) {
     this.lookup = new LedgerLookup(ledger);
+    this.keyOf = options.keyOf ?? ((envelope) => envelope.id);
   }
 
   sizeOf(envelope: Envelope): number {
@@ -50,18 +67,17 @@ export class GapFillSink implements Sink {
     }
     if (checked.size === 0) return this.destination.send(batch, budget);
 
-    const skip = new Set<string>();
+    const skip = new Set<Envelope>();
     const tally = new Map<StreamId, GapFillCounts>();
+    const matchedNow = new Map<string, number>();
     for (const [stream, envelopes] of checked) {
       const counts: GapFillCounts = { alreadyPushed: 0, gap: 0, unchecked: 0 };
       tally.set(stream, counts);
-      let pushed: Set<string>;
+      let keys: string[];
+      let pushed: Map<string, number>;
       try {
-        pushed = await this.lookup.delivered(
-          stream,
-          envelopes.map((e) => e.id),
-          timeRangeOf(envelopes),
-        );
+        keys = envelopes.map((e) => this.keyOf(e));
+        pushed = await this.lookup.deliveredCounts(stream, keys, timeRangeOf(envelopes));
       } catch (error) {
         this.log.warn('push ledger unreadable: batch sent whole (duplicates possible, no gap)', {
           stream,
@@ -71,17 +87,21 @@ export class GapFillSink implements Sink {
         counts.unchecked = envelopes.length;
         continue;
       }
-      for (const envelope of envelopes) {
-        if (pushed.has(envelope.id)) {
-          skip.add(envelope.id);
+      envelopes.forEach((envelope, index) => {
+        const slot = `${stream}\n${keys[index]!}`;
+        const used = (this.matched.get(slot) ?? 0) + (matchedNow.get(slot) ?? 0);
+        if (used < (pushed.get(keys[index]!) ?? 0)) {
+          skip.add(envelope);
+          matchedNow.set(slot, (matchedNow.get(slot) ?? 0) + 1);
           counts.alreadyPushed += 1;
         } else {
           counts.gap += 1;
         }
-      }
+      });
     }
-    const rest = skip.size === 0 ? batch : batch.filter((envelope) => !skip.has(envelope.id));
+    const rest = skip.size === 0 ? batch : batch.filter((envelope) => !skip.has(envelope));
     const result = rest.length === 0 ? { bytes: 0 } : await this.destination.send(rest, budget);
+    for (const [slot, n] of matchedNow) this.matched.set(slot, (this.matched.get(slot) ?? 0) + n);
     for (const [stream, counts] of tally) {
       const total = this.countsOf(stream);
       total.alreadyPushed += counts.alreadyPushed;

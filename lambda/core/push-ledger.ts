@@ -18,7 +18,11 @@ export const ID_DIGEST_BYTES = 8;
 /** Event-time bucket width: a pushed id is filed under the bucket its event time falls in. */
 export const LEDGER_BUCKET_MS = 60 * 60 * 1000;
 
-/** One id push delivered, with its event time (the envelope's `time`, ISO-8601 UTC). */
+/**
+ * One event push delivered: the key the gap fill compares (`id`: the envelope id, or the stream's
+ * match key where push and pull id an event differently: core/gap-fill.ts `GapFillOptions.keyOf`),
+ * with its event time (the envelope's `time`, ISO-8601 UTC).
+ */
 export interface PushedEntry {
   id: string;
   time: string;
@@ -97,17 +101,31 @@ export class DigestSet {
     return this.sorted.length;
   }
 
-  has(digest: bigint): boolean {
+  /** How many times `digest` was recorded (identical events share a key: each push of one counts). */
+  count(digest: bigint): number {
+    return this.firstAbove(digest) - this.firstAtLeast(digest);
+  }
+
+  private firstAtLeast(digest: bigint): number {
     let low = 0;
-    let high = this.sorted.length - 1;
-    while (low <= high) {
+    let high = this.sorted.length;
+    while (low < high) {
       const middle = (low + high) >>> 1;
-      const value = this.sorted[middle]!;
-      if (value === digest) return true;
-      if (value < digest) low = middle + 1;
-      else high = middle - 1;
+      if (this.sorted[middle]! < digest) low = middle + 1;
+      else high = middle;
     }
-    return false;
+    return low;
+  }
+
+  private firstAbove(digest: bigint): number {
+    let low = 0;
+    let high = this.sorted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.sorted[middle]! <= digest) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 }
 
@@ -141,12 +159,22 @@ export class LedgerLookup {
 
   /** The subset of `ids` push recorded for `stream` under event times in `range`. */
   async delivered(stream: StreamId, ids: readonly string[], range: TimeRange): Promise<Set<string>> {
+    return new Set((await this.deliveredCounts(stream, ids, range)).keys());
+  }
+
+  /** How many times push recorded each of `ids` for `stream` under event times in `range` (absent: never). */
+  async deliveredCounts(
+    stream: StreamId,
+    ids: readonly string[],
+    range: TimeRange,
+  ): Promise<Map<string, number>> {
     const sets = await Promise.all(bucketsOf(range).map((bucket) => this.bucket(stream, bucket)));
-    const found = new Set<string>();
+    const found = new Map<string, number>();
     if (sets.every((set) => set.size === 0)) return found;
-    for (const id of ids) {
+    for (const id of new Set(ids)) {
       const digest = idDigest(id);
-      if (sets.some((set) => set.has(digest))) found.add(id);
+      const times = sets.reduce((sum, set) => sum + set.count(digest), 0);
+      if (times > 0) found.set(id, times);
     }
     return found;
   }

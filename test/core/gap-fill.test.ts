@@ -146,6 +146,49 @@ describe('GapFillSink', () => {
   });
 });
 
+describe('GapFillSink keys', () => {
+  it('matches by the key push recorded when push and pull id an event differently (keyOf)', async () => {
+    const records = makeRecords('siem', 4);
+    const matchKey = (event: unknown) => `key:${(event as { seq: number }).seq}`;
+    const ledger = new MemoryPushLedger();
+    // Push recorded its own key for records 0 and 2, not the pull's ids.
+    await ledger.record(
+      'siem',
+      [records[0]!, records[2]!].map((r) => ({ id: matchKey(r.event), time: r.time })),
+    );
+    const destination = new RecordingSink();
+    const sink = new GapFillSink(destination, ledger, new Set<StreamId>(['siem']), new RecordingLog(), {
+      keyOf: (envelope) => matchKey(envelope.event),
+    });
+
+    await sink.send(
+      records.map((r) => envelopeOf('siem', r)),
+      budget,
+    );
+
+    expect(destination.ids()).toEqual([records[1]!.id, records[3]!.id]);
+  });
+
+  it('counts identical events: push delivered one of three copies, the pull sends the other two', async () => {
+    const [record] = makeRecords('audit', 1);
+    const copies = [0, 1, 2].map((n) => ({ ...record!, id: `${record!.id}-${n}` }));
+    const sameKey = () => 'one key for three identical events';
+    const ledger = new MemoryPushLedger();
+    await ledger.record('audit', [{ id: sameKey(), time: record!.time }]);
+    const destination = new RecordingSink();
+    const sink = new GapFillSink(destination, ledger, new Set<StreamId>(['audit']), new RecordingLog(), {
+      keyOf: sameKey,
+    });
+
+    // Over two batches: the one push is matched once in the tick, not once per batch.
+    await sink.send([envelopeOf('audit', copies[0]!), envelopeOf('audit', copies[1]!)], budget);
+    await sink.send([envelopeOf('audit', copies[2]!)], budget);
+
+    expect(destination.ids()).toEqual([copies[1]!.id, copies[2]!.id]);
+    expect(sink.report().get('audit')).toEqual({ alreadyPushed: 1, gap: 2, unchecked: 0 });
+  });
+});
+
 describe('GapFillSink under the engine', () => {
   const key: CheckpointKey = { instance: INSTANCE, stream: 'audit' };
 
