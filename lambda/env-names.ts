@@ -25,7 +25,7 @@ export const ENV = {
   siemEventTypes: 'SIEM_EVENT_TYPES',
   siemCiEventTypes: 'SIEM_CI_EVENT_TYPES',
   awarenessSnapshotHours: 'AWARENESS_SNAPSHOT_HOURS',
-  /** Streams whose primary path is Event Push; the pull fills their gaps (docs/PUSH.md). */
+  /** Streams whose primary path is Event Push; the pull fills their gaps (docs/PUSH-GAP-FILL.md). */
   pushPrimaryStreams: 'PUSH_PRIMARY_STREAMS',
   /** Seconds the pull of push-primary streams trails now, so push has delivered first. */
   pushTrailSeconds: 'PUSH_TRAIL_SECONDS',

@@ -60,7 +60,7 @@ function containerFor(): Container {
       dispatcher: sharedAgent(),
       // s3 destination: an S3-compatible endpoint if one is set; the region and the role's keys come from Lambda.
       s3: { ...(process.env.AWS_ENDPOINT_URL_S3 ? { endpoint: process.env.AWS_ENDPOINT_URL_S3 } : {}) },
-      // The ids Event Push delivered, in the checkpoint table (docs/PUSH.md); read by push-primary streams.
+      // The ids Event Push delivered, in the checkpoint table (docs/PUSH-GAP-FILL.md); read by push-primary streams.
       pushLedger: new DynamoPushLedger({ tableName: config.checkpointTable, instance: config.instance }),
     },
   };

@@ -33,7 +33,7 @@ export interface RootAdapters {
   onDelivered?: (stream: StreamId, batch: readonly Envelope[]) => void;
   /** s3 destination: endpoint, region (and for the command line, keys), read from the environment at the edge. */
   s3?: S3Options;
-  /** The ids Event Push delivered (docs/PUSH.md): needed when the settings name push-primary streams. */
+  /** The ids Event Push delivered (docs/PUSH-GAP-FILL.md): needed when the settings name push-primary streams. */
   pushLedger?: PushLedger;
 }
 

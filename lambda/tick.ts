@@ -41,7 +41,7 @@ export interface TickAdapters {
   onDelivered?: (stream: StreamId, batch: readonly Envelope[]) => void;
   /** s3 destination: endpoint, region (and for the command line, keys), read from the environment at the edge. */
   s3?: S3Options;
-  /** The ids Event Push delivered, for push-primary streams (docs/PUSH.md). */
+  /** The ids Event Push delivered, for push-primary streams (docs/PUSH-GAP-FILL.md). */
   pushLedger?: PushLedger;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Gaps filled by pull (docs/PUSH.md): for push-primary streams, the destination is wrapped so each
+ * Gaps filled by pull (docs/PUSH-GAP-FILL.md): for push-primary streams, the destination is wrapped so each
  * batch the pull sends is first checked against the push ledger; events push already delivered are
  * left out, the rest are sent, and the whole batch is reported acknowledged only when that send was.
  * The engine's batching, offsets and checkpoints stay exactly as they are: to the engine this is just
@@ -27,7 +27,7 @@ export interface GapFillOptions {
   /**
    * The key push recorded for an event, computed here from the pulled envelope. Default: the envelope
    * id, right where push ids events as pull does. Where they differ (SIEM: pull ids a batch-file
-   * record by its bytes), the stream's match key over the event (docs/PUSH.md, "Ids").
+   * record by its bytes), the stream's match key over the event (docs/PUSH.md, "Ids", from the push receiver).
    */
   keyOf?: (envelope: Envelope) => string;
 }

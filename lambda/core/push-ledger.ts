@@ -1,5 +1,5 @@
 /**
- * The ledger of event ids Event Push already delivered (docs/PUSH.md, "The ledger"): the push path
+ * The ledger of event ids Event Push already delivered (docs/PUSH-GAP-FILL.md, "The ledger"): the push path
  * records ids after the destination acknowledged them; the pull path of a push-primary stream asks
  * which ids of a batch are in it and forwards only the others, so a paused push integration loses
  * nothing and an event push delivered is not sent twice.

@@ -79,7 +79,7 @@ export interface MimecastClientOptions {
   latenessMarginSeconds?: number;
   /**
    * Per stream, a larger margin than `latenessMarginSeconds` (push-primary streams trail push by it:
-   * docs/PUSH.md, "The pull runs behind push"). A smaller one is ignored.
+   * docs/PUSH-GAP-FILL.md, "The pull runs behind push"). A smaller one is ignored.
    */
   streamMarginSeconds?: Partial<Record<StreamId, number>>;
   /**

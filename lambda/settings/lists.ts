@@ -30,7 +30,7 @@ export function parseStreamList(text: string | undefined, apiVersion?: ApiVersio
 const NEVER_PUSHED = (stream: StreamId) => stream.startsWith('awareness-') || stream.startsWith('malware-');
 
 /**
- * A comma-separated list of the streams whose primary path is Event Push (docs/PUSH.md); the pull
+ * A comma-separated list of the streams whose primary path is Event Push (docs/PUSH-GAP-FILL.md); the pull
  * fills only their gaps. Empty or unset means none. Each must also be collected (`inStreams`, checked
  * by the caller against the stream list).
  */

@@ -105,7 +105,7 @@ export const SETTING_SCHEMAS = {
   ),
   /** Hours between two Awareness Training snapshots. */
   awarenessSnapshotHours: bounded('awarenessSnapshotHours'),
-  /** Streams whose primary path is Event Push: the pull forwards only what push did not (docs/PUSH.md). */
+  /** Streams whose primary path is Event Push: the pull forwards only what push did not (docs/PUSH-GAP-FILL.md). */
   pushPrimaryStreams: setting(parsePushPrimaryStreams, z.array(z.enum(STREAM_IDS))),
   /** Seconds the pull of push-primary streams stays behind now (window streams), so push delivered first. */
   pushTrailSeconds: bounded('pushTrailSeconds'),

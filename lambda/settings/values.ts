@@ -37,7 +37,7 @@ export const NUMERIC_SETTINGS = {
   latenessMarginSeconds: { default: DEFAULT_LATENESS_MARGIN_SECONDS, min: 0, max: 86_400 },
   /**
    * Push-primary streams: how far behind now their pull stays, so Event Push has delivered first
-   * (docs/PUSH.md, "The pull runs behind push"). 15 minutes covers push's own delivery delay and
+   * (docs/PUSH-GAP-FILL.md, "The pull runs behind push"). 15 minutes covers push's own delivery delay and
    * retries; at most a day, like the margin.
    */
   pushTrailSeconds: { default: 900, min: 0, max: 86_400 },

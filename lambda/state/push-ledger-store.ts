@@ -1,5 +1,5 @@
 /**
- * The push ledger (core/push-ledger.ts) on DynamoDB, in the checkpoint table (docs/PUSH.md, "The ledger").
+ * The push ledger (core/push-ledger.ts) on DynamoDB, in the checkpoint table (docs/PUSH-GAP-FILL.md, "The ledger").
  *
  * One item per (stream, event-time bucket, `record` call), holding that call's ids as packed 8-byte
  * digests — not one item per event: a push request of 500 events costs 5 write units, not 500. An

@@ -102,7 +102,7 @@ export const DYNAMODB_ACTIONS_FOR_TICK: readonly DynamoDbAction[] = [
 
 /**
  * The push ledger's items live in the checkpoint table under their own partition keys, so a
- * checkpoint Query (`list`) never reads them (docs/PUSH.md, "The ledger"):
+ * checkpoint Query (`list`) never reads them (docs/PUSH-GAP-FILL.md, "The ledger"):
  * partition `pushed#<instance>#<stream>`, sort key `<bucket start ISO>#<write id>#<part>`.
  */
 export const PUSH_LEDGER_ATTRIBUTES = {

@@ -42,7 +42,7 @@ export interface StreamHealthLine {
   /** What ended a failed tick, as the checkpoint's lastError records it (log-safe, with the remedy). */
   error?: LastError;
   /**
-   * Push-primary streams (docs/PUSH.md): of `events`, how many push had already delivered (left out),
+   * Push-primary streams (docs/PUSH-GAP-FILL.md): of `events`, how many push had already delivered (left out),
    * how many only the pull found (a push gap), how many were sent without the ledger's answer.
    */
   alreadyPushed?: number;

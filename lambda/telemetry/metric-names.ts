@@ -30,7 +30,7 @@ export const INSTANCE_METRICS = {
 export type InstanceMetricName = (typeof INSTANCE_METRICS)[keyof typeof INSTANCE_METRICS];
 
 /**
- * Push + pull (docs/PUSH.md), same dimensions {service, Instance}; emitted only by an instance with
+ * Push + pull (docs/PUSH-GAP-FILL.md), same dimensions {service, Instance}; emitted only by an instance with
  * push-primary streams, so an instance without them pays nothing for them.
  */
 export const PUSH_METRICS = {

@@ -79,7 +79,7 @@ export function streamHealth(result: StreamResult, now: number, lagAlarmSeconds?
 }
 
 /**
- * The pull side's push metrics of a tick (docs/PUSH.md), or none when no stream of the tick is
+ * The pull side's push metrics of a tick (docs/PUSH-GAP-FILL.md), or none when no stream of the tick is
  * push-primary (its results carry no `gapFill`).
  */
 export function pullMetrics(result: TickResult): Record<string, number> | undefined {

@@ -621,7 +621,7 @@ describe('validateInstanceId and parseBoundedInteger', () => {
   });
 });
 
-describe('push-primary streams (docs/PUSH.md)', () => {
+describe('push-primary streams (docs/PUSH-GAP-FILL.md)', () => {
   it('reads the push-primary streams and the trail, with none and 15 minutes by default', () => {
     expect(parseLambdaConfig(validEnv())).toMatchObject({ pushPrimaryStreams: [], pushTrailSeconds: 900 });
     expect(

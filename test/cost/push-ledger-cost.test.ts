@@ -4,7 +4,7 @@
  * reads of the same buckets. Item sizes follow DynamoDB's rules (attribute names plus values; a
  * number as about one byte per two digits plus one), writes cost 1 WCU per started KB of each item,
  * an eventually consistent Query costs 0.5 RCU per started 4 KB of the items it reads. The figures
- * scaled to a million events are those docs/PUSH.md states; this test keeps them true.
+ * scaled to a million events are those docs/PUSH-GAP-FILL.md states; this test keeps them true.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -100,7 +100,7 @@ test('ledger cost per million events: bytes and WCU written, RCU read by the pul
   expect(byBucket.size).toBe(
     Math.ceil((T0 + SPAN_MS) / LEDGER_BUCKET_MS) - Math.floor(T0 / LEDGER_BUCKET_MS),
   );
-  // The figures docs/PUSH.md states.
+  // The figures docs/PUSH-GAP-FILL.md states.
   expect(perMillion.items).toBe(2100);
   expect(perMillion.megabytes).toBeGreaterThanOrEqual(8.2);
   expect(perMillion.megabytes).toBeLessThanOrEqual(8.4);

@@ -273,7 +273,7 @@ describe('the stream health lines', () => {
   });
 });
 
-describe('push + pull metrics (docs/PUSH.md)', () => {
+describe('push + pull metrics (docs/PUSH-GAP-FILL.md)', () => {
   it('adds PullEvents and PushGapEvents to the tick line only when a stream is push-primary', () => {
     publish(tick([caughtUp]));
     publish(
