@@ -27,6 +27,10 @@ export const ENV = {
   awarenessSnapshotHours: 'AWARENESS_SNAPSHOT_HOURS',
   /** sentinel: the Entra authority tokens come from (default https://login.microsoftonline.com). */
   azureAuthorityUrl: 'AZURE_AUTHORITY_URL',
+  /** Streams whose primary path is Event Push; the pull fills their gaps (docs/PUSH-GAP-FILL.md). */
+  pushPrimaryStreams: 'PUSH_PRIMARY_STREAMS',
+  /** Seconds the pull of push-primary streams trails now, so push has delivered first. */
+  pushTrailSeconds: 'PUSH_TRAIL_SECONDS',
   /** file destination (command line only; the stack never sets it): days of day files kept. */
   retentionDays: 'RETENTION_DAYS',
   /** syslog destination (command line only): PEM file of the CA a tls:// receiver's certificate is from. */

@@ -15,6 +15,7 @@ import { isDrainEvent } from './drain/notifications';
 import { sharedAgent } from './http/agent';
 import { createCredentialsProvider } from './secrets/provider';
 import { createDynamoDbCheckpointStore } from './state/dynamodb-store';
+import { DynamoPushLedger } from './state/push-ledger-store';
 import { createLogger, createMetrics, createTickTelemetry } from './telemetry';
 import { collectTick, operatorFailure, type TickAdapters, type TickOutcome } from './tick';
 
@@ -61,6 +62,8 @@ function containerFor(): Container {
       dispatcher: sharedAgent(),
       // s3 destination: an S3-compatible endpoint if one is set; the region and the role's keys come from Lambda.
       s3: { ...(process.env.AWS_ENDPOINT_URL_S3 ? { endpoint: process.env.AWS_ENDPOINT_URL_S3 } : {}) },
+      // The ids Event Push delivered, in the checkpoint table (docs/PUSH-GAP-FILL.md); read by push-primary streams.
+      pushLedger: new DynamoPushLedger({ tableName: config.checkpointTable, instance: config.instance }),
     },
   };
   return container;

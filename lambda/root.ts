@@ -9,10 +9,13 @@ import type { CollectorSettings } from './config';
 import type { CheckpointStore } from './core/checkpoint';
 import { runTick, type TickInput } from './core/engine';
 import type { Envelope } from './core/envelope';
+import { GapFillSink } from './core/gap-fill';
 import type { EngineLimits } from './core/limits';
 import { type Clock, type Log, type Sink, type StreamSource, systemClock } from './core/ports';
+import type { PushLedger } from './core/push-ledger';
 import type { TickResult } from './core/results';
 import type { StreamId } from './core/streams';
+import { ConfigError } from './errors';
 import { createMimecastClient, type MimecastClient, type MimecastClientOptions } from './mimecast';
 import type { CollectorCredentials, MimecastCredentials } from './secrets/credentials';
 import { createDestination, type S3Options } from './sinks/create';
@@ -30,6 +33,8 @@ export interface RootAdapters {
   onDelivered?: (stream: StreamId, batch: readonly Envelope[]) => void;
   /** s3 destination: endpoint, region (and for the command line, keys), read from the environment at the edge. */
   s3?: S3Options;
+  /** The ids Event Push delivered (docs/PUSH-GAP-FILL.md): needed when the settings name push-primary streams. */
+  pushLedger?: PushLedger;
 }
 
 /** Mimecast client options that no setting carries: retry timing, timeouts, inner limits (tests). */
@@ -88,6 +93,9 @@ export function createCollectorClient(
     ...(parts.log === undefined ? {} : { log: parts.log }),
     ...(parts.clock === undefined ? {} : { clock: parts.clock }),
     latenessMarginSeconds: settings.latenessMarginSeconds,
+    streamMarginSeconds: Object.fromEntries(
+      settings.pushPrimaryStreams.map((stream) => [stream, settings.pushTrailSeconds]),
+    ),
     lateDataMinutes: settings.lateDataMinutes,
     pageSizes: { json: settings.jsonPageSize, siemBatch: settings.siemBatchPageSize },
     siemTypes: settings.siemEventTypes,
@@ -123,13 +131,14 @@ export function buildTick(
     ...(adapters.credentials.azure === undefined ? {} : { azure: adapters.credentials.azure }),
   });
   const delivered = reportingDeliveries(destination, adapters.onDelivered);
-  const sink = overrides.wrapSink ? overrides.wrapSink(delivered) : delivered;
+  const gapFill = gapFilling(settings, adapters, delivered);
+  const sink = overrides.wrapSink ? overrides.wrapSink(gapFill ?? delivered) : (gapFill ?? delivered);
   const wrapSource = overrides.wrapSource ?? ((source: StreamSource) => source);
   return {
     client,
     sink,
-    run: (run) =>
-      runTick({
+    run: async (run) => {
+      const result = await runTick({
         instance: settings.instance,
         owner: run.owner,
         sources: run.streams.map((stream) => wrapSource(client.source(stream))),
@@ -147,8 +156,41 @@ export function buildTick(
         },
         ...(overrides.sleep === undefined ? {} : { sleep: overrides.sleep }),
         ...(run.signal === undefined ? {} : { signal: run.signal }),
-      }),
+      });
+      const counts = gapFill?.report();
+      if (counts === undefined) return result;
+      return {
+        ...result,
+        streams: result.streams.map((s) => {
+          const c = counts.get(s.stream);
+          return c === undefined ? s : { ...s, gapFill: { ...c } };
+        }),
+      };
+    },
   };
+}
+
+/** Push-primary streams: the destination behind the push ledger (core/gap-fill.ts), else none. */
+function gapFilling(
+  settings: CollectorSettings,
+  adapters: RootAdapters,
+  destination: Sink,
+): GapFillSink | undefined {
+  if (settings.pushPrimaryStreams.length === 0) return undefined;
+  if (adapters.pushLedger === undefined) {
+    throw new ConfigError('push-primary streams', [
+      {
+        field: 'pushPrimaryStreams',
+        problem: `${settings.pushPrimaryStreams.join(', ')} need the push ledger, and this run has none: collect them without push-primary, or run where the ledger is (the function, or the command line's store)`,
+      },
+    ]);
+  }
+  return new GapFillSink(
+    destination,
+    adapters.pushLedger,
+    new Set(settings.pushPrimaryStreams),
+    adapters.log,
+  );
 }
 
 /** The destination, telling `onDelivered` of each batch it acknowledged. */

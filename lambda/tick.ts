@@ -11,6 +11,7 @@ import type { CollectorSettings } from './config';
 import type { CheckpointStore } from './core/checkpoint';
 import type { Envelope } from './core/envelope';
 import { type Log, systemClock } from './core/ports';
+import type { PushLedger } from './core/push-ledger';
 import type { StreamResult, TickResult } from './core/results';
 import { isStreamId, type StreamId } from './core/streams';
 import { AuthenticationError, CollectorError, ConfigError, needsOperator } from './errors';
@@ -40,6 +41,8 @@ export interface TickAdapters {
   onDelivered?: (stream: StreamId, batch: readonly Envelope[]) => void;
   /** s3 destination: endpoint, region (and for the command line, keys), read from the environment at the edge. */
   s3?: S3Options;
+  /** The ids Event Push delivered, for push-primary streams (docs/PUSH-GAP-FILL.md). */
+  pushLedger?: PushLedger;
 }
 
 export interface TickRequest {
@@ -118,6 +121,8 @@ function mimecastClientFor(
   const key = JSON.stringify([
     config.mimecastBaseUrl,
     config.latenessMarginSeconds,
+    config.pushPrimaryStreams,
+    config.pushTrailSeconds,
     config.lateDataMinutes,
     config.jsonPageSize,
     config.siemBatchPageSize,
@@ -154,6 +159,7 @@ export async function collectTick(request: TickRequest): Promise<TickReport> {
         dispatcher: adapters.dispatcher,
         onDelivered: adapters.onDelivered,
         s3: adapters.s3,
+        ...(adapters.pushLedger === undefined ? {} : { pushLedger: adapters.pushLedger }),
       },
       { ...overrides, client: mimecastClientFor(adapters, config, credentials, overrides) },
     );

@@ -105,6 +105,13 @@ export const RUN_FLAGS: readonly FlagDeclaration[] = [
     'N',
     'window streams ask each span of event time once more when it is this old, and forward what Mimecast made visible since (0 = never)',
   ),
+  settingFlag(
+    'pushPrimaryStreams',
+    'LIST',
+    'streams Event Push delivers (npx mimecast-collector receive, same state): the pull forwards only what push did not',
+    { defaultNote: 'none' },
+  ),
+  settingFlag('pushTrailSeconds', 'SECONDS', 'push-primary window streams stay this far behind now'),
   settingFlag('maxPagesPerStream', 'N', 'Mimecast calls per stream per tick'),
   settingFlag('batchMaxEvents', 'N', 'events per batch sent'),
   settingFlag('batchMaxBytes', 'N', 'bytes per batch sent, before compression'),

@@ -222,6 +222,9 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     `Collecting ${settings.streams.join(', ')} from ${settings.mimecastBaseUrl} (API ${settings.apiVersion}.0) into ${redactUrl(new URL(settings.sinkUrl))} (${settings.sinkFormat}); checkpoints in ${opened.description}.`,
   );
 
+  // Push-primary streams read the ledger `receive` writes into the same state (docs/PUSH-GAP-FILL.md).
+  const pushLedger =
+    settings.pushPrimaryStreams.length === 0 ? undefined : opened.pushLedger(settings.instance);
   const delivered = new Map<string, number>();
   let last: TickOutcome | undefined;
   let exitCode = EXIT_OK;
@@ -237,6 +240,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
           registerSecrets: (values) => redactor.register(values),
           // s3: endpoint, region and keys from this shell's environment, as the AWS CLI takes them.
           s3: s3OptionsFromEnv(io.env),
+          ...(pushLedger === undefined ? {} : { pushLedger }),
           onDelivered: (stream, batch) => {
             const total = (delivered.get(stream) ?? 0) + batch.length;
             delivered.set(stream, total);

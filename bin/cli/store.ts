@@ -6,8 +6,10 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { CheckpointStore } from '../../lambda/core/checkpoint';
+import type { PushLedger } from '../../lambda/core/push-ledger';
 import { createDynamoDbCheckpointStore } from '../../lambda/state/dynamodb-store';
 import { openLocalCheckpointStore } from '../../lambda/state/local-store';
+import { DynamoPushLedger } from '../../lambda/state/push-ledger-store';
 import { CHECKPOINT_TABLE_KEYS } from '../../lambda/state/table';
 
 export const DEFAULT_STATE_DIR = '.state';
@@ -21,6 +23,8 @@ export interface OpenedStore {
    * of the key only, run by operator commands alone (the function's role has no Scan).
    */
   instances(): Promise<string[]>;
+  /** The push ledger of `instance` in the same table (docs/PUSH-GAP-FILL.md); closed with the store. */
+  pushLedger(instance: string): PushLedger;
   close(): Promise<void>;
 }
 
@@ -56,6 +60,7 @@ export async function openStore(flags: {
     const tableName = flags.table;
     const region = flags.region ? { region: flags.region } : {};
     const store = createDynamoDbCheckpointStore({ tableName, ...region });
+    const ledgers: DynamoPushLedger[] = [];
     return {
       store,
       description: `DynamoDB table ${tableName}`,
@@ -67,11 +72,20 @@ export async function openStore(flags: {
           client.destroy();
         }
       },
-      close: async () => store.close(),
+      pushLedger: (instance) => {
+        const ledger = new DynamoPushLedger({ tableName, instance, ...region });
+        ledgers.push(ledger);
+        return ledger;
+      },
+      close: async () => {
+        for (const ledger of ledgers) ledger.close();
+        store.close();
+      },
     };
   }
   const stateDir = path.resolve(flags.stateDir ?? DEFAULT_STATE_DIR);
   const local = await openLocalCheckpointStore({ stateDir });
+  const ledgers: DynamoPushLedger[] = [];
   return {
     store: local.store,
     description: `local state folder ${stateDir}`,
@@ -84,6 +98,15 @@ export async function openStore(flags: {
         client.destroy();
       }
     },
-    close: () => local.close(),
+    pushLedger: (instance) => {
+      const { endpoint, region, credentials, tableName } = local;
+      const ledger = new DynamoPushLedger({ tableName, instance, endpoint, region, credentials });
+      ledgers.push(ledger);
+      return ledger;
+    },
+    close: async () => {
+      for (const ledger of ledgers) ledger.close();
+      await local.close();
+    },
   };
 }

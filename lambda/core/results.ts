@@ -1,4 +1,5 @@
 import type { ErrorKind } from '../errors';
+import type { GapFillCounts } from './gap-fill';
 import type { StreamId } from './streams';
 
 /**
@@ -39,6 +40,11 @@ export interface StreamResult {
   lagSeconds?: number;
   /** The error that ended the tick, when `outcome` is `failed`. */
   error?: unknown;
+  /**
+   * Push-primary streams only: of the events acknowledged (`events`), how many push had delivered
+   * (left out), how many only the pull found (a push gap), how many went unchecked (core/gap-fill.ts).
+   */
+  gapFill?: GapFillCounts;
 }
 
 export interface TickResult {

@@ -78,6 +78,11 @@ export interface MimecastClientOptions {
   /** A window's end stays this far behind now (default 300). */
   latenessMarginSeconds?: number;
   /**
+   * Per stream, a larger margin than `latenessMarginSeconds` (push-primary streams trail push by it:
+   * docs/PUSH-GAP-FILL.md, "The pull runs behind push"). A smaller one is ignored.
+   */
+  streamMarginSeconds?: Partial<Record<StreamId, number>>;
+  /**
    * Window streams ask each span of event time again once it is this old, for events Mimecast made
    * visible late (default 60; 0, or at most the lateness margin, = no second pass). streams/late-data.ts.
    */
@@ -156,12 +161,26 @@ export function createMimecastClient(options: MimecastClientOptions): MimecastCl
     source(stream: StreamId): MimecastStreamSource {
       let source = sources.get(stream);
       if (!source) {
-        source = createSource(deps, stream);
+        source = createSource(depsFor(deps, stream, options.streamMarginSeconds?.[stream]), stream);
         sources.set(stream, source);
       }
       return source;
     },
   };
+}
+
+/** The stream's own deps when it trails further behind now than the client's margin. */
+function depsFor(deps: SourceDeps, stream: StreamId, marginSeconds: number | undefined): SourceDeps {
+  if (marginSeconds === undefined) return deps;
+  if (!Number.isSafeInteger(marginSeconds) || marginSeconds < 0) {
+    throw new ConfigError('Mimecast client options', [
+      { field: `streamMarginSeconds.${stream}`, problem: 'must be a non-negative integer' },
+    ]);
+  }
+  const latenessMarginMs = Math.max(deps.settings.latenessMarginMs, marginSeconds * 1000);
+  // The late-data pass is for events visible later than the margin: none when it waits as long.
+  const lateDataMs = deps.settings.lateDataMs <= latenessMarginMs ? 0 : deps.settings.lateDataMs;
+  return { ...deps, settings: { ...deps.settings, latenessMarginMs, lateDataMs } };
 }
 
 function createSource(deps: SourceDeps, stream: StreamId): MimecastStreamSource {

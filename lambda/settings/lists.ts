@@ -23,6 +23,31 @@ export function parseStreamList(text: string | undefined, apiVersion?: ApiVersio
   return { ok: true, value: [...new Set(items)] as StreamId[] };
 }
 
+/**
+ * Streams Event Push cannot carry: snapshots of current state (Awareness Training) and the threat
+ * feeds' indicators are not events Mimecast pushes, so push can never be their primary path.
+ */
+const NEVER_PUSHED = (stream: StreamId) => stream.startsWith('awareness-') || stream.startsWith('malware-');
+
+/**
+ * A comma-separated list of the streams whose primary path is Event Push (docs/PUSH-GAP-FILL.md); the pull
+ * fills only their gaps. Empty or unset means none. Each must also be collected (`inStreams`, checked
+ * by the caller against the stream list).
+ */
+export function parsePushPrimaryStreams(text: string | undefined): Check<StreamId[]> {
+  const items = listItems(text);
+  if (items.length === 0) return { ok: true, value: [] };
+  const listed = parseStreamList(text);
+  if (!listed.ok) return fail(listed.problem.replace(' (or empty for all)', ' (or empty for none)'));
+  const never = listed.value.filter(NEVER_PUSHED);
+  if (never.length > 0) {
+    return fail(
+      `${never.map(quote).join(', ')} ${never.length > 1 ? 'are' : 'is'} never sent by Event Push (snapshots and threat-feed indicators); leave ${never.length > 1 ? 'them' : 'it'} out`,
+    );
+  }
+  return listed;
+}
+
 /** Listed streams the API version does not serve (siem-ci and the Awareness Training streams on API 1.0). */
 export function unservedStreams(streams: readonly StreamId[], apiVersion: ApiVersion): StreamId[] {
   return streams.filter((stream) => !STREAM_API_VERSIONS[stream].includes(apiVersion));

@@ -14,6 +14,7 @@ import type { Check } from './check';
 import {
   parseEventTypes,
   parseLagAlarmSeconds,
+  parsePushPrimaryStreams,
   parseStreamList,
   SIEM_EVENT_TYPE_SETS,
   unservedStreams,
@@ -112,6 +113,10 @@ export const SETTING_SCHEMAS = {
   ),
   /** Hours between two Awareness Training snapshots. */
   awarenessSnapshotHours: bounded('awarenessSnapshotHours'),
+  /** Streams whose primary path is Event Push: the pull forwards only what push did not (docs/PUSH-GAP-FILL.md). */
+  pushPrimaryStreams: setting(parsePushPrimaryStreams, z.array(z.enum(STREAM_IDS))),
+  /** Seconds the pull of push-primary streams stays behind now (window streams), so push delivered first. */
+  pushTrailSeconds: bounded('pushTrailSeconds'),
 };
 
 export const collectorSettingsSchema = z.object(SETTING_SCHEMAS);
@@ -158,6 +163,8 @@ export const SETTING_CARRIERS: Record<SettingName, { env: string; flag: string }
   siemEventTypes: { env: ENV.siemEventTypes, flag: '--siem-types' },
   siemCiEventTypes: { env: ENV.siemCiEventTypes, flag: '--siem-ci-types' },
   awarenessSnapshotHours: { env: ENV.awarenessSnapshotHours, flag: '--awareness-snapshot-hours' },
+  pushPrimaryStreams: { env: ENV.pushPrimaryStreams, flag: '--push-primary' },
+  pushTrailSeconds: { env: ENV.pushTrailSeconds, flag: '--push-trail' },
 };
 
 const SETTING_NAMES = Object.keys(SETTING_SCHEMAS) as SettingName[];
@@ -207,6 +214,15 @@ function collectSettings(
         problems,
         mimecastHostServes(settings.mimecastBaseUrl, apiVersion),
       );
+    }
+  }
+  if (settings.pushPrimaryStreams !== undefined && settings.streams !== undefined) {
+    const uncollected = settings.pushPrimaryStreams.filter((stream) => !settings.streams!.includes(stream));
+    if (uncollected.length > 0) {
+      problems.push({
+        field: names.pushPrimaryStreams,
+        problem: `${uncollected.join(', ')} ${uncollected.length > 1 ? 'are' : 'is'} not collected (${names.streams}); a push-primary stream must be collected too, for the pull to fill its gaps`,
+      });
     }
   }
   const { sinkUrl, sinkFormat } = settings;

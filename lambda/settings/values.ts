@@ -38,6 +38,12 @@ export interface NumberBounds {
 export const NUMERIC_SETTINGS = {
   /** At most a day, the v2 streaming retention. */
   latenessMarginSeconds: { default: DEFAULT_LATENESS_MARGIN_SECONDS, min: 0, max: 86_400 },
+  /**
+   * Push-primary streams: how far behind now their pull stays, so Event Push has delivered first
+   * (docs/PUSH-GAP-FILL.md, "The pull runs behind push"). 15 minutes covers push's own delivery delay and
+   * retries; at most a day, like the margin.
+   */
+  pushTrailSeconds: { default: 900, min: 0, max: 86_400 },
   /** At most a day, like the margin. */
   lateDataMinutes: { default: DEFAULT_LATE_DATA_MINUTES, min: 0, max: 1_440 },
   /** The bounds keep a tick's calls and memory sane. */

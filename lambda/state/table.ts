@@ -127,3 +127,29 @@ export const DYNAMODB_ACTIONS_FOR_TICK: readonly DynamoDbAction[] = [
   'dynamodb:UpdateItem',
   'dynamodb:GetItem',
 ];
+
+/**
+ * The push ledger's items live in the checkpoint table under their own partition keys, so a
+ * checkpoint Query (`list`) never reads them (docs/PUSH-GAP-FILL.md, "The ledger"):
+ * partition `pushed#<instance>#<stream>`, sort key `<bucket start ISO>#<write id>#<part>`.
+ */
+export const PUSH_LEDGER_ATTRIBUTES = {
+  /** B: the ids' digests packed, 8 bytes each (core/push-ledger.ts). */
+  digests: 'digests',
+  /** N: digests in the item. */
+  count: 'count',
+  /** N: epoch seconds; the table's TTL attribute, so DynamoDB deletes the item after it. */
+  expiresAt: 'expiresAt',
+} as const;
+
+/** The table's TTL attribute (only push ledger items carry it). */
+export const TABLE_TTL_ATTRIBUTE = PUSH_LEDGER_ATTRIBUTES.expiresAt;
+
+/** What the push ledger calls: UpdateItem to record (as an upsert), Query to read a bucket. */
+export const DYNAMODB_ACTIONS_FOR_PUSH_LEDGER: readonly DynamoDbAction[] = [
+  'dynamodb:UpdateItem',
+  'dynamodb:Query',
+];
+
+/** Leading partition keys of push ledger items, for an IAM `dynamodb:LeadingKeys` condition. */
+export const PUSH_LEDGER_KEY_PREFIX = 'pushed#';

@@ -41,6 +41,13 @@ export interface StreamHealthLine {
   lagging: 0 | 1;
   /** What ended a failed tick, as the checkpoint's lastError records it (log-safe, with the remedy). */
   error?: LastError;
+  /**
+   * Push-primary streams (docs/PUSH-GAP-FILL.md): of `events`, how many push had already delivered (left out),
+   * how many only the pull found (a push gap), how many were sent without the ledger's answer.
+   */
+  alreadyPushed?: number;
+  pushGap?: number;
+  uncheckedAgainstPush?: number;
 }
 
 /** The error classes that count in StreamsRefused: Mimecast refused the key, or the stream to this key. */

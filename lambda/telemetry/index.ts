@@ -7,6 +7,8 @@ export {
   createMetrics,
   createTickTelemetry,
   type LagAlarmSeconds,
+  publishPushEvents,
+  pullMetrics,
   streamHealth,
   type TickHealth,
   type TickTelemetry,

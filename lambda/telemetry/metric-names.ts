@@ -29,6 +29,19 @@ export const INSTANCE_METRICS = {
 
 export type InstanceMetricName = (typeof INSTANCE_METRICS)[keyof typeof INSTANCE_METRICS];
 
+/**
+ * Push + pull (docs/PUSH-GAP-FILL.md), same dimensions {service, Instance}; emitted only by an instance with
+ * push-primary streams, so an instance without them pays nothing for them.
+ */
+export const PUSH_METRICS = {
+  /** Events the push path forwarded and the destination acknowledged (per push request). */
+  pushEvents: 'PushEvents',
+  /** Events the pull of push-primary streams forwarded (per tick): the gap, plus any sent unchecked. */
+  pullEvents: 'PullEvents',
+  /** Events only the pull found, push never delivered them: a push gap, filled (per tick). */
+  pushGapEvents: 'PushGapEvents',
+} as const;
+
 export function instanceDimensions(instance: string): Record<string, string> {
   return { service: SERVICE_NAME, Instance: instance };
 }

@@ -21,6 +21,7 @@ import {
   type InstanceMetricName,
   instanceDimensions,
   METRICS_NAMESPACE,
+  PUSH_METRICS,
   SERVICE_NAME,
 } from './metric-names';
 
@@ -67,7 +68,26 @@ export function streamHealth(result: StreamResult, now: number, lagAlarmSeconds?
     ...(lagAlarmSeconds === undefined ? {} : { lagAlarmSeconds }),
     lagging: lagging ? 1 : 0,
     ...(healthy ? {} : { error: toLastError(result.error, now) }),
+    ...(result.gapFill === undefined
+      ? {}
+      : {
+          alreadyPushed: count(result.gapFill.alreadyPushed),
+          pushGap: count(result.gapFill.gap),
+          uncheckedAgainstPush: count(result.gapFill.unchecked),
+        }),
   };
+}
+
+/**
+ * The pull side's push metrics of a tick (docs/PUSH-GAP-FILL.md), or none when no stream of the tick is
+ * push-primary (its results carry no `gapFill`).
+ */
+export function pullMetrics(result: TickResult): Record<string, number> | undefined {
+  const filled = result.streams.filter((s) => s.gapFill !== undefined);
+  if (filled.length === 0) return undefined;
+  const gap = filled.reduce((sum, s) => sum + count(s.gapFill!.gap), 0);
+  const unchecked = filled.reduce((sum, s) => sum + count(s.gapFill!.unchecked), 0);
+  return { [PUSH_METRICS.pullEvents]: gap + unchecked, [PUSH_METRICS.pushGapEvents]: gap };
 }
 
 /** The whole tick: instance metrics from the stream health lines, so both always agree. */
@@ -120,6 +140,8 @@ export function createTickTelemetry(options: TickTelemetryOptions): TickTelemetr
         metrics.addDimension(name, value);
       for (const [name, value] of Object.entries(health.metrics))
         metrics.addMetric(name, MetricUnit.Count, value);
+      for (const [name, value] of Object.entries(pullMetrics(result) ?? {}))
+        metrics.addMetric(name, MetricUnit.Count, value);
       // In the EMF line too, so a query on the metric's own line names the streams behind it.
       metrics.addMetadata('failedStreams', health.failedStreams);
       metrics.addMetadata('laggingStreams', health.laggingStreams);
@@ -143,4 +165,18 @@ function lagSeconds(result: StreamResult, now: number): number | undefined {
 /** Counts from the engine are non-negative integers; anything else is a bug that must not break telemetry. */
 function count(value: number | undefined): number {
   return value !== undefined && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/**
+ * The push path's metric: events one push request forwarded, acknowledged by the destination. One EMF
+ * line under the instance dimensions, like the tick's, so the push-gap alarm's math can join them.
+ */
+export function publishPushEvents(metrics: Metrics, instance: string, events: number, now: number): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  metrics.clearDimensions();
+  metrics.clearDefaultDimensions();
+  for (const [name, value] of Object.entries(instanceDimensions(instance))) metrics.addDimension(name, value);
+  metrics.addMetric(PUSH_METRICS.pushEvents, MetricUnit.Count, count(events));
+  metrics.setTimestamp(now);
+  metrics.publishStoredMetrics();
 }

@@ -85,6 +85,8 @@ describe('parseLambdaConfig', () => {
       siemEventTypes: [...SIEM_V2_EVENT_TYPES],
       siemCiEventTypes: ['entities', 'mailflow', 'urlclick'],
       awarenessSnapshotHours: 24,
+      pushPrimaryStreams: [],
+      pushTrailSeconds: 900,
     });
   });
 
@@ -407,6 +409,8 @@ describe('parseCollectorSettings (command-line flags)', () => {
       siemCiEventTypes: '--siem-ci-types',
       awarenessSnapshotHours: '--awareness-snapshot-hours',
       azureAuthorityUrl: '--azure-authority-url',
+      pushPrimaryStreams: '--push-primary',
+      pushTrailSeconds: '--push-trail',
     };
     const problems = problemsOf(() =>
       parseCollectorSettings(
@@ -622,5 +626,54 @@ describe('validateInstanceId and parseBoundedInteger', () => {
     );
     expect(parseBoundedInteger('  ', bounds)).toEqual({ ok: true, value: 5 });
     expect(parseBoundedInteger('12.5', bounds).ok).toBe(false);
+  });
+});
+
+describe('push-primary streams (docs/PUSH-GAP-FILL.md)', () => {
+  it('reads the push-primary streams and the trail, with none and 15 minutes by default', () => {
+    expect(parseLambdaConfig(validEnv())).toMatchObject({ pushPrimaryStreams: [], pushTrailSeconds: 900 });
+    expect(
+      parseLambdaConfig(
+        validEnv({ [ENV.pushPrimaryStreams]: ' siem , audit,siem', [ENV.pushTrailSeconds]: '1800' }),
+      ),
+    ).toMatchObject({ pushPrimaryStreams: ['siem', 'audit'], pushTrailSeconds: 1800 });
+  });
+
+  it('refuses a push-primary stream that is not collected, in the words of the carrier used', () => {
+    expect(problemsOf(() => parseLambdaConfig(validEnv({ [ENV.pushPrimaryStreams]: 'dlp' })))).toEqual([
+      {
+        field: ENV.pushPrimaryStreams,
+        problem: expect.stringMatching(/^dlp is not collected \(COLLECTOR_STREAMS\)/),
+      },
+    ]);
+    const problems = problemsOf(() =>
+      parseCollectorSettings(
+        {
+          ...validSettingsText(),
+          sinkUrl: 'http://127.0.0.1:9/in',
+          streams: 'audit',
+          pushPrimaryStreams: 'siem',
+        },
+        {
+          ...Object.fromEntries(Object.keys(validSettingsText()).map((k) => [k, k])),
+          streams: '--streams',
+          pushPrimaryStreams: '--push-primary',
+        } as never,
+      ),
+    );
+    expect(problems).toEqual([
+      { field: '--push-primary', problem: expect.stringMatching(/^siem is not collected \(--streams\)/) },
+    ]);
+  });
+
+  it('refuses streams Event Push never sends, and unknown ones', () => {
+    expect(
+      problemsOf(() => parseLambdaConfig(validEnv({ [ENV.pushPrimaryStreams]: 'siem,awareness-watchlist' }))),
+    ).toEqual([
+      { field: ENV.pushPrimaryStreams, problem: expect.stringContaining('never sent by Event Push') },
+    ]);
+    expect(problemsOf(() => parseLambdaConfig(validEnv({ [ENV.pushPrimaryStreams]: 'sim' })))).toEqual([
+      { field: ENV.pushPrimaryStreams, problem: expect.stringContaining('(or empty for none)') },
+    ]);
   });
 });

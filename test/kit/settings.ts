@@ -22,6 +22,8 @@ export function rigSettings({ mimecastBaseUrl, sinkUrl, ...settings }: RigSettin
     siemEventTypes: [...SIEM_V2_EVENT_TYPES],
     siemCiEventTypes: [...SIEM_CI_EVENT_TYPES],
     awarenessSnapshotHours: 24,
+    pushPrimaryStreams: [],
+    pushTrailSeconds: 900,
     ...settings,
     hecAck: settings.hecAck ?? false,
     retentionDays: settings.retentionDays ?? 7,

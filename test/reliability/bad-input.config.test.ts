@@ -101,6 +101,9 @@ const GOOD: Record<Exclude<Var, 'mimecastBaseUrl' | 'apiVersion'>, readonly stri
   siemEventTypes: ['', 'receipt', 'url protect,process', ' receipt , journal '],
   siemCiEventTypes: ['', 'entities', 'mailflow,urlclick'],
   awarenessSnapshotHours: ['', '1', '24', '168'],
+  // Each must also be collected, so only "none" is good with every stream list above (config.test.ts).
+  pushPrimaryStreams: ['', ' '],
+  pushTrailSeconds: ['', '0', '900', '86400'],
   // Every stream has one, as the stack writes it; spaces around the pairs are harmless.
   lagAlarmSeconds: [ALL_THRESHOLDS, ALL_THRESHOLDS.split(',').join(' , ')],
 };
@@ -153,6 +156,8 @@ const BAD: Record<Var, readonly (string | undefined)[]> = {
   siemEventTypes: ['url-protect', 'receipt,bogus', 'RECEIPT'],
   siemCiEventTypes: ['entity', 'receipt'],
   awarenessSnapshotHours: ['0', '169', 'daily'],
+  pushPrimaryStreams: ['nope', 'siem,bogus', 'awareness-performance', 'malware-grid'],
+  pushTrailSeconds: ['-1', '86401', '15m'],
   lagAlarmSeconds: [
     undefined,
     '',
@@ -409,6 +414,8 @@ describe('before any call is made', () => {
       [ENV.siemEventTypes]: 'url-protect',
       [ENV.siemCiEventTypes]: 'clicks',
       [ENV.awarenessSnapshotHours]: 'daily',
+      [ENV.pushPrimaryStreams]: 'awareness-watchlist',
+      [ENV.pushTrailSeconds]: 'a while',
     };
     const handler = coldStartHandler(env);
     for (let invocation = 0; invocation < 2; invocation += 1) {

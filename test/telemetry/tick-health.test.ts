@@ -12,9 +12,15 @@ import {
   INSTANCE_METRICS,
   instanceDimensions,
   METRICS_NAMESPACE,
+  PUSH_METRICS,
   SERVICE_NAME,
 } from '../../lambda/telemetry/metric-names';
-import { createMetrics, createTickTelemetry, type LagAlarmSeconds } from '../../lambda/telemetry/tick-health';
+import {
+  createMetrics,
+  createTickTelemetry,
+  type LagAlarmSeconds,
+  publishPushEvents,
+} from '../../lambda/telemetry/tick-health';
 import { type CapturedOutput, captureOutput } from '../support/capture-output';
 
 interface Emf {
@@ -264,5 +270,38 @@ describe('the stream health lines', () => {
   it('computes the lag from the newest event time when the engine gave none', () => {
     publish(tick([behind]));
     expect(healthLines()[0]).toMatchObject({ lagSeconds: 90_000, lagAlarmSeconds: 86_400, lagging: 1 });
+  });
+});
+
+describe('push + pull metrics (docs/PUSH-GAP-FILL.md)', () => {
+  it('adds PullEvents and PushGapEvents to the tick line only when a stream is push-primary', () => {
+    publish(tick([caughtUp]));
+    publish(
+      tick([
+        { ...caughtUp, gapFill: { alreadyPushed: 1100, gap: 90, unchecked: 10 } },
+        stream({
+          stream: 'audit',
+          outcome: 'caught-up',
+          gapFill: { alreadyPushed: 5, gap: 3, unchecked: 0 },
+        }),
+      ]),
+    );
+    const [plain, push] = emfLines();
+    expect(Object.keys(metricsOf(plain!))).not.toContain(PUSH_METRICS.pushGapEvents);
+    expect(metricsOf(push!)).toMatchObject({
+      [PUSH_METRICS.pullEvents]: ['Count', 103],
+      [PUSH_METRICS.pushGapEvents]: ['Count', 93],
+    });
+    expect(dimensionsOf(push!)).toEqual([instanceDimensions('prod')]);
+    const siem = healthLines().filter((line) => line.stream === 'siem');
+    expect(siem[0]).not.toHaveProperty('pushGap');
+    expect(siem[1]).toMatchObject({ alreadyPushed: 1100, pushGap: 90, uncheckedAgainstPush: 10 });
+  });
+
+  it('publishes the push path count under the same dimensions', () => {
+    publishPushEvents(createMetrics(), 'prod', 500, NOW);
+    const [line] = emfLines();
+    expect(metricsOf(line!)).toEqual({ [PUSH_METRICS.pushEvents]: ['Count', 500] });
+    expect(dimensionsOf(line!)).toEqual([instanceDimensions('prod')]);
   });
 });
