@@ -20,6 +20,7 @@ import {
   parseEventTypes,
   parseSinkFormat,
   parseStreamList,
+  readCaFile,
   SIEM_EVENT_TYPE_SETS,
   SINK_FORMATS,
   type SinkFormat,
@@ -120,6 +121,12 @@ reads them); otherwise from the environment, as \`run\` takes them:
       name: 'hec-ack',
       description: 'splunk-hec: probe on an indexer-acknowledgement channel, as `run --hec-ack` sends',
     },
+    {
+      name: 'sink-ca-file',
+      value: 'PEM',
+      description: "syslog tls://: the receiver's CA certificate file, as `run` takes it",
+      defaultNote: 'system CAs only',
+    },
   ],
   epilogue: `What the receiver check sends:
   splunk-hec    GET /services/collector/health, then an empty POST with the token (HEC answers
@@ -129,6 +136,7 @@ reads them); otherwise from the environment, as \`run\` takes them:
   sumo          an empty POST to the source URL (stores nothing; 401 means the URL was regenerated)
   datadog       an empty POST with DD-API-KEY (the key is checked first; the empty body is refused)
   s3            HeadBucket (AWS_REGION, AWS_ENDPOINT_URL_S3 and the AWS credentials as \`run\` uses them)
+  syslog        connects (and completes the TLS handshake) and closes, sending nothing
 
 Exit code: 0 when every row is OK, 1 when any is not, 2 for bad input.
 
@@ -149,7 +157,7 @@ interface Plan {
   siemTypes: string[];
   siemCiTypes: string[];
   secret?: { secretId: string; instance: string; region: string };
-  sink?: { url: string; format: SinkFormat; hecAck?: boolean };
+  sink?: { url: string; format: SinkFormat; hecAck?: boolean; ca?: string };
   apiVersion?: ApiVersion;
 }
 
@@ -196,11 +204,30 @@ function plan(flags: Flags, env: CliIO['env'], hecAck: boolean): Plan {
         problem: `is for --sink-format splunk-hec (Splunk's indexer acknowledgement); the format is ${format.value}`,
       });
     }
-    if (url.ok && format.ok && !hecAckRefused) {
-      sink = { url: url.value, format: format.value, ...(hecAck ? { hecAck: true } : {}) };
+    const ca = readCaFile(flags['sink-ca-file']);
+    if (!ca.ok) problems.push({ field: '--sink-ca-file', problem: ca.problem });
+    else if (
+      ca.value !== undefined &&
+      !(format.ok && format.value === 'syslog' && url.ok && url.value.startsWith('tls:'))
+    ) {
+      problems.push({
+        field: '--sink-ca-file',
+        problem: 'is for --sink-format syslog with a tls:// --sink-url',
+      });
     }
-  } else if (flags['sink-format'] !== undefined) {
-    problems.push({ field: '--sink-format', problem: 'needs --sink-url (the receiver to check)' });
+    if (url.ok && format.ok && ca.ok && !hecAckRefused) {
+      sink = {
+        url: url.value,
+        format: format.value,
+        ...(hecAck ? { hecAck: true } : {}),
+        ...(ca.value === undefined ? {} : { ca: ca.value }),
+      };
+    }
+  } else if (flags['sink-format'] !== undefined || flags['sink-ca-file'] !== undefined) {
+    problems.push({
+      field: flags['sink-format'] !== undefined ? '--sink-format' : '--sink-ca-file',
+      problem: 'needs --sink-url (the receiver to check)',
+    });
   }
   let apiVersion: ApiVersion | undefined;
   if (flags['api-version'] !== undefined) {
@@ -320,6 +347,7 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
             sinkUrl: checks.sink.url,
             sinkFormat: checks.sink.format,
             ...(checks.sink.hecAck === true ? { hecAck: true } : {}),
+            ...(checks.sink.ca === undefined ? {} : { sinkCa: checks.sink.ca }),
           },
           credentials.sinkToken,
           dispatcher,
