@@ -55,6 +55,8 @@ export const RUN_FLAGS: readonly FlagDeclaration[] = [
     'syslogMaxMessageBytes',
     'N',
     "syslog: bytes of one message, as the receiver's limit (rsyslog MaxFrameSize); a larger event stops its stream, named",
+    // No filled-in default: the setting refuses a value with another format (the setting's default applies).
+    { default: undefined, defaultNote: String(NUMERIC_SETTINGS.syslogMaxMessageBytes.default) },
   ),
   settingFlag(
     'mimecastBaseUrl',
