@@ -23,13 +23,18 @@ function settingFlag(
 }
 
 export const RUN_FLAGS: readonly FlagDeclaration[] = [
-  settingFlag('sinkUrl', 'URL', 'where events go (HTTPS; http only for 127.0.0.1, ::1, localhost)', {
-    required: true,
-  }),
+  settingFlag(
+    'sinkUrl',
+    'URL',
+    'where events go (HTTPS; http only for 127.0.0.1, ::1, localhost; syslog: tls://host:port)',
+    {
+      required: true,
+    },
+  ),
   settingFlag(
     'sinkFormat',
     'FORMAT',
-    'how events are sent (s3: --sink-url s3://bucket/prefix, region and endpoint from AWS_REGION and AWS_ENDPOINT_URL_S3; file: --sink-url file:///abs/dir)',
+    'how events are sent (s3: --sink-url s3://bucket/prefix, region and endpoint from AWS_REGION and AWS_ENDPOINT_URL_S3; file: --sink-url file:///abs/dir; syslog: RFC 5424 over --sink-url tls://host:port, tcp:// only to this machine)',
     { choices: SINK_FORMATS, default: 'ndjson' },
   ),
   {
@@ -41,6 +46,21 @@ export const RUN_FLAGS: readonly FlagDeclaration[] = [
   settingFlag('azureAuthorityUrl', 'URL', 'sentinel: the Entra authority tokens come from', {
     defaultNote: 'https://login.microsoftonline.com',
   }),
+  settingFlag(
+    'sinkCa',
+    'PEM',
+    "syslog tls://: the receiver's CA certificate file, trusted besides the system's",
+    {
+      defaultNote: 'system CAs only',
+    },
+  ),
+  settingFlag(
+    'syslogMaxMessageBytes',
+    'N',
+    "syslog: bytes of one message, as the receiver's limit (rsyslog MaxFrameSize); a larger event stops its stream, named",
+    // No filled-in default: the setting refuses a value with another format (the setting's default applies).
+    { default: undefined, defaultNote: String(NUMERIC_SETTINGS.syslogMaxMessageBytes.default) },
+  ),
   settingFlag(
     'mimecastBaseUrl',
     'URL',

@@ -20,6 +20,7 @@ import {
   parseEventTypes,
   parseSinkFormat,
   parseStreamList,
+  readCaFile,
   SIEM_EVENT_TYPE_SETS,
   SINK_FORMATS,
   type SinkFormat,
@@ -127,6 +128,12 @@ reads them); otherwise from the environment, as \`run\` takes them:
       description: 'sentinel: the Entra authority tokens come from',
       defaultNote: 'https://login.microsoftonline.com',
     },
+    {
+      name: 'sink-ca-file',
+      value: 'PEM',
+      description: "syslog tls://: the receiver's CA certificate file, as `run` takes it",
+      defaultNote: 'system CAs only',
+    },
   ],
   epilogue: `What the receiver check sends:
   splunk-hec    GET /services/collector/health, then an empty POST with the token (HEC answers
@@ -138,6 +145,7 @@ reads them); otherwise from the environment, as \`run\` takes them:
   sentinel      an Entra token for the app (AZURE_* or the secret's azure fields), then an empty POST
                 with it (the API checks token and role first; the empty body is refused, nothing ingested)
   s3            HeadBucket (AWS_REGION, AWS_ENDPOINT_URL_S3 and the AWS credentials as \`run\` uses them)
+  syslog        connects (and completes the TLS handshake) and closes, sending nothing
 
 Exit code: 0 when every row is OK, 1 when any is not, 2 for bad input.
 
@@ -158,7 +166,7 @@ interface Plan {
   siemTypes: string[];
   siemCiTypes: string[];
   secret?: { secretId: string; instance: string; region: string };
-  sink?: { url: string; format: SinkFormat; hecAck?: boolean; azureAuthorityUrl?: string };
+  sink?: { url: string; format: SinkFormat; hecAck?: boolean; azureAuthorityUrl?: string; ca?: string };
   apiVersion?: ApiVersion;
 }
 
@@ -207,16 +215,31 @@ function plan(flags: Flags, env: CliIO['env'], hecAck: boolean): Plan {
     }
     const authority = validateAzureAuthorityUrl(flags['azure-authority-url']);
     if (!authority.ok) problems.push({ field: '--azure-authority-url', problem: authority.problem });
-    if (url.ok && format.ok && !hecAckRefused && authority.ok) {
+    const ca = readCaFile(flags['sink-ca-file']);
+    if (!ca.ok) problems.push({ field: '--sink-ca-file', problem: ca.problem });
+    else if (
+      ca.value !== undefined &&
+      !(format.ok && format.value === 'syslog' && url.ok && url.value.startsWith('tls:'))
+    ) {
+      problems.push({
+        field: '--sink-ca-file',
+        problem: 'is for --sink-format syslog with a tls:// --sink-url',
+      });
+    }
+    if (url.ok && format.ok && ca.ok && authority.ok && !hecAckRefused) {
       sink = {
         url: url.value,
         format: format.value,
         ...(hecAck ? { hecAck: true } : {}),
         azureAuthorityUrl: authority.value,
+        ...(ca.value === undefined ? {} : { ca: ca.value }),
       };
     }
-  } else if (flags['sink-format'] !== undefined) {
-    problems.push({ field: '--sink-format', problem: 'needs --sink-url (the receiver to check)' });
+  } else if (flags['sink-format'] !== undefined || flags['sink-ca-file'] !== undefined) {
+    problems.push({
+      field: flags['sink-format'] !== undefined ? '--sink-format' : '--sink-ca-file',
+      problem: 'needs --sink-url (the receiver to check)',
+    });
   }
   let apiVersion: ApiVersion | undefined;
   if (flags['api-version'] !== undefined) {
@@ -339,6 +362,7 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
             ...(checks.sink.azureAuthorityUrl === undefined
               ? {}
               : { azureAuthorityUrl: checks.sink.azureAuthorityUrl }),
+            ...(checks.sink.ca === undefined ? {} : { sinkCa: checks.sink.ca }),
           },
           credentials,
           dispatcher,

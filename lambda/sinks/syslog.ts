@@ -69,6 +69,7 @@ class AttemptFailure extends Error {
 
 export class SyslogDestination implements Destination {
   private readonly procId: string;
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly target: SyslogTarget,
@@ -81,7 +82,20 @@ export class SyslogDestination implements Destination {
     return octetCountedFrame(syslogMessage(envelope, this.procId)).length;
   }
 
-  async send(batch: readonly Envelope[], budget: CallBudget): Promise<SinkResult> {
+  /**
+   * One batch at a time (streams send concurrently): one connection per collector, as receivers' session
+   * limits expect, and batches arrive whole one after the other.
+   */
+  send(batch: readonly Envelope[], budget: CallBudget): Promise<SinkResult> {
+    const turn = this.queue.then(() => this.sendNow(batch, budget));
+    this.queue = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn;
+  }
+
+  private async sendNow(batch: readonly Envelope[], budget: CallBudget): Promise<SinkResult> {
     const frames: Buffer[] = [];
     for (const envelope of batch) {
       const message = syslogMessage(envelope, this.procId);

@@ -10,7 +10,9 @@ import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect as connectTls } from 'node:tls';
+import { formatLagAlarmSeconds, parseLambdaConfig } from '../../lambda/config';
 import type { Envelope } from '../../lambda/core/envelope';
+import { streamsFor } from '../../lambda/core/streams';
 import { ConfigError, SinkRejectedError, ThrottledError, TransientError } from '../../lambda/errors';
 import { parseCollectorSettings, SETTINGS_FLAG_NAMES, validateSinkUrl } from '../../lambda/settings';
 import { createDestination, type Destination } from '../../lambda/sinks';
@@ -155,6 +157,32 @@ describe('URL and CA settings', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  test('the function refuses SINK_FORMAT syslog: it is for the command line', () => {
+    let error: unknown;
+    try {
+      parseLambdaConfig({
+        COLLECTOR_INSTANCE: 'prod',
+        MIMECAST_API_VERSION: '2',
+        MIMECAST_BASE_URL: 'https://api.services.mimecast.com',
+        SINK_FORMAT: 'syslog',
+        SINK_URL: 'tls://syslog.example.com:6514',
+        SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:collector-AbCdEf',
+        CHECKPOINT_TABLE: 'MimecastCollector-prod-Checkpoints',
+        LAG_ALARM_SECONDS: formatLagAlarmSeconds(Object.fromEntries(streamsFor(2).map((s) => [s, 7200]))),
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      {
+        field: 'SINK_FORMAT',
+        problem:
+          'syslog is for the command line (the stack offers no network path or CA for it); use an HTTP format',
+      },
+    ]);
   });
 
   test('createDestination refuses a bad URL with a ConfigError', () => {
