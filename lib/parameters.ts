@@ -191,7 +191,9 @@ export function defineParameters(stack: Stack): CollectorParameters {
       'HTTPS ingestion endpoint the events are forwarded to, by SinkFormat: ndjson any URL; splunk-hec ' +
       'https://<host>:8088/services/collector/event; elastic-bulk https://<host>/<index>/_bulk; sumo ' +
       'https://<collection endpoint>/receiver/v1/http/ (the source token goes in the secret, not here); ' +
-      'datadog https://http-intake.logs.<site>/api/v2/logs. Tokens and keys go in the secret, never here.',
+      'datadog https://http-intake.logs.<site>/api/v2/logs; sentinel https://<data collection endpoint>/' +
+      'dataCollectionRules/<dcr-immutable-id>/streams/<stream>?api-version=2023-01-01 (the Entra app in the ' +
+      'secret). Tokens and keys go in the secret, never here.',
   });
   const sinkFormat = new CfnParameter(stack, 'SinkFormat', {
     type: 'String',

@@ -70,6 +70,7 @@ describe('parseLambdaConfig', () => {
       sinkFormat: 'splunk-hec',
       hecAck: false,
       retentionDays: 7,
+      azureAuthorityUrl: 'https://login.microsoftonline.com',
       secretArn: SECRET_ARN,
       checkpointTable: 'MimecastCollector-prod-Checkpoints',
       lagAlarmSeconds: { siem: 7200, audit: 86_400 },

@@ -389,6 +389,7 @@ describe('before any call is made', () => {
       [ENV.sinkFormat]: 'csv',
       [ENV.hecAck]: 'yes',
       [ENV.retentionDays]: 'a week',
+      [ENV.azureAuthorityUrl]: 'http://login.example.com',
       [ENV.secretArn]: 'arn:aws:s3:::not-a-secret',
       [ENV.checkpointTable]: 'x',
       [ENV.latenessMarginSeconds]: '-5',
