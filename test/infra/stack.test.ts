@@ -235,10 +235,11 @@ describe('parameters', () => {
   test('SinkFormat and ScheduleMinutes: allowed values', () => {
     expect(parameters.SinkFormat).toMatchObject({
       Default: 'ndjson',
-      AllowedValues: ['ndjson', 'splunk-hec', 'elastic-bulk', 'sumo', 'datadog'],
+      AllowedValues: ['ndjson', 'splunk-hec', 'elastic-bulk', 'sumo', 'datadog', 'sentinel'],
     });
     expect(parameters.HecAck).toMatchObject({ Default: 'false', AllowedValues: ['false', 'true'] });
     expect(parameters.IngestionUrl.Description).toContain('/receiver/v1/http/');
+    expect(parameters.IngestionUrl.Description).toContain('dataCollectionRules/<dcr-immutable-id>/streams/');
     expect(parameters.ScheduleMinutes).toMatchObject({
       Default: '5',
       AllowedValues: ['5', '10', '15', '30', '60'],
