@@ -110,9 +110,9 @@ export class EntraTokenSource {
     this.policy = { ...TOKEN_RETRY, ...options.retry };
   }
 
-  /** Where tokens come from, as errors show it (the tenant id is not a secret). */
+  /** Where tokens come from, as errors show it: the tenant by its variable (the secret's ids stay unshown). */
   get endpoint(): string {
-    return `${this.tokenUrl.origin}${this.tokenUrl.pathname}`;
+    return `${this.options.authority.href.replace(/\/+$/, '')}/<${AZURE_SETTING_NAMES.tenantId}>/oauth2/v2.0/token`;
   }
 
   /** The client secret and every token handed out: what must never appear in any output. */
@@ -236,10 +236,12 @@ export class EntraTokenSource {
     const said = this.scrub(describe(answer));
     const code = codes[0];
     const names = AZURE_SETTING_NAMES;
+    // Our own words and the AADSTS code: Entra's text quotes the app and tenant ids, which the
+    // collector keeps as secret as the rest of the secret document.
     const problem = (field: string, text: string) =>
       new ConfigError(
         'Entra app credentials (sentinel)',
-        [{ field, problem: `${text}: Entra answered HTTP ${answer.status}${said}` }],
+        [{ field, problem: `${text}: Entra answered HTTP ${answer.status} AADSTS${code}` }],
         `Fix ${field} ${STORED_IN} and run again.`,
       );
     switch (code) {
@@ -285,10 +287,13 @@ export class EntraTokenSource {
     );
   }
 
+  /** The secret and tokens out, and the ids named by their variables. */
   private scrub(text: string): string {
     let clean = text;
     for (const secret of this.secrets()) clean = clean.split(secret).join('[redacted]');
-    return clean;
+    const { tenantId, clientId } = this.options.credentials;
+    clean = clean.split(clientId).join(`<${AZURE_SETTING_NAMES.clientId}>`);
+    return clean.split(tenantId).join(`<${AZURE_SETTING_NAMES.tenantId}>`);
   }
 }
 

@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { runCommand } from '../../bin/cli/run';
-import { type Receiver, type ReceiverOptions, startReceiver, startS3Server } from '../receivers';
+import {
+  type Receiver,
+  type ReceiverOptions,
+  startEntraTokenEndpoint,
+  startReceiver,
+  startS3Server,
+} from '../receivers';
 import { type RunningSimulator, startSimulator } from '../simulator';
 import { createLeakScanner } from '../support/leak-scan';
 import { captureIO } from './cli-io';
@@ -99,6 +105,31 @@ test('datadog', async () => {
     SINK_TOKEN: key,
   });
   expect(createLeakScanner({ key }).scan(text)).toEqual([]);
+});
+
+test('sentinel: Entra app from AZURE_*, the authority on loopback; the secret and tokens never shown', async () => {
+  const entra = await startEntraTokenEndpoint();
+  try {
+    const text = await runTwice(
+      { kind: 'sentinel', sentinel: { entra } },
+      ['--sink-format', 'sentinel', '--azure-authority-url', entra.authority],
+      (r) => r.url,
+      {
+        AZURE_TENANT_ID: entra.tenantId,
+        AZURE_CLIENT_ID: entra.clientId,
+        AZURE_CLIENT_SECRET: entra.clientSecret,
+      },
+    );
+    // One token for every request of the first run; the second has nothing to send and asks for none.
+    expect(entra.issued()).toHaveLength(1);
+    const secrets = {
+      clientSecret: entra.clientSecret,
+      ...Object.fromEntries(entra.issued().map((t, n) => [`token${n}`, t.accessToken])),
+    };
+    expect(createLeakScanner(secrets).scan(text)).toEqual([]);
+  } finally {
+    await entra.stop();
+  }
 });
 
 test('s3: a refused PutObject leaves the checkpoint where it was; the next run fills in, a third adds nothing', async () => {

@@ -9,7 +9,7 @@ import { verifyCommand } from '../../bin/cli/verify';
 import { STREAM_IDS, streamsFor } from '../../lambda/core/streams';
 import { REDACTED } from '../../lambda/telemetry/redact';
 import { type AwsStub, startAwsStub } from '../aws-stub';
-import { type Receiver, startReceiver } from '../receivers';
+import { type Receiver, startEntraTokenEndpoint, startReceiver } from '../receivers';
 import { type RunningSimulator, startSimulator } from '../simulator';
 import { type CapturedIO, captureIO } from './cli-io';
 
@@ -318,6 +318,67 @@ test('Elasticsearch: GET / with the API key; an ndjson receiver that wants a tok
   ).toBe(1);
   expect(rows(missing).sink).toBe('no token stored');
   expect(missing.errLines.join('\n')).toMatch(/what to do: Store the receiver's token/);
+});
+
+test('sentinel: an Entra token, then an empty POST; a wrong secret or a missing role says what to fix', async () => {
+  const entra = await startEntraTokenEndpoint();
+  const granted = await startReceiver({ kind: 'sentinel', sentinel: { entra } });
+  const ungranted = await startReceiver({
+    kind: 'sentinel',
+    sentinel: { entra, authorizedClientIds: ['other'] },
+  });
+  receivers.push(granted, ungranted);
+  const azure = {
+    AZURE_TENANT_ID: entra.tenantId,
+    AZURE_CLIENT_ID: entra.clientId,
+    AZURE_CLIENT_SECRET: entra.clientSecret,
+  };
+  const verify = async (url: string, env: Record<string, string>) => {
+    const io = captureIO(v2Env(env));
+    const code = await verifyCommand(
+      [
+        '--mimecast-url',
+        sim.url,
+        '--streams',
+        'audit',
+        '--sink-url',
+        url,
+        '--sink-format',
+        'sentinel',
+        '--azure-authority-url',
+        entra.authority,
+      ],
+      io,
+    );
+    return { code, io };
+  };
+  try {
+    const ok = await verify(granted.url, azure);
+    expect(ok.code).toBe(0);
+    expect(rows(ok.io).sink).toMatch(/^OK \(Entra token issued, role on the rule granted/);
+    expect(granted.ids()).toEqual([]);
+
+    const noRole = await verify(ungranted.url, azure);
+    expect(noRole.code).toBe(1);
+    expect(rows(noRole.io).sink).toBe('Entra token issued; role missing on the rule');
+    expect(noRole.io.errLines.join('\n')).toMatch(
+      /what to do: Give the Entra app AZURE_CLIENT_ID the role "Monitoring Metrics Publisher"/,
+    );
+
+    const wrong = await verify(granted.url, { ...azure, AZURE_CLIENT_SECRET: 'wrong-secret-0123456789' });
+    expect(wrong.code).toBe(1);
+    expect(rows(wrong.io).sink).toBe('no token (Entra refused the app credentials)');
+    expect(wrong.io.errLines.join('\n')).toMatch(/AZURE_CLIENT_SECRET: is not a valid secret of the app/);
+
+    const secrets = [
+      entra.clientSecret,
+      'wrong-secret-0123456789',
+      ...entra.issued().map((t) => t.accessToken),
+    ];
+    for (const io of [ok.io, noRole.io, wrong.io]) expectClean(io, secrets);
+  } finally {
+    await entra.stop();
+  }
 });
 
 test('bad flags: all problems at once, exit 2, no stack trace', async () => {

@@ -241,6 +241,7 @@ describe('parameters', () => {
     });
     expect(parameters.HecAck).toMatchObject({ Default: 'false', AllowedValues: ['false', 'true'] });
     expect(parameters.IngestionUrl.Description).toContain('/receiver/v1/http/');
+    expect(parameters.IngestionUrl.Description).toContain('dataCollectionRules/<dcr-immutable-id>/streams/');
     expect(parameters.ScheduleMinutes).toMatchObject({
       Default: '5',
       AllowedValues: ['5', '10', '15', '30', '60'],

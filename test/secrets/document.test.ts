@@ -45,6 +45,27 @@ describe('validateCredentialsDocument', () => {
     });
   });
 
+  it('takes the sentinel Entra app as three fields together, and refuses one or two of them', () => {
+    const azure = {
+      azureTenantId: 'tenant-0123',
+      azureClientId: 'app-0123',
+      azureClientSecret: 'entra~secret~0123',
+    };
+    expect(validateCredentialsDocument({ ...V2, ...azure })).toEqual({
+      ok: true,
+      value: {
+        mimecast: { apiVersion: 2, clientId: V2.clientId, clientSecret: V2.clientSecret },
+        azure: { tenantId: 'tenant-0123', clientId: 'app-0123', clientSecret: 'entra~secret~0123' },
+      },
+    });
+    const partial = validateCredentialsDocument({ ...V1, azureClientSecret: azure.azureClientSecret });
+    expect(partial.ok).toBe(false);
+    if (!partial.ok) {
+      expect(partial.problems.map((p) => p.field)).toEqual(['azureTenantId', 'azureClientId']);
+      expect(JSON.stringify(partial.problems)).not.toContain(azure.azureClientSecret);
+    }
+  });
+
   it('accepts apiVersion given as a string', () => {
     expect(validateCredentialsDocument({ ...V2, apiVersion: '2' }).ok).toBe(true);
   });
@@ -154,7 +175,12 @@ describe('placeholder and conversions', () => {
   });
 
   it('round-trips credentials through the secret document', () => {
-    for (const doc of [V1, { ...V2, sinkToken: 'tok-123456' }]) {
+    const azure = {
+      azureTenantId: 'tenant-0123',
+      azureClientId: 'app-0123',
+      azureClientSecret: 'entra~secret~0123',
+    };
+    for (const doc of [V1, { ...V2, sinkToken: 'tok-123456' }, { ...V1, ...azure }]) {
       const check = validateCredentialsDocument(doc);
       expect(check.ok).toBe(true);
       if (check.ok) expect(toSecretDocument(check.value)).toEqual(doc);
