@@ -33,6 +33,7 @@ test('exactly the expected acknowledgements, each with a real reason', () => {
   const acks = acknowledgements(stack);
   expect(acks.map(({ path, id }) => `${id} @ ${path}`).sort()).toEqual([
     'AwsSolutions-SMG4 @ MimecastCollector-default/Credentials/Secret',
+    'AwsSolutions-SMG4 @ MimecastCollector-default/Push/Token',
     'AwsSolutions-SQS3 @ MimecastCollector-default/Collector/FailedTicks',
   ]);
   for (const ack of acks) expect(ack.reason.length).toBeGreaterThan(80);

@@ -114,6 +114,17 @@ it('a destination that is down: 503 code 9, nothing lost; pushed again, delivere
   expect(world.receiver.received().map((e) => e.event)).toEqual(events);
 }, 30_000);
 
+it("the token secret still holding the stack's placeholder: 503, nothing forwarded", async () => {
+  world.aws.putSecret(TOKEN_SECRET, '{"configured":false}');
+  const fresh = coldStartPush({});
+  const answer = await fresh(
+    functionUrlEvent(hecArray([receiptEvent(1)]), { authorization: 'Splunk {"configured":false}' }),
+    lambdaContext(),
+  );
+  expect(answer.statusCode).toBe(503);
+  expect(world.receiver.received()).toEqual([]);
+});
+
 it('the token secret unreadable: 503 (Mimecast keeps the events), and the next push works once it is there', async () => {
   process.env[PUSH_TOKEN_SECRET_ENV] = world.aws.secretArn(TOKEN_SECRET).replace('push-token', 'missing');
   const broken = coldStartPush({});
