@@ -15,6 +15,7 @@ import type { Sink } from './core/ports';
 import { ConfigError, SecretError } from './errors';
 import { sharedAgent } from './http/agent';
 import { PUSH_LIMITS, type PushAnswer, receivePush } from './push';
+import { isPlaceholderSecret } from './secrets/document';
 import { createCredentialsProvider } from './secrets/provider';
 import { PUSH_TOKEN_SECRET_ENV, validatePushToken } from './settings';
 import { createDestination } from './sinks/create';
@@ -84,6 +85,12 @@ function containerFor(): Container {
         { cause: err, retryable: true },
       );
     }
+    if (text !== undefined && isPlaceholderText(text)) {
+      throw new SecretError(
+        'No Event Push token is stored yet (the push token secret holds the placeholder the stack wrote).',
+        'Store a token: aws secretsmanager put-secret-value --secret-id <PushTokenSecretArn output> --secret-string "$(openssl rand -hex 24)", and paste the same token into Mimecast\'s Event Push integration.',
+      );
+    }
     const checked = validatePushToken(text);
     if (!checked.ok) {
       throw new SecretError(
@@ -131,6 +138,14 @@ function containerFor(): Container {
     },
   };
   return container;
+}
+
+function isPlaceholderText(text: string): boolean {
+  try {
+    return isPlaceholderSecret(JSON.parse(text));
+  } catch {
+    return false;
+  }
 }
 
 export function toPushRequest(request: FunctionUrlRequest): {

@@ -8,10 +8,11 @@ import type { Construct } from 'constructs';
 import { formatLagAlarmSeconds } from '../lambda/config';
 import { STREAM_IDS, type StreamId } from '../lambda/core/streams';
 import { CheckpointTable } from './constructs/checkpoint-table';
-import { CollectorFunction } from './constructs/collector-function';
+import { CollectorFunction, type CollectorSettingsValues } from './constructs/collector-function';
 import { CredentialsStore } from './constructs/credentials-store';
 import { DataLake } from './constructs/data-lake';
 import { Monitoring } from './constructs/monitoring';
+import { PushReceiver } from './constructs/push-receiver';
 import { LAG_ALARM_THRESHOLDS, lagAlarmSeconds, validateInstance } from './defaults';
 import { type CollectorParameters, defineParameters } from './parameters';
 
@@ -22,6 +23,8 @@ export interface MimecastCollectorStackProps extends StackProps {
   lagAlarmThresholds?: Partial<Record<StreamId, Duration>>;
   /** Handler file override (tests only); defaults to lambda/handler.ts. */
   handlerEntry?: string;
+  /** Push handler file override (tests only); defaults to lambda/push-handler.ts. */
+  pushHandlerEntry?: string;
 }
 
 export class MimecastCollectorStack extends Stack {
@@ -32,6 +35,8 @@ export class MimecastCollectorStack extends Stack {
   readonly collector: CollectorFunction;
   readonly monitoring: Monitoring;
   readonly lake: DataLake;
+  /** Created in the template always, deployed only when PushReceiver is Enabled. */
+  readonly push: PushReceiver;
 
   constructor(scope: Construct, id: string, props: MimecastCollectorStackProps) {
     super(scope, id, {
@@ -52,28 +57,30 @@ export class MimecastCollectorStack extends Stack {
     this.credentials = new CredentialsStore(this, 'Credentials', { instance: this.instance });
     this.checkpoints = new CheckpointTable(this, 'Checkpoints');
 
+    const settings: CollectorSettingsValues = {
+      apiVersion: p.apiVersion.valueAsString,
+      mimecastBaseUrl: p.mimecastBaseUrl.valueAsString,
+      streams: p.streams.valueAsString,
+      collectionStart: p.collectionStart.valueAsString,
+      sinkUrl: p.ingestionUrl.valueAsString,
+      sinkFormat: p.sinkFormat.valueAsString,
+      hecAck: p.hecAck.valueAsString,
+      scheduleMinutes: p.scheduleMinutes.valueAsString,
+      jsonPageSize: p.mimecastPageSize.valueAsString,
+      siemBatchPageSize: p.siemBatchPageSize.valueAsString,
+      siemEventTypes: p.siemEventTypes.valueAsString,
+      siemCiEventTypes: p.siemCiEventTypes.valueAsString,
+      awarenessSnapshotHours: p.awarenessSnapshotHours.valueAsString,
+      lagAlarmSeconds: formatLagAlarmSeconds(lagAlarmSeconds(lagThresholds)),
+    };
+
     this.collector = new CollectorFunction(this, 'Collector', {
       instance: this.instance,
       key: this.credentials.key,
       secret: this.credentials.secret,
       table: this.checkpoints.table,
       entry: props.handlerEntry,
-      settings: {
-        apiVersion: p.apiVersion.valueAsString,
-        mimecastBaseUrl: p.mimecastBaseUrl.valueAsString,
-        streams: p.streams.valueAsString,
-        collectionStart: p.collectionStart.valueAsString,
-        sinkUrl: p.ingestionUrl.valueAsString,
-        sinkFormat: p.sinkFormat.valueAsString,
-        hecAck: p.hecAck.valueAsString,
-        scheduleMinutes: p.scheduleMinutes.valueAsString,
-        jsonPageSize: p.mimecastPageSize.valueAsString,
-        siemBatchPageSize: p.siemBatchPageSize.valueAsString,
-        siemEventTypes: p.siemEventTypes.valueAsString,
-        siemCiEventTypes: p.siemCiEventTypes.valueAsString,
-        awarenessSnapshotHours: p.awarenessSnapshotHours.valueAsString,
-        lagAlarmSeconds: formatLagAlarmSeconds(lagAlarmSeconds(lagThresholds)),
-      },
+      settings,
     });
 
     this.lake = new DataLake(this, 'Lake', {
@@ -97,6 +104,16 @@ export class MimecastCollectorStack extends Stack {
       lagThresholds,
       alarmEmail: p.alarmEmail.valueAsString,
       hasAlarmEmail: p.hasAlarmEmail,
+    });
+
+    this.push = new PushReceiver(this, 'Push', {
+      instance: this.instance,
+      key: this.credentials.key,
+      secret: this.credentials.secret,
+      table: this.checkpoints.table,
+      settings,
+      condition: p.pushReceiverEnabled,
+      entry: props.pushHandlerEntry,
     });
 
     this.defineOutputs();
@@ -146,6 +163,17 @@ export class MimecastCollectorStack extends Stack {
       description: 'ARN of the S3 data lake bucket the stack created',
       value: this.lake.bucket.bucketArn,
       condition: this.parameters.createsLakeBucket,
+    });
+    new CfnOutput(this, 'PushUrl', {
+      description: "Event Push: the URL to paste into Mimecast's Event Push integration (HEC or NDJSON type)",
+      value: this.push.url.url,
+      condition: this.parameters.pushReceiverEnabled,
+    });
+    new CfnOutput(this, 'PushTokenSecretArn', {
+      description:
+        'Event Push: the secret for the push token; store a token in it and paste the same into Mimecast (README, "Event Push")',
+      value: this.push.tokenSecret.secretArn,
+      condition: this.parameters.pushReceiverEnabled,
     });
     new CfnOutput(this, 'ConfigureCommand', {
       description: 'Next step: store the Mimecast credentials in the secret',

@@ -101,6 +101,10 @@ export interface CollectorParameters extends LakeParameters {
   alarmEmail: CfnParameter;
   /** True when AlarmEmail is not empty. */
   hasAlarmEmail: CfnCondition;
+  /** `Enabled` creates the Event Push receiver (lib/constructs/push-receiver.ts). */
+  pushReceiver: CfnParameter;
+  /** True when PushReceiver is Enabled. */
+  pushReceiverEnabled: CfnCondition;
 }
 
 /**
@@ -248,6 +252,18 @@ export function defineParameters(stack: Stack): CollectorParameters {
     expression: Fn.conditionNot(Fn.conditionEquals(alarmEmail.valueAsString, '')),
   });
 
+  const pushReceiver = new CfnParameter(stack, 'PushReceiver', {
+    type: 'String',
+    default: 'Disabled',
+    allowedValues: ['Disabled', 'Enabled'],
+    description:
+      "Enabled: a Function URL that takes Mimecast's Event Push (Integrations Hub) and forwards it to the same destination; " +
+      'paste the PushUrl output and the token from PushTokenSecretArn into Mimecast (docs/PUSH.md).',
+  });
+  const pushReceiverEnabled = new CfnCondition(stack, 'PushReceiverEnabled', {
+    expression: Fn.conditionEquals(pushReceiver.valueAsString, 'Enabled'),
+  });
+
   // The host list allows both generations; these rules refuse a host of the other generation
   // at deploy time, before anything is created.
   new CfnRule(stack, 'ApiV2NeedsApiV2Host', {
@@ -298,6 +314,7 @@ export function defineParameters(stack: Stack): CollectorParameters {
           ],
         },
         { Label: { default: 'Operations' }, Parameters: [scheduleMinutes.logicalId, alarmEmail.logicalId] },
+        { Label: { default: 'Event Push' }, Parameters: [pushReceiver.logicalId] },
       ],
     },
   };
@@ -319,5 +336,7 @@ export function defineParameters(stack: Stack): CollectorParameters {
     alarmEmail,
     hasAlarmEmail,
     ...lake,
+    pushReceiver,
+    pushReceiverEnabled,
   };
 }

@@ -394,4 +394,4 @@ export function validatePushToken(text: string | undefined): Check<string> {
 }
 
 /** The push receiver's function: the ARN of the secret holding the Event Push token (never the token). */
-export const PUSH_TOKEN_SECRET_ENV = 'PUSH_TOKEN_SECRET_ARN';
+export const PUSH_TOKEN_SECRET_ENV = 'PUSH_RECEIVER_SECRET_ARN';

@@ -48,6 +48,40 @@ export interface CollectorSettingsValues {
   lagAlarmSeconds: string;
 }
 
+/**
+ * The function's environment: the settings, where its secret and table are (never a secret value),
+ * and the Powertools names. The push receiver's function (push-receiver.ts) runs with the same one.
+ */
+export function collectorEnvironment(
+  instance: string,
+  settings: CollectorSettingsValues,
+  secret: secretsmanager.ISecret,
+  table: dynamodb.ITableV2,
+): Record<string, string> {
+  return {
+    [ENV.instance]: instance,
+    [ENV.apiVersion]: settings.apiVersion,
+    [ENV.mimecastBaseUrl]: settings.mimecastBaseUrl,
+    [ENV.streams]: settings.streams,
+    [ENV.collectionStart]: settings.collectionStart,
+    [ENV.sinkUrl]: settings.sinkUrl,
+    [ENV.sinkFormat]: settings.sinkFormat,
+    [ENV.hecAck]: settings.hecAck,
+    [ENV.jsonPageSize]: settings.jsonPageSize,
+    [ENV.siemBatchPageSize]: settings.siemBatchPageSize,
+    [ENV.siemEventTypes]: settings.siemEventTypes,
+    [ENV.siemCiEventTypes]: settings.siemCiEventTypes,
+    [ENV.awarenessSnapshotHours]: settings.awarenessSnapshotHours,
+    // An ARN and a table name: where the secrets are, never a secret value.
+    [ENV.secretArn]: secret.secretArn,
+    [ENV.checkpointTable]: table.tableName,
+    [ENV.lagAlarmSeconds]: settings.lagAlarmSeconds,
+    POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+}
+
 export interface CollectorFunctionProps {
   instance: string;
   key: kms.IKey;
@@ -113,28 +147,7 @@ export class CollectorFunction extends Construct {
       onFailure: new destinations.SqsDestination(this.failureQueue),
       role: this.role,
       logGroup: this.logGroup,
-      environment: {
-        [ENV.instance]: instance,
-        [ENV.apiVersion]: settings.apiVersion,
-        [ENV.mimecastBaseUrl]: settings.mimecastBaseUrl,
-        [ENV.streams]: settings.streams,
-        [ENV.collectionStart]: settings.collectionStart,
-        [ENV.sinkUrl]: settings.sinkUrl,
-        [ENV.sinkFormat]: settings.sinkFormat,
-        [ENV.hecAck]: settings.hecAck,
-        [ENV.jsonPageSize]: settings.jsonPageSize,
-        [ENV.siemBatchPageSize]: settings.siemBatchPageSize,
-        [ENV.siemEventTypes]: settings.siemEventTypes,
-        [ENV.siemCiEventTypes]: settings.siemCiEventTypes,
-        [ENV.awarenessSnapshotHours]: settings.awarenessSnapshotHours,
-        // An ARN and a table name: where the secrets are, never a secret value.
-        [ENV.secretArn]: secret.secretArn,
-        [ENV.checkpointTable]: table.tableName,
-        [ENV.lagAlarmSeconds]: settings.lagAlarmSeconds,
-        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-        NODE_OPTIONS: '--enable-source-maps',
-      },
+      environment: collectorEnvironment(instance, settings, secret, table),
       bundling: {
         // Local esbuild (a devDependency), never Docker.
         forceDockerBundling: false,

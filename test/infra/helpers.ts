@@ -78,7 +78,10 @@ export function synthesizeBundled(instance = 'default'): BundledSynth {
   const assembly = app.synth();
   const artifact = assembly.getStackByName(stack.stackName);
   const template = artifact.template as Record<string, Cfn>;
-  const fn = Object.values<Cfn>(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function');
+  // The scheduled collector function (the Event Push receiver's carries the PushReceiverEnabled condition).
+  const fn = Object.values<Cfn>(template.Resources).find(
+    (r) => r.Type === 'AWS::Lambda::Function' && r.Condition !== 'PushReceiverEnabled',
+  );
   const s3Key: string = fn.Properties.Code.S3Key;
   const assetDir = path.join(assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`);
   const [, handlerExport] = (fn.Properties.Handler as string).split('.');

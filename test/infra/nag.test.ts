@@ -37,6 +37,7 @@ test('exactly the expected acknowledgements, each with a real reason', () => {
     `${LAKE_OBJECTS_FINDING} @ MimecastCollector-default/Lake/WritePolicy`,
     'AwsSolutions-S1 @ MimecastCollector-default/Lake/Bucket',
     'AwsSolutions-SMG4 @ MimecastCollector-default/Credentials/Secret',
+    'AwsSolutions-SMG4 @ MimecastCollector-default/Push/Token',
     'AwsSolutions-SQS3 @ MimecastCollector-default/Collector/FailedTicks',
   ]);
   for (const ack of acks) expect(ack.reason.length).toBeGreaterThan(80);

@@ -6,6 +6,7 @@
 
 import type { FunctionUrlRequest, FunctionUrlResult } from '../../lambda/push-handler';
 import { PUSH_TOKEN_SECRET_ENV } from '../../lambda/settings';
+import { captureOutput } from '../support/capture-output';
 import { lambdaContext } from '../support/lambda';
 import { startWorld, type World } from '../support/world';
 import { auditEvent, gzip, hecArray, ndjson, receiptEvent } from './fixtures';
@@ -86,6 +87,7 @@ it('a HEC array, NDJSON and a gzip body (base64): Success after the destination 
 });
 
 it('a wrong or missing token: 403 / 401 with HEC codes; nothing forwarded, the token never logged', async () => {
+  const output = captureOutput();
   const wrong = await handler(
     functionUrlEvent(hecArray([receiptEvent(1)]), { authorization: 'Bearer nope-nope-nope-nope' }),
     lambdaContext(),
@@ -94,7 +96,11 @@ it('a wrong or missing token: 403 / 401 with HEC codes; nothing forwarded, the t
   const request = functionUrlEvent(hecArray([receiptEvent(1)]));
   delete request.headers?.authorization;
   expect(answerOf(await handler(request, lambdaContext()))).toMatchObject({ status: 401, code: 2 });
+  output.restore();
   expect(world.receiver.received()).toEqual([]);
+  expect(output.text()).toContain('Push refused: token');
+  expect(output.text()).not.toContain(PUSH_TOKEN);
+  expect(output.text()).not.toContain('nope-nope-nope-nope');
 });
 
 it('a malformed body: 400 code 6', async () => {
@@ -113,6 +119,17 @@ it('a destination that is down: 503 code 9, nothing lost; pushed again, delivere
   expect((await handler(functionUrlEvent(hecArray(events)), lambdaContext())).statusCode).toBe(200);
   expect(world.receiver.received().map((e) => e.event)).toEqual(events);
 }, 30_000);
+
+it("the token secret still holding the stack's placeholder: 503, nothing forwarded", async () => {
+  world.aws.putSecret(TOKEN_SECRET, '{"configured":false}');
+  const fresh = coldStartPush({});
+  const answer = await fresh(
+    functionUrlEvent(hecArray([receiptEvent(1)]), { authorization: 'Splunk {"configured":false}' }),
+    lambdaContext(),
+  );
+  expect(answer.statusCode).toBe(503);
+  expect(world.receiver.received()).toEqual([]);
+});
 
 it('the token secret unreadable: 503 (Mimecast keeps the events), and the next push works once it is there', async () => {
   process.env[PUSH_TOKEN_SECRET_ENV] = world.aws.secretArn(TOKEN_SECRET).replace('push-token', 'missing');

@@ -10,6 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { CREDENTIAL_ENV } from '../../bin/cli/credentials';
 import { ENV } from '../../lambda/env-names';
 import { PLACEHOLDER_SECRET } from '../../lambda/secrets/document';
+import { PUSH_TOKEN_SECRET_ENV } from '../../lambda/settings/schema';
 import { buildStack, type Cfn } from '../infra/helpers';
 import { credentialShapes } from './credential-shapes';
 import { scanEvidence } from './evidence';
@@ -27,6 +28,8 @@ const CANARIES: Record<string, string> = {
 
 /** Variables the function may have besides the collector's own (ENV): Powertools and Node settings. */
 const OTHER_ALLOWED_VARIABLES = new Set([
+  // The push receiver's function: the ARN of its token secret, a reference like SECRET_ARN.
+  PUSH_TOKEN_SECRET_ENV,
   'POWERTOOLS_SERVICE_NAME',
   'POWERTOOLS_METRICS_NAMESPACE',
   'POWERTOOLS_LOG_LEVEL',
@@ -174,9 +177,16 @@ describe('the synthesized template holds no secret', () => {
 
   it('creates the secret with the placeholder only, and takes no credential as a parameter', () => {
     const secrets = Object.values<Cfn>(template.Resources).filter(
-      (r) => r.Type === 'AWS::SecretsManager::Secret',
+      (r) => r.Type === 'AWS::SecretsManager::Secret' && r.Condition !== 'PushReceiverEnabled',
     );
     expect(secrets).toHaveLength(1);
+    // The Event Push token secret (only when enabled): the placeholder too, until the operator stores a token.
+    const pushTokens = Object.values<Cfn>(template.Resources).filter(
+      (r) => r.Type === 'AWS::SecretsManager::Secret' && r.Condition === 'PushReceiverEnabled',
+    );
+    expect(pushTokens).toHaveLength(1);
+    expect(JSON.parse(pushTokens[0].Properties.SecretString)).toEqual(PLACEHOLDER_SECRET);
+    expect(pushTokens[0].Properties.GenerateSecretString).toBeUndefined();
     expect(JSON.parse(secrets[0].Properties.SecretString)).toEqual(PLACEHOLDER_SECRET);
     expect(secrets[0].Properties.GenerateSecretString).toBeUndefined();
 
