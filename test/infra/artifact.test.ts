@@ -9,8 +9,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { StreamId } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
+import { notificationFor } from '../drain/support';
+import { startS3Server } from '../receivers';
 import { expectedEventId } from '../support/event-ids';
 import { startWorld, type World } from '../support/world';
 import { type Cfn, invokeBundle } from './helpers';
@@ -101,7 +105,8 @@ test('the synthesized function environment holds no secret and names every setti
   }
 });
 
-test('the bundled handler collects into the receiver and writes checkpoints', async () => {
+/** The function's environment as deployed: synthesized literals, deploy-time values, loopback endpoints. */
+function deployedEnv(): Record<string, string> {
   const literal = Object.fromEntries(
     Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string'),
   );
@@ -118,12 +123,11 @@ test('the bundled handler collects into the receiver and writes checkpoints', as
       .map((name) => [name, resolved[name] ?? parameterValue(variables[name])]),
   );
   const endpoints = Object.fromEntries(Object.entries(resolved).filter(([name]) => name.startsWith('AWS_')));
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    ...literal,
-    ...deployTime,
-    ...endpoints,
-  };
+  return { PATH: process.env.PATH ?? '', ...literal, ...deployTime, ...endpoints };
+}
+
+test('the bundled handler collects into the receiver and writes checkpoints', async () => {
+  const env = deployedEnv();
   expect(env[ENV.instance]).toBe(INSTANCE);
 
   const run = await invokeBundle(handlerPath, env);
@@ -155,4 +159,51 @@ test('the bundled handler collects into the receiver and writes checkpoints', as
   const health = run.stdout.split('\n').filter((l) => l.includes('"message":"stream health"'));
   expect(health).toHaveLength(STREAMS.length);
   expect(run.stdout).toMatch(/"_aws":\{.*"StreamsFailed":0/);
+}, 120_000);
+
+test('the bundled handler drains the Event Push object an S3 notification names, once', async () => {
+  const bucket = 'event-push';
+  const s3 = await startS3Server({ buckets: [bucket] });
+  const client = s3.client();
+  try {
+    // The function signs every AWS call with its one role: the S3 server learns that key too.
+    const env = deployedEnv();
+    const account = require('@20minutes/s3rver/lib/models/account') as {
+      DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void };
+    };
+    account.DUMMY_ACCOUNT.createKeyPair(env.AWS_ACCESS_KEY_ID!, env.AWS_SECRET_ACCESS_KEY!);
+    const events = [
+      { id: 'artifact-audit-1', auditType: 'User Logged On', eventTime: '2026-12-06T04:00:00+0000' },
+      { id: 'artifact-audit-2', auditType: 'User Logged On', eventTime: '2026-12-06T04:00:01+0000' },
+    ];
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'push/2026-12-06/events 1.json.gz',
+        Body: gzipSync(JSON.stringify(events.map((event) => ({ event })))),
+      }),
+    );
+    world.receiver.reset();
+    const notification = notificationFor(s3);
+    const drained = await invokeBundle(
+      handlerPath,
+      { ...env, AWS_ENDPOINT_URL_S3: s3.endpoint },
+      notification,
+    );
+    expect(drained.stdout).toContain('OUTCOME ');
+    expect(drained.code).toBe(0);
+    expect(JSON.parse(drained.stdout.split('OUTCOME ')[1]!.split('\n')[0]!)).toMatchObject({
+      instance: INSTANCE,
+      forwarded: 1,
+      events: 2,
+    });
+    expect(world.receiver.received().map((e) => e.event)).toEqual(events);
+
+    const again = await invokeBundle(handlerPath, { ...env, AWS_ENDPOINT_URL_S3: s3.endpoint }, notification);
+    expect(JSON.parse(again.stdout.split('OUTCOME ')[1]!.split('\n')[0]!)).toMatchObject({ alreadyDone: 1 });
+    expect(world.receiver.ids()).toHaveLength(2);
+  } finally {
+    client.destroy();
+    await s3.stop();
+  }
 }, 120_000);
