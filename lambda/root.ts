@@ -120,6 +120,7 @@ export function buildTick(
     retry: overrides.sinkRetry,
     hecAckOptions: overrides.hecAck,
     s3: adapters.s3,
+    ...(adapters.credentials.azure === undefined ? {} : { azure: adapters.credentials.azure }),
   });
   const delivered = reportingDeliveries(destination, adapters.onDelivered);
   const sink = overrides.wrapSink ? overrides.wrapSink(delivered) : delivered;

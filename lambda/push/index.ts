@@ -13,3 +13,11 @@ export {
 } from './classify';
 export { type PushEnvelopeOptions, pushEnvelopes, pushMatchKey, TRANSPORT_FIELDS } from './envelopes';
 export { forwardPush, type PushBatchLimits, type PushForwarded } from './forward';
+export {
+  PUSH_LIMITS,
+  type PushAnswer,
+  type PushReceiverDeps,
+  type PushReceiverLimits,
+  type PushRequest,
+  receivePush,
+} from './receiver';

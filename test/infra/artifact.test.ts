@@ -4,20 +4,24 @@
  * process, with the environment variables of the synthesized template. Only what a deployment
  * would resolve (parameter values, the secret ARN, the table name) and the AWS endpoints are
  * replaced, by loopback parts: dynalite, the Secrets Manager/KMS stub, the simulator, a receiver.
+ * One synthesis serves every case: the default ndjson deployment, SinkFormat s3 against a real
+ * S3-compatible server, and SinkFormat datadog against Datadog's loopback intake.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { StreamId } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { notificationFor } from '../drain/support';
 import { startS3Server } from '../receivers';
 import { expectedEventId } from '../support/event-ids';
+import { createLeakScanner } from '../support/leak-scan';
 import { startWorld, type World } from '../support/world';
-import { type Cfn, invokeBundle } from './helpers';
+import { type BundleRun, type Cfn, invokeBundle } from './helpers';
+import { evaluate, iamGlob } from './intrinsics';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const INSTANCE = 'test';
@@ -105,8 +109,7 @@ test('the synthesized function environment holds no secret and names every setti
   }
 });
 
-/** The function's environment as deployed: synthesized literals, deploy-time values, loopback endpoints. */
-function deployedEnv(): Record<string, string> {
+test('the bundled handler collects into the receiver and writes checkpoints', async () => {
   const literal = Object.fromEntries(
     Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string'),
   );
@@ -123,11 +126,12 @@ function deployedEnv(): Record<string, string> {
       .map((name) => [name, resolved[name] ?? parameterValue(variables[name])]),
   );
   const endpoints = Object.fromEntries(Object.entries(resolved).filter(([name]) => name.startsWith('AWS_')));
-  return { PATH: process.env.PATH ?? '', ...literal, ...deployTime, ...endpoints };
-}
-
-test('the bundled handler collects into the receiver and writes checkpoints', async () => {
-  const env = deployedEnv();
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    ...literal,
+    ...deployTime,
+    ...endpoints,
+  };
   expect(env[ENV.instance]).toBe(INSTANCE);
 
   const run = await invokeBundle(handlerPath, env);
@@ -161,17 +165,163 @@ test('the bundled handler collects into the receiver and writes checkpoints', as
   expect(run.stdout).toMatch(/"_aws":\{.*"StreamsFailed":0/);
 }, 120_000);
 
-test('the bundled handler drains the Event Push object an S3 notification names, once', async () => {
+/**
+ * The function's environment for a deployment with `parameters` (stack parameter values by name):
+ * literals as synthesized; each reference to a parameter takes the value given, else the world's loopback
+ * value for that variable, else the parameter's default; ARNs and names from the world; AWS endpoints too.
+ */
+function deploymentEnv(
+  w: World,
+  parameters: Record<string, string>,
+  endpoints: Record<string, string> = {},
+): Record<string, string> {
+  const resolved = w.env();
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+  for (const [name, value] of Object.entries(variables)) {
+    if (typeof value === 'string') {
+      env[name] = value;
+      continue;
+    }
+    const ref = (value as { Ref?: string }).Ref ?? '';
+    env[name] =
+      parameters[ref] ??
+      resolved[name] ??
+      PARAMETER_VALUES[ref] ??
+      String(template.Parameters?.[ref]?.Default ?? '');
+  }
+  for (const [name, value] of Object.entries(resolved)) if (name.startsWith('AWS_')) env[name] = value;
+  return { ...env, ...endpoints };
+}
+
+/** One invocation that must succeed: its outcome. */
+async function invokeOk(env: Record<string, string>): Promise<{ run: BundleRun; outcome: Cfn }> {
+  const run = await invokeBundle(handlerPath, env);
+  expect({ code: run.code, failed: run.stdout.match(/FAILED .*/)?.[0] }).toEqual({
+    code: 0,
+    failed: undefined,
+  });
+  const outcome = JSON.parse(run.stdout.split('OUTCOME ')[1]!.split('\n')[0]!);
+  expect(outcome.ok).toBe(true);
+  return { run, outcome };
+}
+
+/** Streams and volumes of the destination cases: a JSON stream and the SIEM batch files. */
+const DESTINATION_STREAMS: StreamId[] = ['audit', 'siem'];
+const DESTINATION_EVENTS = { audit: 25, siem: 40 };
+
+test('SinkFormat s3: the bundle writes Hive-style objects only where the role may write; a second invocation adds nothing', async () => {
+  const s3 = await startS3Server({ buckets: ['acme-security-lake'] });
+  // One role signs every call of a deployed function: the world's AWS parts take the S3 server's keys.
+  const lake = await startWorld({
+    streams: DESTINATION_STREAMS,
+    simulator: { seed: 11, events: DESTINATION_EVENTS },
+    awsCredentials: s3.credentials,
+  });
+  try {
+    await lake.storeCredentials({ wrap: true });
+    const parameters = { SinkFormat: 's3', IngestionUrl: 's3://acme-security-lake/mimecast/' };
+    // A value CloudFormation lets through.
+    expect(new RegExp(template.Parameters.IngestionUrl.AllowedPattern).test(parameters.IngestionUrl)).toBe(
+      true,
+    );
+    const env = deploymentEnv(lake, parameters, { AWS_ENDPOINT_URL_S3: s3.endpoint });
+
+    await invokeOk(env);
+    const objects = await s3.objects('acme-security-lake');
+    expect(objects.length).toBeGreaterThan(0);
+    const ids: string[] = [];
+    for (const object of objects) {
+      expect(object.key).toMatch(
+        /^mimecast\/test\/(audit|siem)\/dt=\d{4}-\d\d-\d\d\/hour=\d\d\/[^/]+-\d+\.ndjson\.gz$/,
+      );
+      expect(object.contentEncoding).toBe('gzip');
+      const lines = gunzipSync(object.body).toString('utf8').trimEnd().split('\n');
+      for (const line of lines) {
+        const envelope = JSON.parse(line) as { id: string; stream: string; time: string; instance: string };
+        // Each object holds its own partition: the stream and the UTC hour of its key.
+        expect(object.key).toContain(
+          `/${envelope.stream}/dt=${envelope.time.slice(0, 10)}/hour=${envelope.time.slice(11, 13)}/`,
+        );
+        ids.push(envelope.id);
+      }
+    }
+    const expected = DESTINATION_STREAMS.flatMap((s) =>
+      lake.simulator.groundTruth(s, 2).map((e) => expectedEventId(s, e)),
+    );
+    expect([...ids].sort()).toEqual([...expected].sort());
+
+    // The stack's grant (the template's, for this IngestionUrl) covers every object written.
+    const policy = Object.values<Cfn>(template.Resources).find(
+      (r) => r.Type === 'AWS::IAM::Policy' && r.Condition === 'IsS3Sink',
+    );
+    const [statement] = policy.Properties.PolicyDocument.Statement;
+    expect(statement.Action).toBe('s3:PutObject');
+    const granted = iamGlob(evaluate(statement.Resource, parameters) as string);
+    for (const object of objects)
+      expect(granted.test(`arn:aws:s3:::acme-security-lake/${object.key}`)).toBe(true);
+    const puts = s3.requests().filter((r) => r.operation !== 'other');
+    expect(new Set(puts.map((r) => r.operation))).toEqual(new Set(['PutObject']));
+
+    const checkpoints = await lake.dynamo.store.list('test');
+    expect(checkpoints.map((c) => c.stream).sort()).toEqual([...DESTINATION_STREAMS].sort());
+
+    await invokeOk(env);
+    const again = await s3.objects('acme-security-lake');
+    expect(again.map((o) => o.key).sort()).toEqual(objects.map((o) => o.key).sort());
+    expect(s3.requests().filter((r) => r.operation === 'PutObject')).toHaveLength(
+      puts.filter((r) => r.operation === 'PutObject').length,
+    );
+  } finally {
+    await Promise.allSettled([lake.stop(), s3.stop()]);
+  }
+}, 120_000);
+
+test('SinkFormat datadog: the bundle delivers to the intake with the key from the secret, never shows it, and a second invocation adds nothing', async () => {
+  const apiKey = 'dd0123456789abcdef0123456789abcd';
+  const dd = await startWorld({
+    streams: DESTINATION_STREAMS,
+    simulator: { seed: 13, events: DESTINATION_EVENTS },
+    receiver: { kind: 'datadog', token: apiKey },
+  });
+  try {
+    await dd.storeCredentials({
+      wrap: true,
+      mutate: (doc) => {
+        doc.sinkToken = apiKey;
+      },
+    });
+    const env = deploymentEnv(dd, { SinkFormat: 'datadog', IngestionUrl: dd.receiver.url });
+    expect(env[ENV.sinkFormat]).toBe('datadog');
+    const first = await invokeOk(env);
+    const expected = DESTINATION_STREAMS.flatMap((s) =>
+      dd.simulator.groundTruth(s, 2).map((e) => expectedEventId(s, e)),
+    );
+    expect([...dd.receiver.ids()].sort()).toEqual([...expected].sort());
+    const second = await invokeOk(env);
+    expect(dd.receiver.ids()).toHaveLength(expected.length);
+
+    const output = [first.run, second.run].map((r) => `${r.stdout}\n${r.stderr}`).join('\n');
+    const { clientSecret } = dd.simulator.credentials.v2;
+    const scanner = createLeakScanner({ apiKey, clientSecret });
+    expect(scanner.describe(scanner.scan(output))).toBe('no secret found in output');
+    expect(JSON.stringify(env)).not.toContain(apiKey);
+  } finally {
+    await dd.stop();
+  }
+}, 120_000);
+
+test('S3 notification: the bundle drains the Event Push object it names, once', async () => {
   const bucket = 'event-push';
   const s3 = await startS3Server({ buckets: [bucket] });
+  // One role signs every call of a deployed function: the world's AWS parts take the S3 server's keys.
+  const push = await startWorld({
+    streams: ['audit'],
+    simulator: { seed: 17, events: { audit: 1 } },
+    awsCredentials: s3.credentials,
+  });
   const client = s3.client();
   try {
-    // The function signs every AWS call with its one role: the S3 server learns that key too.
-    const env = deployedEnv();
-    const account = require('@20minutes/s3rver/lib/models/account') as {
-      DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void };
-    };
-    account.DUMMY_ACCOUNT.createKeyPair(env.AWS_ACCESS_KEY_ID!, env.AWS_SECRET_ACCESS_KEY!);
+    await push.storeCredentials({ wrap: true });
     const events = [
       { id: 'artifact-audit-1', auditType: 'User Logged On', eventTime: '2026-12-06T04:00:00+0000' },
       { id: 'artifact-audit-2', auditType: 'User Logged On', eventTime: '2026-12-06T04:00:01+0000' },
@@ -183,27 +333,24 @@ test('the bundled handler drains the Event Push object an S3 notification names,
         Body: gzipSync(JSON.stringify(events.map((event) => ({ event })))),
       }),
     );
-    world.receiver.reset();
+    const env = deploymentEnv(push, {}, { AWS_ENDPOINT_URL_S3: s3.endpoint });
     const notification = notificationFor(s3);
-    const drained = await invokeBundle(
-      handlerPath,
-      { ...env, AWS_ENDPOINT_URL_S3: s3.endpoint },
-      notification,
-    );
-    expect(drained.stdout).toContain('OUTCOME ');
-    expect(drained.code).toBe(0);
-    expect(JSON.parse(drained.stdout.split('OUTCOME ')[1]!.split('\n')[0]!)).toMatchObject({
-      instance: INSTANCE,
-      forwarded: 1,
-      events: 2,
-    });
-    expect(world.receiver.received().map((e) => e.event)).toEqual(events);
+    const outcomeOf = (run: BundleRun) => JSON.parse(run.stdout.split('OUTCOME ')[1]!.split('\n')[0]!);
 
-    const again = await invokeBundle(handlerPath, { ...env, AWS_ENDPOINT_URL_S3: s3.endpoint }, notification);
-    expect(JSON.parse(again.stdout.split('OUTCOME ')[1]!.split('\n')[0]!)).toMatchObject({ alreadyDone: 1 });
-    expect(world.receiver.ids()).toHaveLength(2);
+    const drained = await invokeBundle(handlerPath, env, notification);
+    expect({ code: drained.code, failed: drained.stdout.match(/FAILED .*/)?.[0] }).toEqual({
+      code: 0,
+      failed: undefined,
+    });
+    expect(outcomeOf(drained)).toMatchObject({ instance: INSTANCE, forwarded: 1, events: 2 });
+    expect(push.receiver.received().map((e) => e.event)).toEqual(events);
+
+    // The same notification again: the done record stops it.
+    const again = await invokeBundle(handlerPath, env, notification);
+    expect(outcomeOf(again)).toMatchObject({ forwarded: 0, alreadyDone: 1 });
+    expect(push.receiver.ids()).toHaveLength(2);
   } finally {
     client.destroy();
-    await s3.stop();
+    await Promise.allSettled([push.stop(), s3.stop()]);
   }
 }, 120_000);
