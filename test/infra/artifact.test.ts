@@ -11,9 +11,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { StreamId } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
+import { notificationFor } from '../drain/support';
 import { startS3Server } from '../receivers';
 import { expectedEventId } from '../support/event-ids';
 import { createLeakScanner } from '../support/leak-scan';
@@ -305,5 +307,50 @@ test('SinkFormat datadog: the bundle delivers to the intake with the key from th
     expect(JSON.stringify(env)).not.toContain(apiKey);
   } finally {
     await dd.stop();
+  }
+}, 120_000);
+
+test('S3 notification: the bundle drains the Event Push object it names, once', async () => {
+  const bucket = 'event-push';
+  const s3 = await startS3Server({ buckets: [bucket] });
+  // One role signs every call of a deployed function: the world's AWS parts take the S3 server's keys.
+  const push = await startWorld({
+    streams: ['audit'],
+    simulator: { seed: 17, events: { audit: 1 } },
+    awsCredentials: s3.credentials,
+  });
+  const client = s3.client();
+  try {
+    await push.storeCredentials({ wrap: true });
+    const events = [
+      { id: 'artifact-audit-1', auditType: 'User Logged On', eventTime: '2026-12-06T04:00:00+0000' },
+      { id: 'artifact-audit-2', auditType: 'User Logged On', eventTime: '2026-12-06T04:00:01+0000' },
+    ];
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'push/2026-12-06/events 1.json.gz',
+        Body: gzipSync(JSON.stringify(events.map((event) => ({ event })))),
+      }),
+    );
+    const env = deploymentEnv(push, {}, { AWS_ENDPOINT_URL_S3: s3.endpoint });
+    const notification = notificationFor(s3);
+    const outcomeOf = (run: BundleRun) => JSON.parse(run.stdout.split('OUTCOME ')[1]!.split('\n')[0]!);
+
+    const drained = await invokeBundle(handlerPath, env, notification);
+    expect({ code: drained.code, failed: drained.stdout.match(/FAILED .*/)?.[0] }).toEqual({
+      code: 0,
+      failed: undefined,
+    });
+    expect(outcomeOf(drained)).toMatchObject({ instance: INSTANCE, forwarded: 1, events: 2 });
+    expect(push.receiver.received().map((e) => e.event)).toEqual(events);
+
+    // The same notification again: the done record stops it.
+    const again = await invokeBundle(handlerPath, env, notification);
+    expect(outcomeOf(again)).toMatchObject({ forwarded: 0, alreadyDone: 1 });
+    expect(push.receiver.ids()).toHaveLength(2);
+  } finally {
+    client.destroy();
+    await Promise.allSettled([push.stop(), s3.stop()]);
   }
 }, 120_000);

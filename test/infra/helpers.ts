@@ -110,14 +110,19 @@ export interface BundleRun {
 
 /**
  * Runs the bundled handler once in a fresh Node process with exactly `env`, like a Lambda cold start
- * with a scheduled event. Prints `OUTCOME <json>` or `FAILED <message>` after the handler's own output.
+ * with `event` (default: a scheduled tick). Prints `OUTCOME <json>` or `FAILED <message>` after the
+ * handler's own output.
  */
-export function invokeBundle(handlerPath: string, env: Record<string, string>): Promise<BundleRun> {
+export function invokeBundle(
+  handlerPath: string,
+  env: Record<string, string>,
+  event: unknown = { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} },
+): Promise<BundleRun> {
   const runner = `
     const { handler } = require(${JSON.stringify(handlerPath)});
     const end = Date.now() + 60000;
     const context = { awsRequestId: 'bundle-' + process.pid, getRemainingTimeInMillis: () => end - Date.now() };
-    handler({ 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }, context).then(
+    handler(${JSON.stringify(event)}, context).then(
       (outcome) => { process.stdout.write('OUTCOME ' + JSON.stringify(outcome) + '\\n'); },
       (error) => { process.stdout.write('FAILED ' + error.message + '\\n'); process.exitCode = 1; },
     );`;
