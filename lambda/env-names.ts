@@ -29,6 +29,12 @@ export const ENV = {
   pushPrimaryStreams: 'PUSH_PRIMARY_STREAMS',
   /** Seconds the pull of push-primary streams trails now, so push has delivered first. */
   pushTrailSeconds: 'PUSH_TRAIL_SECONDS',
+  /** sentinel: the Entra authority tokens come from (default https://login.microsoftonline.com). */
+  azureAuthorityUrl: 'AZURE_AUTHORITY_URL',
   /** file destination (command line only; the stack never sets it): days of day files kept. */
   retentionDays: 'RETENTION_DAYS',
+  /** syslog destination (command line only): PEM file of the CA a tls:// receiver's certificate is from. */
+  sinkCa: 'SINK_CA_FILE',
+  /** syslog destination (command line only): octets of one message. */
+  syslogMaxMessageBytes: 'SYSLOG_MAX_MESSAGE_BYTES',
 } as const;

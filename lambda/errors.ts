@@ -206,3 +206,27 @@ export class CheckpointConflictError extends CollectorError {
 export function needsOperator(error: unknown): boolean {
   return error instanceof CollectorError && !error.retryable;
 }
+
+/**
+ * A pushed body (Mimecast Event Push, or anything posting to the receiver) that cannot be read: empty,
+ * not JSON, not gzip it claims to be, too large. `hecCode` is the Splunk HEC code the receiver answers
+ * with (5 no data, 6 invalid data format); `position` says where in the decoded text it went wrong.
+ */
+export class PushBodyError extends RequestError {
+  readonly hecCode: 5 | 6;
+  /** Line (1-based) and character offset (0-based, in the decoded text) of the problem, when known. */
+  readonly position?: { line: number; offset: number };
+
+  constructor(
+    message: string,
+    context: ErrorContext & { hecCode: 5 | 6; position?: { line: number; offset: number } },
+  ) {
+    super(
+      message,
+      'Send a JSON array of HEC events ({"event": {...}}), NDJSON (one JSON object per line) or one JSON event, as plain text or gzip: Mimecast Event Push does; check what else posts to this endpoint.',
+      context,
+    );
+    this.hecCode = context.hecCode;
+    this.position = context.position;
+  }
+}

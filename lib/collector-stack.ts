@@ -10,6 +10,7 @@ import { STREAM_IDS, type StreamId } from '../lambda/core/streams';
 import { CheckpointTable } from './constructs/checkpoint-table';
 import { CollectorFunction } from './constructs/collector-function';
 import { CredentialsStore } from './constructs/credentials-store';
+import { DataLake } from './constructs/data-lake';
 import { Monitoring } from './constructs/monitoring';
 import { LAG_ALARM_THRESHOLDS, lagAlarmSeconds, validateInstance } from './defaults';
 import { type CollectorParameters, defineParameters } from './parameters';
@@ -30,10 +31,11 @@ export class MimecastCollectorStack extends Stack {
   readonly checkpoints: CheckpointTable;
   readonly collector: CollectorFunction;
   readonly monitoring: Monitoring;
+  readonly lake: DataLake;
 
   constructor(scope: Construct, id: string, props: MimecastCollectorStackProps) {
     super(scope, id, {
-      description: `Mimecast collector "${props.instance}": Mimecast security logs to an HTTP ingestion endpoint`,
+      description: `Mimecast collector "${props.instance}": Mimecast security logs to an HTTP ingestion endpoint or S3`,
       ...props,
     });
     this.instance = validateInstance(props.instance);
@@ -72,6 +74,15 @@ export class MimecastCollectorStack extends Stack {
         awarenessSnapshotHours: p.awarenessSnapshotHours.valueAsString,
         lagAlarmSeconds: formatLagAlarmSeconds(lagAlarmSeconds(lagThresholds)),
       },
+    });
+
+    this.lake = new DataLake(this, 'Lake', {
+      role: this.collector.role,
+      ingestionUrl: p.ingestionUrl.valueAsString,
+      retentionDays: p.lakeRetentionDays.valueAsString,
+      isS3Sink: p.isS3Sink,
+      createsBucket: p.createsLakeBucket,
+      hasRetention: p.hasLakeRetention,
     });
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -121,6 +132,20 @@ export class MimecastCollectorStack extends Stack {
     new CfnOutput(this, 'FunctionName', {
       description: 'The collector function',
       value: this.collector.function.functionName,
+    });
+    new CfnOutput(this, 'FunctionRoleArn', {
+      description: "The function's role (grant it kms:GenerateDataKey on an existing lake bucket's KMS key)",
+      value: this.collector.role.roleArn,
+    });
+    new CfnOutput(this, 'LakeBucketName', {
+      description: 'The S3 data lake bucket the stack created (LakeBucket create)',
+      value: this.lake.bucket.bucketName,
+      condition: this.parameters.createsLakeBucket,
+    });
+    new CfnOutput(this, 'LakeBucketArn', {
+      description: 'ARN of the S3 data lake bucket the stack created',
+      value: this.lake.bucket.bucketArn,
+      condition: this.parameters.createsLakeBucket,
     });
     new CfnOutput(this, 'ConfigureCommand', {
       description: 'Next step: store the Mimecast credentials in the secret',

@@ -14,6 +14,7 @@ import {
   DEFAULT_SCHEDULE_MINUTES,
   SCHEDULE_MINUTES,
 } from './defaults';
+import { defineLakeParameters, type LakeParameters, S3_INGESTION_URL_PATTERN } from './lake-parameters';
 
 /** API 1.0 (HMAC-signed) regional hosts, as the function's config validation knows them. */
 export const MIMECAST_V1_BASE_URLS: readonly string[] = MIMECAST_V1_HOSTS.map((h) => h.baseUrl);
@@ -72,16 +73,17 @@ const URL_HOST = `((${IPV4_OCTET}\\.){3}${IPV4_OCTET}|([A-Za-z0-9]([A-Za-z0-9-]*
 const URL_PORT = '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)';
 
 /**
- * `https://host[:port][/path][?query]`. No user-info part: credentials in a URL would end up in a
- * plain environment variable; the sink token belongs in the secret. Hosts and ports are ones a URL
- * parser accepts, so a value CloudFormation lets through is one the function accepts too.
+ * `https://host[:port][/path][?query]`, or `s3://bucket/prefix` for SinkFormat s3 (lake-parameters.ts).
+ * No user-info part: credentials in a URL would end up in a plain environment variable; the sink token
+ * belongs in the secret. Hosts and ports are ones a URL parser accepts, so a value CloudFormation lets
+ * through is one the function accepts too.
  */
-export const INGESTION_URL_PATTERN = `^https://${URL_HOST}(:${URL_PORT})?([/?][^\\s#]*)?$`;
+export const INGESTION_URL_PATTERN = `^https://${URL_HOST}(:${URL_PORT})?([/?][^\\s#]*)?$|${S3_INGESTION_URL_PATTERN}`;
 
 /** Empty (no subscription) or one plausible e-mail address. */
 export const ALARM_EMAIL_PATTERN = '^$|^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$';
 
-export interface CollectorParameters {
+export interface CollectorParameters extends LakeParameters {
   collectionStart: CfnParameter;
   apiVersion: CfnParameter;
   mimecastBaseUrl: CfnParameter;
@@ -186,12 +188,15 @@ export function defineParameters(stack: Stack): CollectorParameters {
     maxLength: 2048,
     allowedPattern: INGESTION_URL_PATTERN,
     constraintDescription:
-      'must be an https:// URL without user:password@ (put the sink token in the secret)',
+      'must be an https:// URL without user:password@ (put the sink token in the secret), or s3://<bucket>/<prefix> for SinkFormat s3',
     description:
-      'HTTPS ingestion endpoint the events are forwarded to, by SinkFormat: ndjson any URL; splunk-hec ' +
+      'Where the events go, by SinkFormat: ndjson any https URL; splunk-hec ' +
       'https://<host>:8088/services/collector/event; elastic-bulk https://<host>/<index>/_bulk; sumo ' +
       'https://<collection endpoint>/receiver/v1/http/ (the source token goes in the secret, not here); ' +
-      'datadog https://http-intake.logs.<site>/api/v2/logs. Tokens and keys go in the secret, never here.',
+      'datadog https://http-intake.logs.<site>/api/v2/logs; sentinel ' +
+      'https://<dce>/dataCollectionRules/<dcr-immutable-id>/streams/<stream>?api-version=2023-01-01; ' +
+      's3 s3://<bucket>/<prefix> (the slash after the bucket is required: s3://<bucket>/ for no prefix; ' +
+      'see LakeBucket). Tokens and keys go in the secret, never here.',
   });
   const sinkFormat = new CfnParameter(stack, 'SinkFormat', {
     type: 'String',
@@ -199,7 +204,8 @@ export function defineParameters(stack: Stack): CollectorParameters {
     allowedValues: [...STACK_SINK_FORMATS],
     description:
       'Body format for the ingestion endpoint: ndjson (one envelope per line), splunk-hec, elastic-bulk, ' +
-      'sumo (Sumo Logic HTTP Source), datadog (logs intake v2).',
+      'sumo (Sumo Logic HTTP Source), datadog (logs intake v2), s3 (gzip NDJSON objects in Hive-style ' +
+      'partitions of the bucket IngestionUrl names, which LakeBucket says the stack creates or takes).',
   });
   const hecAck = new CfnParameter(stack, 'HecAck', {
     type: 'String',
@@ -235,6 +241,8 @@ export function defineParameters(stack: Stack): CollectorParameters {
       'E-mail address subscribed to the alarm topic (confirm the subscription mail). Empty = no subscription; ' +
       'subscribe anything else to the AlarmTopicArn output.',
   });
+
+  const lake = defineLakeParameters(stack, sinkFormat);
 
   const hasAlarmEmail = new CfnCondition(stack, 'HasAlarmEmail', {
     expression: Fn.conditionNot(Fn.conditionEquals(alarmEmail.valueAsString, '')),
@@ -281,7 +289,13 @@ export function defineParameters(stack: Stack): CollectorParameters {
         },
         {
           Label: { default: 'Destination' },
-          Parameters: [ingestionUrl.logicalId, sinkFormat.logicalId, hecAck.logicalId],
+          Parameters: [
+            ingestionUrl.logicalId,
+            sinkFormat.logicalId,
+            hecAck.logicalId,
+            lake.lakeBucket.logicalId,
+            lake.lakeRetentionDays.logicalId,
+          ],
         },
         { Label: { default: 'Operations' }, Parameters: [scheduleMinutes.logicalId, alarmEmail.logicalId] },
       ],
@@ -304,5 +318,6 @@ export function defineParameters(stack: Stack): CollectorParameters {
     scheduleMinutes,
     alarmEmail,
     hasAlarmEmail,
+    ...lake,
   };
 }

@@ -19,7 +19,9 @@ environment variable or, when that is not set, from a hidden prompt:
   API 2.0: ${CREDENTIAL_ENV.clientId}, ${CREDENTIAL_ENV.clientSecret}
   API 1.0: ${CREDENTIAL_ENV.appId}, ${CREDENTIAL_ENV.appKey}, ${CREDENTIAL_ENV.accessKey}, ${CREDENTIAL_ENV.secretKey}
   sink:    ${CREDENTIAL_ENV.sinkToken} (optional: Splunk HEC token, Elasticsearch encoded API key, bearer token).
-           When neither given nor typed, the token already in the secret is kept.`,
+           When neither given nor typed, the token already in the secret is kept.
+  sentinel: ${CREDENTIAL_ENV.azureTenantId}, ${CREDENTIAL_ENV.azureClientId}, ${CREDENTIAL_ENV.azureClientSecret} (all three,
+           from the environment only; when none is set, the Entra app already in the secret is kept).`,
   flags: [
     {
       name: 'secret-id',

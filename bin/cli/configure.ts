@@ -21,7 +21,7 @@ import {
 import { createAgent } from '../../lambda/http/agent';
 import { createMimecastClient } from '../../lambda/mimecast';
 import type { CollectorCredentials } from '../../lambda/secrets/credentials';
-import type { CredentialField } from '../../lambda/secrets/document';
+import { AZURE_FIELDS, type CredentialField } from '../../lambda/secrets/document';
 import { encryptionContextFor, wrapSecretFields } from '../../lambda/secrets/kms-fields';
 import { readCredentials, writeSecret } from '../../lambda/secrets/provider';
 import {
@@ -53,6 +53,9 @@ const FIELD_LABELS: Record<CredentialField, string> = {
   clientId: 'API 2.0 client id',
   clientSecret: 'API 2.0 client secret',
   sinkToken: 'sink token',
+  azureTenantId: 'sentinel: Entra tenant id',
+  azureClientId: 'sentinel: Entra app (client) id',
+  azureClientSecret: 'sentinel: Entra client secret',
 };
 
 const KMS_KEY_PATTERN =
@@ -172,6 +175,14 @@ async function gatherCredentials(
       });
     }
   }
+  // sentinel's Entra app: from AZURE_* only (no prompt: most receivers need none); all three or none.
+  for (const field of AZURE_FIELDS) {
+    const fromEnv = io.env[CREDENTIAL_ENV[field]];
+    if (fromEnv !== undefined && fromEnv.trim() !== '') {
+      document[field] = fromEnv;
+      sources.set(field, 'environment');
+    }
+  }
   if (missing.length > 0) {
     throw new ConfigError(
       'credentials',
@@ -242,12 +253,12 @@ function checkRemedy(error: Error, inputs: Inputs): string {
   return `${network} --skip-check stores without the check; then run verify from where Mimecast is reachable.`;
 }
 
-/** The sink token already in the secret, to keep it when configure runs again for new Mimecast keys. */
+/** The sink token and Entra app already in the secret, to keep them when configure runs again for new Mimecast keys. */
 async function currentSinkToken(
   sm: SecretsManagerClient,
   kms: KMSClient,
   inputs: Inputs,
-): Promise<{ token?: string; problem?: string }> {
+): Promise<{ token?: string; azure?: CollectorCredentials['azure']; problem?: string }> {
   try {
     const current = await readCredentials({
       secretsManager: sm,
@@ -255,7 +266,7 @@ async function currentSinkToken(
       secretId: inputs.secretId,
       instance: inputs.instance,
     });
-    return { token: current.sinkToken };
+    return { token: current.sinkToken, azure: current.azure };
   } catch (error) {
     // The stack's placeholder (first configure) holds nothing to keep: not worth a note.
     if (error instanceof SecretError && /placeholder/.test(error.message)) return {};
@@ -291,7 +302,7 @@ export async function configureCommand(argv: string[], io: CliIO): Promise<numbe
       !switches('no-sink-token'),
     );
     redactor.register(
-      [...Object.values(credentials.mimecast), credentials.sinkToken].filter(
+      [...Object.values(credentials.mimecast), credentials.sinkToken, credentials.azure?.clientSecret].filter(
         (v): v is string => typeof v === 'string',
       ),
     );
@@ -317,12 +328,20 @@ export async function configureCommand(argv: string[], io: CliIO): Promise<numbe
       safe.out(`Mimecast accepted the credentials${check.note ? `; ${check.note}` : '.'}`);
     }
 
+    const keptFields = new Set<CredentialField>();
     let toStore = credentials;
     let sinkNote = switches('no-sink-token') ? 'none (--no-sink-token)' : undefined;
-    if (credentials.sinkToken === undefined && !switches('no-sink-token')) {
-      const current = await currentSinkToken(sm, kms, inputs);
+    const keepSinkToken = credentials.sinkToken === undefined && !switches('no-sink-token');
+    const current =
+      keepSinkToken || credentials.azure === undefined ? await currentSinkToken(sm, kms, inputs) : {};
+    if (credentials.azure === undefined && current.azure !== undefined) {
+      toStore = { ...toStore, azure: current.azure };
+      redactor.register([current.azure.clientSecret]);
+      for (const field of AZURE_FIELDS) keptFields.add(field);
+    }
+    if (keepSinkToken) {
       if (current.token !== undefined) {
-        toStore = { ...credentials, sinkToken: current.token };
+        toStore = { ...toStore, sinkToken: current.token };
         redactor.register([current.token]);
       } else {
         sinkNote = `none (${CREDENTIAL_ENV.sinkToken} not set, and the secret held none to keep)`;
@@ -334,6 +353,7 @@ export async function configureCommand(argv: string[], io: CliIO): Promise<numbe
       }
     }
 
+    if (current.token !== undefined && toStore.sinkToken === current.token) keptFields.add('sinkToken');
     const document = await wrapSecretFields(toStore, { kms, keyId: inputs.keyId, instance: inputs.instance });
     const written = await writeSecret(sm, inputs.secretId, document);
 
@@ -342,7 +362,7 @@ export async function configureCommand(argv: string[], io: CliIO): Promise<numbe
     for (const field of Object.keys(document).filter((f) => f !== 'apiVersion')) {
       const from = sources.get(field as CredentialField);
       safe.out(
-        `  ${field.padEnd(12)} KMS-encrypted${from ? ` (from the ${from})` : field === 'sinkToken' ? ' (kept from the current secret)' : ''}`,
+        `  ${field.padEnd(12)} KMS-encrypted${from ? ` (from the ${from})` : keptFields.has(field as CredentialField) ? ' (kept from the current secret)' : ''}`,
       );
     }
     if (!('sinkToken' in document)) safe.out(`  sinkToken    ${sinkNote ?? 'none'}`);
@@ -355,7 +375,7 @@ export async function configureCommand(argv: string[], io: CliIO): Promise<numbe
     safe.out('');
     safe.out('Next, check every stream and the receiver with the stored credentials:');
     safe.out(
-      `  npx mimecast-collector verify --secret-id ${inputs.secretId} --instance ${inputs.instance} --region ${inputs.region} --mimecast-url ${inputs.mimecastUrl} --sink-url <your ingestion URL> --sink-format <ndjson|splunk-hec|elastic-bulk>`,
+      `  npx mimecast-collector verify --secret-id ${inputs.secretId} --instance ${inputs.instance} --region ${inputs.region} --mimecast-url ${inputs.mimecastUrl} --sink-url <your ingestion URL> --sink-format <ndjson|splunk-hec|elastic-bulk|sumo|datadog|sentinel>`,
     );
     return EXIT_OK;
   } catch (error) {

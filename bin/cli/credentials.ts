@@ -5,7 +5,11 @@
 
 import { ConfigError } from '../../lambda/errors';
 import type { CollectorCredentials } from '../../lambda/secrets/credentials';
-import { type CredentialField, validateCredentialsDocument } from '../../lambda/secrets/document';
+import {
+  AZURE_FIELDS,
+  type CredentialField,
+  validateCredentialsDocument,
+} from '../../lambda/secrets/document';
 
 export const CREDENTIAL_ENV: Record<CredentialField, string> = {
   appId: 'MIMECAST_APP_ID',
@@ -15,6 +19,9 @@ export const CREDENTIAL_ENV: Record<CredentialField, string> = {
   clientId: 'MIMECAST_CLIENT_ID',
   clientSecret: 'MIMECAST_CLIENT_SECRET',
   sinkToken: 'SINK_TOKEN',
+  azureTenantId: 'AZURE_TENANT_ID',
+  azureClientId: 'AZURE_CLIENT_ID',
+  azureClientSecret: 'AZURE_CLIENT_SECRET',
 };
 
 const V1_FIELDS: CredentialField[] = ['appId', 'appKey', 'accessKey', 'secretKey'];
@@ -37,7 +44,7 @@ export function credentialsFromEnv(env: Record<string, string | undefined>): Col
       },
     ]);
   }
-  const fields = [...(apiVersion === 2 ? V2_FIELDS : V1_FIELDS), 'sinkToken' as const];
+  const fields = [...(apiVersion === 2 ? V2_FIELDS : V1_FIELDS), 'sinkToken' as const, ...AZURE_FIELDS];
   const document: Record<string, unknown> = { apiVersion };
   for (const field of fields) {
     const value = env[CREDENTIAL_ENV[field]];

@@ -29,6 +29,10 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'show where each stream stands: cursor, newest event, lag, errors, lease',
     load: async () => (require('./status') as typeof import('./status')).statusCommand,
   },
+  receive: {
+    summary: 'take Mimecast Event Push requests over HTTP and forward them to the destination',
+    load: async () => (require('./receive') as typeof import('./receive')).receiveCommand,
+  },
   reset: {
     summary: "forget one stream's checkpoint so it starts again from --start",
     load: async () => (require('./reset') as typeof import('./reset')).resetCommand,

@@ -38,6 +38,9 @@ export const RUN_FLAGS: readonly FlagDeclaration[] = [
       "splunk-hec: wait for Splunk's indexer acknowledgement of each post before the checkpoint moves",
   },
   settingFlag('retentionDays', 'N', 'file: days of day files kept, older ones removed'),
+  settingFlag('azureAuthorityUrl', 'URL', 'sentinel: the Entra authority tokens come from', {
+    defaultNote: 'https://login.microsoftonline.com',
+  }),
   settingFlag(
     'mimecastBaseUrl',
     'URL',
@@ -152,7 +155,8 @@ second run resumes where the first stopped and forwards nothing twice.
 Credentials come from the environment, never from flags:
   API 2.0: ${CREDENTIAL_ENV.clientId}, ${CREDENTIAL_ENV.clientSecret}
   API 1.0: ${CREDENTIAL_ENV.appId}, ${CREDENTIAL_ENV.appKey}, ${CREDENTIAL_ENV.accessKey}, ${CREDENTIAL_ENV.secretKey}
-  sink:    ${CREDENTIAL_ENV.sinkToken} (optional; sent as the receiver's auth header)`,
+  sink:    ${CREDENTIAL_ENV.sinkToken} (optional; sent as the receiver's auth header)
+  sentinel: ${CREDENTIAL_ENV.azureTenantId}, ${CREDENTIAL_ENV.azureClientId}, ${CREDENTIAL_ENV.azureClientSecret} (the Entra app)`,
   flags: RUN_FLAGS,
   epilogue: `Late data: Mimecast makes some events visible well after their own time (SIEM up to 30 minutes, audit
 and TTP logs late too). An event that becomes visible at most max(--late-data-minutes, --lateness)

@@ -40,7 +40,7 @@ function seconds(flag: string, text: string | undefined, max: number): number {
  * The engine's log on stderr, secrets redacted: warnings always; the rest with --verbose (a failed
  * stream is reported once, by the summary line after the tick).
  */
-function terminalLog(io: CliIO, verbose: boolean, redactor: SecretRedactor): Log {
+export function terminalLog(io: CliIO, verbose: boolean, redactor: SecretRedactor): Log {
   const write = (level: string, message: string, attributes?: Record<string, unknown>) => {
     const stream = typeof attributes?.stream === 'string' ? `[${attributes.stream}] ` : '';
     const rest = attributes === undefined ? '' : ` ${JSON.stringify(attributes)}`;

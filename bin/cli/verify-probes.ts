@@ -139,7 +139,7 @@ const TOKEN_REMEDY = `Store the receiver's token with \`mimecast-collector confi
 /** The receiver: the URL and token checked as the collector checks them, then the format's probe. */
 export async function checkSink(
   settings: DestinationSettings,
-  token: string | undefined,
+  credentials: Pick<CollectorCredentials, 'sinkToken' | 'azure'>,
   dispatcher: Dispatcher,
   s3: S3Options,
   signal: AbortSignal | undefined,
@@ -147,7 +147,13 @@ export async function checkSink(
   // The same checks the collector makes before sending anything (URL shape per format, token form).
   let sink: Destination;
   try {
-    sink = createDestination(settings, { dispatcher, s3, ...(token === undefined ? {} : { token }) });
+    const token = credentials.sinkToken;
+    sink = createDestination(settings, {
+      dispatcher,
+      s3,
+      ...(token === undefined ? {} : { token }),
+      ...(credentials.azure === undefined ? {} : { azure: credentials.azure }),
+    });
   } catch (error) {
     if (error instanceof ConfigError) {
       const message = error.problems

@@ -26,6 +26,7 @@ import {
   unservedStreams,
   unservedStreamsProblem,
   V2_GLOBAL_BASE_URL,
+  validateAzureAuthorityUrl,
   validateInstanceId,
   validateMimecastBaseUrl,
   validateSecretId,
@@ -120,6 +121,12 @@ reads them); otherwise from the environment, as \`run\` takes them:
       name: 'hec-ack',
       description: 'splunk-hec: probe on an indexer-acknowledgement channel, as `run --hec-ack` sends',
     },
+    {
+      name: 'azure-authority-url',
+      value: 'URL',
+      description: 'sentinel: the Entra authority tokens come from',
+      defaultNote: 'https://login.microsoftonline.com',
+    },
   ],
   epilogue: `What the receiver check sends:
   splunk-hec    GET /services/collector/health, then an empty POST with the token (HEC answers
@@ -128,6 +135,8 @@ reads them); otherwise from the environment, as \`run\` takes them:
   ndjson        an empty POST with the bearer token (a 400 "no events" answer counts as OK)
   sumo          an empty POST to the source URL (stores nothing; 401 means the URL was regenerated)
   datadog       an empty POST with DD-API-KEY (the key is checked first; the empty body is refused)
+  sentinel      an Entra token for the app (AZURE_* or the secret's azure fields), then an empty POST
+                with it (the API checks token and role first; the empty body is refused, nothing ingested)
   s3            HeadBucket (AWS_REGION, AWS_ENDPOINT_URL_S3 and the AWS credentials as \`run\` uses them)
 
 Exit code: 0 when every row is OK, 1 when any is not, 2 for bad input.
@@ -149,7 +158,7 @@ interface Plan {
   siemTypes: string[];
   siemCiTypes: string[];
   secret?: { secretId: string; instance: string; region: string };
-  sink?: { url: string; format: SinkFormat; hecAck?: boolean };
+  sink?: { url: string; format: SinkFormat; hecAck?: boolean; azureAuthorityUrl?: string };
   apiVersion?: ApiVersion;
 }
 
@@ -196,8 +205,15 @@ function plan(flags: Flags, env: CliIO['env'], hecAck: boolean): Plan {
         problem: `is for --sink-format splunk-hec (Splunk's indexer acknowledgement); the format is ${format.value}`,
       });
     }
-    if (url.ok && format.ok && !hecAckRefused) {
-      sink = { url: url.value, format: format.value, ...(hecAck ? { hecAck: true } : {}) };
+    const authority = validateAzureAuthorityUrl(flags['azure-authority-url']);
+    if (!authority.ok) problems.push({ field: '--azure-authority-url', problem: authority.problem });
+    if (url.ok && format.ok && !hecAckRefused && authority.ok) {
+      sink = {
+        url: url.value,
+        format: format.value,
+        ...(hecAck ? { hecAck: true } : {}),
+        azureAuthorityUrl: authority.value,
+      };
     }
   } else if (flags['sink-format'] !== undefined) {
     problems.push({ field: '--sink-format', problem: 'needs --sink-url (the receiver to check)' });
@@ -320,8 +336,11 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
             sinkUrl: checks.sink.url,
             sinkFormat: checks.sink.format,
             ...(checks.sink.hecAck === true ? { hecAck: true } : {}),
+            ...(checks.sink.azureAuthorityUrl === undefined
+              ? {}
+              : { azureAuthorityUrl: checks.sink.azureAuthorityUrl }),
           },
-          credentials.sinkToken,
+          credentials,
           dispatcher,
           s3OptionsFromEnv(io.env),
           io.signal,

@@ -17,8 +17,17 @@ export interface MimecastV2Credentials {
 
 export type MimecastCredentials = MimecastV1Credentials | MimecastV2Credentials;
 
+/** The Entra app the sentinel destination signs in as (client credentials). */
+export interface AzureAppCredentials {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+}
+
 export interface CollectorCredentials {
   mimecast: MimecastCredentials;
   /** Value for the sink's auth header (e.g. the Splunk HEC token), when the receiver needs one. */
   sinkToken?: string;
+  /** sentinel: the Entra app whose tokens the Logs Ingestion API takes. */
+  azure?: AzureAppCredentials;
 }

@@ -17,11 +17,16 @@ export const CREDENTIAL_FIELDS = [
   'clientId',
   'clientSecret',
   'sinkToken',
+  'azureTenantId',
+  'azureClientId',
+  'azureClientSecret',
 ] as const;
 export type CredentialField = (typeof CREDENTIAL_FIELDS)[number];
 
 const V1_FIELDS = ['appId', 'appKey', 'accessKey', 'secretKey'] as const;
 const V2_FIELDS = ['clientId', 'clientSecret'] as const;
+/** sentinel's Entra app: all three or none. */
+export const AZURE_FIELDS = ['azureTenantId', 'azureClientId', 'azureClientSecret'] as const;
 
 /** KMS accepts at most 4096 plaintext bytes; real Mimecast keys are about a hundred characters. */
 export const MAX_FIELD_LENGTH = 4096;
@@ -46,18 +51,25 @@ const credentialText = z.string().trim().min(1).max(MAX_FIELD_LENGTH);
 
 const secretKeyText = credentialText.refine(isCanonicalBase64, { message: 'base64' });
 
+const destinationFields = {
+  sinkToken: credentialText.optional(),
+  azureTenantId: credentialText.optional(),
+  azureClientId: credentialText.optional(),
+  azureClientSecret: credentialText.optional(),
+};
+
 const v1Schema = z.object({
   appId: credentialText,
   appKey: credentialText,
   accessKey: credentialText,
   secretKey: secretKeyText,
-  sinkToken: credentialText.optional(),
+  ...destinationFields,
 });
 
 const v2Schema = z.object({
   clientId: credentialText,
   clientSecret: credentialText,
-  sinkToken: credentialText.optional(),
+  ...destinationFields,
 });
 
 /**
@@ -104,6 +116,16 @@ export function validateCredentialsDocument(document: unknown): Validation<Colle
     return { ok: false, problems };
   }
   const data = parsed.data;
+  const azureGiven = AZURE_FIELDS.filter((field) => data[field] !== undefined);
+  if (azureGiven.length > 0 && azureGiven.length < AZURE_FIELDS.length) {
+    return {
+      ok: false,
+      problems: AZURE_FIELDS.filter((field) => data[field] === undefined).map((field) => ({
+        field,
+        problem: `is missing: the Entra app of the sentinel destination needs ${AZURE_FIELDS.join(', ')} together`,
+      })),
+    };
+  }
   const mimecast: MimecastCredentials =
     'clientId' in data
       ? { apiVersion: 2, clientId: data.clientId, clientSecret: data.clientSecret }
@@ -114,9 +136,16 @@ export function validateCredentialsDocument(document: unknown): Validation<Colle
           accessKey: data.accessKey,
           secretKey: data.secretKey,
         };
+  const { azureTenantId, azureClientId, azureClientSecret } = data;
   return {
     ok: true,
-    value: data.sinkToken === undefined ? { mimecast } : { mimecast, sinkToken: data.sinkToken },
+    value: {
+      mimecast,
+      ...(data.sinkToken === undefined ? {} : { sinkToken: data.sinkToken }),
+      ...(azureTenantId === undefined || azureClientId === undefined || azureClientSecret === undefined
+        ? {}
+        : { azure: { tenantId: azureTenantId, clientId: azureClientId, clientSecret: azureClientSecret } }),
+    },
   };
 }
 
@@ -134,6 +163,11 @@ export function toSecretDocument(credentials: CollectorCredentials): SecretDocum
         }
       : { apiVersion: 2, clientId: mimecast.clientId, clientSecret: mimecast.clientSecret };
   if (credentials.sinkToken !== undefined) fields.sinkToken = credentials.sinkToken;
+  if (credentials.azure !== undefined) {
+    fields.azureTenantId = credentials.azure.tenantId;
+    fields.azureClientId = credentials.azure.clientId;
+    fields.azureClientSecret = credentials.azure.clientSecret;
+  }
   return fields;
 }
 

@@ -8,7 +8,7 @@ import { STREAM_IDS, type StreamId, streamsFor } from '../core/streams';
 import { ENV } from '../env-names';
 import { ConfigError, type ConfigProblem } from '../errors';
 import { pathSecret } from '../sinks/endpoint';
-import { CLI_ONLY_FORMATS, SINK_FORMATS, type SinkFormat, STACK_SINK_FORMATS } from '../sinks/format';
+import { CLI_ONLY_FORMATS, SINK_FORMATS, type SinkFormat } from '../sinks/format';
 import { buildFormat } from '../sinks/formats';
 import type { Check } from './check';
 import {
@@ -28,7 +28,9 @@ import {
   parseCollectionStart,
   parseSinkFormat,
   parseSwitch,
+  readCaFile,
   type SinkUrl,
+  validateAzureAuthorityUrl,
   validateInstanceId,
   validateSecretId,
   validateSinkUrl,
@@ -77,8 +79,14 @@ export const SETTING_SCHEMAS = {
   sinkFormat: setting(parseSinkFormat, z.enum(SINK_FORMATS)),
   /** splunk-hec: wait for Splunk's indexer acknowledgement of each post (sinks/hec-ack.ts). */
   hecAck: setting(parseSwitch, z.boolean()),
+  /** sentinel: where Entra tokens come from (sinks/entra.ts). */
+  azureAuthorityUrl: setting(validateAzureAuthorityUrl, z.string()),
   /** file destination (command line): days of day files kept, older ones removed. */
   retentionDays: bounded('retentionDays'),
+  /** syslog over tls:// (command line): the PEM text of the file named, certificates trusted besides the system's. */
+  sinkCa: setting(readCaFile, z.string().optional()),
+  /** syslog (command line): octets of one message; a larger event refuses its batch (sinks/syslog.ts). */
+  syslogMaxMessageBytes: bounded('syslogMaxMessageBytes'),
   /** Seconds a time window stays open behind now, so late-indexed Mimecast events are not skipped. */
   latenessMarginSeconds: bounded('latenessMarginSeconds'),
   /**
@@ -142,6 +150,9 @@ export const SETTING_CARRIERS: Record<SettingName, { env: string; flag: string }
   sinkFormat: { env: ENV.sinkFormat, flag: '--sink-format' },
   hecAck: { env: ENV.hecAck, flag: '--hec-ack' },
   retentionDays: { env: ENV.retentionDays, flag: '--retention-days' },
+  sinkCa: { env: ENV.sinkCa, flag: '--sink-ca-file' },
+  syslogMaxMessageBytes: { env: ENV.syslogMaxMessageBytes, flag: '--syslog-max-message-bytes' },
+  azureAuthorityUrl: { env: ENV.azureAuthorityUrl, flag: '--azure-authority-url' },
   latenessMarginSeconds: { env: ENV.latenessMarginSeconds, flag: '--lateness' },
   lateDataMinutes: { env: ENV.lateDataMinutes, flag: '--late-data-minutes' },
   maxPagesPerStream: { env: ENV.maxPagesPerStream, flag: '--max-pages' },
@@ -225,6 +236,22 @@ function collectSettings(
       for (const p of formatProblems) problems.push({ field: names.sinkUrl, problem: p.problem });
     }
   }
+  if (sinkFormat !== undefined && sinkFormat !== 'syslog') {
+    for (const name of ['sinkCa', 'syslogMaxMessageBytes'] as const) {
+      // Only a value that parsed: a bad one already has its problem.
+      if (settings[name] !== undefined && (input[name] ?? '').trim() !== '') {
+        problems.push({
+          field: names[name],
+          problem: `is for ${names.sinkFormat} syslog; the format is ${sinkFormat}`,
+        });
+      }
+    }
+  } else if (settings.sinkCa !== undefined && sinkUrl !== undefined && !sinkUrl.startsWith('tls:')) {
+    problems.push({
+      field: names.sinkCa,
+      problem: `is for a tls:// ${names.sinkUrl}; a tcp:// receiver has no certificate`,
+    });
+  }
   if (settings.hecAck === true && sinkFormat !== undefined && sinkFormat !== 'splunk-hec') {
     problems.push({
       field: names.hecAck,
@@ -234,18 +261,25 @@ function collectSettings(
   return settings;
 }
 
-const NON_HTTP_SCHEMES: Partial<Record<SinkFormat, string>> = { s3: 's3:', file: 'file:' };
+/** The formats that are not HTTP: their URL schemes, and the URL shape they take. */
+const NON_HTTP_SCHEMES: Partial<Record<SinkFormat, { schemes: readonly string[]; shape: string }>> = {
+  s3: { schemes: ['s3:'], shape: 's3://<bucket>/<prefix>' },
+  file: { schemes: ['file:'], shape: 'file:///<absolute dir>' },
+  syslog: { schemes: ['tls:', 'tcp:'], shape: 'tls://<host>:<port> (tcp:// only on this machine)' },
+};
 
 const isHttpFormat = (format: SinkFormat) => NON_HTTP_SCHEMES[format] === undefined;
 
-/** s3 and file take their own URL schemes, every other format an https (or loopback http) URL. */
+/** s3, file and syslog take their own URL schemes, every other format an https (or loopback http) URL. */
 function sinkUrlSchemeProblem(sinkUrl: string, format: SinkFormat, formatName: string): string | undefined {
   const scheme = new URL(sinkUrl).protocol;
   const wanted = NON_HTTP_SCHEMES[format];
-  if (wanted !== undefined && scheme !== wanted) {
-    return `${formatName} ${format} takes ${format === 's3' ? 's3://<bucket>/<prefix>' : 'file:///<absolute dir>'}`;
+  if (wanted !== undefined && !wanted.schemes.includes(scheme)) {
+    return `${formatName} ${format} takes ${wanted.shape}`;
   }
-  const owner = (Object.keys(NON_HTTP_SCHEMES) as SinkFormat[]).find((f) => NON_HTTP_SCHEMES[f] === scheme);
+  const owner = (Object.keys(NON_HTTP_SCHEMES) as SinkFormat[]).find((f) =>
+    NON_HTTP_SCHEMES[f]?.schemes.includes(scheme),
+  );
   if (wanted === undefined && owner !== undefined) return `is a ${scheme}// URL: use ${formatName} ${owner}`;
   return undefined;
 }
@@ -303,16 +337,7 @@ function functionSinkProblems({ sinkFormat, sinkUrl }: Partial<CollectorSettings
     return [
       {
         field: ENV.sinkFormat,
-        problem: `${sinkFormat} is for the command line (the function has no lasting disk); use an HTTP format`,
-      },
-    ];
-  }
-  // The function sends to S3, but its role may write only where the stack grants: not yet (sinks/format.ts).
-  if (sinkFormat !== undefined && !STACK_SINK_FORMATS.includes(sinkFormat)) {
-    return [
-      {
-        field: ENV.sinkFormat,
-        problem: `${sinkFormat} is not offered by the stack yet (no bucket or grant for it); collect into it with \`npx mimecast-collector run --sink-format ${sinkFormat}\`, or use an HTTP format`,
+        problem: `${sinkFormat} is for the command line (${sinkFormat === 'file' ? 'the function has no lasting disk' : 'the stack offers no network path or CA for it'}); use s3 or an HTTP format`,
       },
     ];
   }
@@ -342,3 +367,31 @@ export const toMimecastBaseUrl = (
   text: string,
   field = SETTINGS_ENV_NAMES.mimecastBaseUrl,
 ): MimecastBaseUrl => checked(field, validateMimecastBaseUrl(text));
+
+/**
+ * The Event Push receiver's token (lambda/push/receiver.ts). A secret: `receive` reads it from this
+ * environment variable only, never from a flag (shell history, process listings); the stack generates
+ * it into a secret of its own. Long and unguessable, since it is the endpoint's only authentication.
+ */
+export const PUSH_TOKEN_ENV = 'PUSH_TOKEN';
+export const PUSH_TOKEN_MIN_LENGTH = 16;
+
+export function validatePushToken(text: string | undefined): Check<string> {
+  const token = text?.trim() ?? '';
+  if (token === '') {
+    return {
+      ok: false,
+      problem: 'is not set: the receiver authenticates pushes by this token (Authorization: Splunk <token>)',
+    };
+  }
+  if (token.length < PUSH_TOKEN_MIN_LENGTH || token.length > 4096 || /\s/.test(token)) {
+    return {
+      ok: false,
+      problem: `must be ${PUSH_TOKEN_MIN_LENGTH} to 4096 characters without spaces, e.g. the output of \`openssl rand -hex 24\``,
+    };
+  }
+  return { ok: true, value: token };
+}
+
+/** The push receiver's function: the ARN of the secret holding the Event Push token (never the token). */
+export const PUSH_TOKEN_SECRET_ENV = 'PUSH_TOKEN_SECRET_ARN';

@@ -2,6 +2,7 @@
  * Checks of the single-value settings: instance, API version, sink URL and format, collection
  * start, the bounded numbers, and where the function's AWS resources are.
  */
+import { readFileSync } from 'node:fs';
 import { DEFAULT_LIMITS } from '../core/limits';
 import type { ConfigProblem } from '../errors';
 import {
@@ -13,9 +14,11 @@ import {
   MAX_JSON_PAGE_SIZE,
   MAX_SIEM_BATCH_PAGE_SIZE,
 } from '../mimecast/constants';
+import { DEFAULT_AZURE_AUTHORITY } from '../sinks/entra';
 import { parseFileUrl } from '../sinks/file';
 import { DEFAULT_RETENTION_DAYS, SINK_FORMATS, type SinkFormat } from '../sinks/format';
 import { parseS3Url } from '../sinks/s3';
+import { DEFAULT_SYSLOG_MAX_MESSAGE_BYTES, parseSyslogUrl } from '../sinks/syslog-message';
 import { type Check, fail, parseUrl, quote } from './check';
 import type { ApiVersion } from './mimecast-url';
 
@@ -52,6 +55,11 @@ export const NUMERIC_SETTINGS = {
   siemBatchPageSize: { default: DEFAULT_SIEM_BATCH_PAGE_SIZE, min: 1, max: MAX_SIEM_BATCH_PAGE_SIZE },
   /** file destination: days of day files kept; up to ten years. */
   retentionDays: { default: DEFAULT_RETENTION_DAYS, min: 1, max: 3_650 },
+  /**
+   * syslog: octets of one message; rsyslog's MaxFrameSize by default. At least RFC 5424's 480 plus room
+   * for an envelope; at most 10 MiB, the largest batch.
+   */
+  syslogMaxMessageBytes: { default: DEFAULT_SYSLOG_MAX_MESSAGE_BYTES, min: 2_048, max: 10 * 1024 * 1024 },
   /** At least hourly, at most weekly. */
   awarenessSnapshotHours: { default: DEFAULT_SNAPSHOT_INTERVAL_HOURS, min: 1, max: 168 },
 } as const satisfies Record<string, NumberBounds>;
@@ -90,12 +98,16 @@ export function parseApiVersion(text: string | undefined): Check<ApiVersion> {
 
 /** The ingestion endpoint: HTTPS (HTTP only on loopback), path and query allowed, no credentials in it. */
 export function validateSinkUrl(text: string | undefined): Check<SinkUrl> {
-  // The two destinations that are not HTTP: s3://bucket/prefix and file:///abs/dir (sinks/s3.ts, sinks/file.ts).
-  const scheme = /^\s*(s3|file):/i.exec(text ?? '')?.[1]?.toLowerCase();
+  // The destinations that are not HTTP: s3://bucket/prefix, file:///abs/dir, tcp:// or tls://host:port
+  // (sinks/s3.ts, sinks/file.ts, sinks/syslog-message.ts).
+  const scheme = /^\s*(s3|file|tcp|tls):/i.exec(text ?? '')?.[1]?.toLowerCase();
   if (scheme !== undefined) {
     const problems: ConfigProblem[] = [];
     const raw = (text ?? '').trim();
-    if (scheme === 's3') {
+    if (scheme === 'tcp' || scheme === 'tls') {
+      const target = parseSyslogUrl(raw, 'url', problems);
+      if (target !== undefined) return { ok: true, value: target.where as SinkUrl };
+    } else if (scheme === 's3') {
       const location = parseS3Url(raw, 'url', problems);
       if (location !== undefined)
         return { ok: true, value: `s3://${location.bucket}/${location.prefix}` as SinkUrl };
@@ -111,6 +123,20 @@ export function validateSinkUrl(text: string | undefined): Check<SinkUrl> {
   if (!parsed.ok) return parsed;
   if (parsed.value.hash !== '') return fail('must not contain a #fragment (it is never sent to the server)');
   return { ok: true, value: parsed.value.href as SinkUrl };
+}
+
+/**
+ * sentinel: the Entra authority (`https://login.microsoftonline.com`, a national cloud's, or a loopback
+ * stand-in in tests); unset or empty gives the public cloud's. Returned without a trailing slash.
+ */
+export function validateAzureAuthorityUrl(text: string | undefined): Check<string> {
+  if ((text ?? '').trim() === '') return { ok: true, value: DEFAULT_AZURE_AUTHORITY };
+  const parsed = parseUrl(text, `the Entra authority, e.g. ${DEFAULT_AZURE_AUTHORITY}`);
+  if (!parsed.ok) return parsed;
+  if (parsed.value.search !== '' || parsed.value.hash !== '') {
+    return fail(`must be the authority alone, without ?query or #fragment (e.g. ${DEFAULT_AZURE_AUTHORITY})`);
+  }
+  return { ok: true, value: `${parsed.value.origin}${parsed.value.pathname.replace(/\/+$/, '')}` };
 }
 
 export function parseSinkFormat(text: string | undefined): Check<SinkFormat> {
@@ -187,6 +213,25 @@ export function validateTableName(text: string | undefined): Check<string> {
     return fail(`${quote(value)} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -) or table ARN`);
   }
   return { ok: true, value };
+}
+
+/**
+ * SINK_CA_FILE / --sink-ca-file: a PEM file of certificates to trust for a tls:// receiver, read here
+ * once; its text is the value (certificates are public). Unset or empty: none.
+ */
+export function readCaFile(text: string | undefined): Check<string | undefined> {
+  const file = (text ?? '').trim();
+  if (file === '') return { ok: true, value: undefined };
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (error) {
+    return fail(`${quote(file)} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (!/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(pem)) {
+    return fail(`${quote(file)} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  }
+  return { ok: true, value: pem };
 }
 
 /** HEC_ACK / --hec-ack: `true` or `false`; empty or unset is off. */

@@ -7,12 +7,22 @@ import type { Dispatcher } from 'undici';
 import type { Clock, Log } from '../core/ports';
 import { ConfigError, type ConfigProblem } from '../errors';
 import type { Destination } from './destination';
+import { parseSinkUrl } from './endpoint';
+import {
+  AZURE_SETTING_NAMES,
+  type AzureAppCredentials,
+  azureCredentialProblems,
+  DEFAULT_AZURE_AUTHORITY,
+  EntraTokenSource,
+} from './entra';
 import { FileDestination, parseFileUrl } from './file';
 import { DEFAULT_RETENTION_DAYS, type SinkFormat } from './format';
 import type { HecAckOptions } from './hec-ack';
 import { createHttpSink } from './http-sink';
-import type { SinkRetryOptions } from './retry';
+import { resolveSinkRetry, type SinkRetryOptions } from './retry';
 import { parseS3Url, S3Destination } from './s3';
+import { SyslogDestination } from './syslog';
+import { DEFAULT_SYSLOG_MAX_MESSAGE_BYTES, parseSyslogUrl } from './syslog-message';
 
 /** What the settings say about the destination (`--sink-format`, `--sink-url`, `--hec-ack`...). */
 export interface DestinationSettings {
@@ -22,6 +32,12 @@ export interface DestinationSettings {
   hecAck?: boolean;
   /** file: days of day files kept (`--retention-days`, default 7). */
   retentionDays?: number;
+  /** syslog over tls://: PEM certificates trusted besides the system's (read from `--sink-ca-file`). */
+  sinkCa?: string;
+  /** syslog: octets of one message (`--syslog-max-message-bytes`, default 200,000). */
+  syslogMaxMessageBytes?: number;
+  /** sentinel: the Entra authority (`--azure-authority-url`, default https://login.microsoftonline.com). */
+  azureAuthorityUrl?: string;
 }
 
 /** What the caller holds: the token from the secret, and the shared transport, log and clock. */
@@ -36,6 +52,10 @@ export interface DestinationDeps {
   hecAckOptions?: HecAckOptions;
   /** s3: where S3 is (AWS_ENDPOINT_URL_S3, AWS_REGION) and, for the command line, explicit keys. */
   s3?: S3Options;
+  /** sentinel: the Entra app the destination signs in as (the secret's azure fields, or AZURE_*). */
+  azure?: AzureAppCredentials;
+  /** sentinel: a token source kept from an earlier tick (its cached token carries over). */
+  entra?: EntraTokenSource;
 }
 
 export interface S3Options {
@@ -54,6 +74,17 @@ export function createDestination(settings: DestinationSettings, deps: Destinati
     if (dir === undefined) throw new ConfigError('sink settings', problems);
     return new FileDestination(dir, settings.retentionDays ?? DEFAULT_RETENTION_DAYS, deps.clock);
   }
+  if (settings.sinkFormat === 'syslog') {
+    const problems: ConfigProblem[] = [];
+    const target = parseSyslogUrl(settings.sinkUrl, 'url', problems);
+    const retry = resolveSinkRetry(deps.retry, problems);
+    if (target === undefined || problems.length > 0) throw new ConfigError('sink settings', problems);
+    return new SyslogDestination(target, {
+      maxMessageBytes: settings.syslogMaxMessageBytes ?? DEFAULT_SYSLOG_MAX_MESSAGE_BYTES,
+      retry,
+      ...(settings.sinkCa === undefined ? {} : { ca: settings.sinkCa }),
+    });
+  }
   if (settings.sinkFormat === 's3') {
     const problems: ConfigProblem[] = [];
     const location = parseS3Url(settings.sinkUrl, 'url', problems);
@@ -70,7 +101,38 @@ export function createDestination(settings: DestinationSettings, deps: Destinati
       location,
     );
   }
-  return createHttpSink({
+  if (settings.sinkFormat === 'sentinel') {
+    // Entra tokens, not the sink token: a sink token stored for another format is not sent.
+    const { token: _unused, ...rest } = deps;
+    return createHttpSink({
+      ...httpSinkOptions(settings, rest),
+      bearer: deps.entra ?? entraTokenSource(settings, deps),
+    });
+  }
+  return createHttpSink(httpSinkOptions(settings, deps));
+}
+
+/** The Entra token source for the settings and the app credentials; one ConfigError listing every problem. */
+export function entraTokenSource(settings: DestinationSettings, deps: DestinationDeps): EntraTokenSource {
+  const problems = azureCredentialProblems(deps.azure);
+  const authority = parseSinkUrl(
+    settings.azureAuthorityUrl ?? DEFAULT_AZURE_AUTHORITY,
+    AZURE_SETTING_NAMES.authority,
+    problems,
+  );
+  if (problems.length > 0 || authority === undefined || deps.azure === undefined) {
+    throw new ConfigError('sink settings', problems);
+  }
+  return new EntraTokenSource({
+    authority,
+    credentials: deps.azure,
+    ...(deps.dispatcher === undefined ? {} : { dispatcher: deps.dispatcher }),
+    ...(deps.clock === undefined ? {} : { clock: deps.clock }),
+  });
+}
+
+function httpSinkOptions(settings: DestinationSettings, deps: DestinationDeps) {
+  return {
     url: settings.sinkUrl,
     format: settings.sinkFormat,
     ...(deps.token === undefined ? {} : { token: deps.token }),
@@ -79,7 +141,7 @@ export function createDestination(settings: DestinationSettings, deps: Destinati
     ...(deps.clock === undefined ? {} : { clock: deps.clock }),
     ...(deps.retry === undefined ? {} : { retry: deps.retry }),
     ...(settings.hecAck === true ? { hecAck: deps.hecAckOptions ?? true } : {}),
-  });
+  };
 }
 
 /**

@@ -5,7 +5,16 @@ import type { Answer } from './answer';
 import type { ProbeResult } from './destination';
 import type { ProbeContext } from './probe';
 
-export type SinkFormat = 'ndjson' | 'splunk-hec' | 'elastic-bulk' | 'sumo' | 'datadog' | 's3' | 'file';
+export type SinkFormat =
+  | 'ndjson'
+  | 'splunk-hec'
+  | 'elastic-bulk'
+  | 'sumo'
+  | 'datadog'
+  | 'sentinel'
+  | 's3'
+  | 'file'
+  | 'syslog';
 
 export const SINK_FORMATS: readonly SinkFormat[] = [
   'ndjson',
@@ -13,22 +22,24 @@ export const SINK_FORMATS: readonly SinkFormat[] = [
   'elastic-bulk',
   'sumo',
   'datadog',
+  'sentinel',
   's3',
   'file',
+  'syslog',
 ];
 
-/** Formats only the command line offers: the function has no lasting disk. */
-export const CLI_ONLY_FORMATS: readonly SinkFormat[] = ['file'];
+/**
+ * Formats only the command line offers: the function has no lasting disk (file), and no network path
+ * to a syslog receiver nor a way to be given its CA (syslog).
+ */
+export const CLI_ONLY_FORMATS: readonly SinkFormat[] = ['file', 'syslog'];
 
 /** file: days of day files kept unless `--retention-days` says otherwise (a week of logs for a shipper to catch up). */
 export const DEFAULT_RETENTION_DAYS = 7;
 
-/**
- * Formats the stack offers as `SinkFormat`. `s3` is left out until the stack creates or is given the
- * bucket with its IAM; until then the function refuses SINK_FORMAT s3 (settings/schema.ts), though its code sends to S3.
- */
+/** Formats the stack offers as `SinkFormat`: all but the command line's (s3 with its bucket and grant, lib/constructs/data-lake.ts). */
 export const STACK_SINK_FORMATS: readonly SinkFormat[] = SINK_FORMATS.filter(
-  (f) => f !== 's3' && !CLI_ONLY_FORMATS.includes(f),
+  (f) => !CLI_ONLY_FORMATS.includes(f),
 );
 
 export function isSinkFormat(value: unknown): value is SinkFormat {

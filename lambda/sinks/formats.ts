@@ -5,6 +5,7 @@ import { elasticBulkFormat, resolveBulkUrl } from './elastic-bulk';
 import type { HttpFormat, SinkFormat } from './format';
 import { type HecAckOptions, hecAckFormat } from './hec-ack';
 import { ndjsonFormat } from './ndjson';
+import { resolveSentinelUrl, sentinelFormat } from './sentinel';
 import { resolveHecUrl, splunkHecFormat } from './splunk-hec';
 import { resolveSumoUrl, sumoFormat } from './sumo';
 
@@ -48,8 +49,13 @@ export function buildFormat(
     }
     case 'datadog':
       return datadogFormat(url);
+    case 'sentinel': {
+      const target = resolveSentinelUrl(url, problems);
+      return target === undefined ? undefined : sentinelFormat(target);
+    }
     case 's3':
     case 'file':
+    case 'syslog':
       problems.push({
         field: 'format',
         problem: `${format} is not an HTTP format; build it with createDestination`,

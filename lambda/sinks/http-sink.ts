@@ -31,7 +31,7 @@ import {
   type SinkFormat,
 } from './format';
 import { buildFormat, type FormatOptions } from './formats';
-import { runProbe } from './probe';
+import { failed, runProbe } from './probe';
 import { splitToLimits } from './request-limits';
 import { resolveSinkRetry, type SinkRetryOptions } from './retry';
 import { type Failure, SinkErrors } from './sink-errors';
@@ -60,6 +60,21 @@ export interface HttpSinkOptions extends FormatOptions {
   /** Gzip request bodies (default true). */
   gzip?: boolean;
   retry?: SinkRetryOptions;
+  /**
+   * Tokens that expire (sentinel's Entra tokens): fetched before each request instead of `token`,
+   * dropped and fetched once more when the receiver answers 401.
+   */
+  bearer?: BearerSource;
+}
+
+/** Where a sink gets short-lived bearer tokens (sinks/entra.ts). */
+export interface BearerSource {
+  /** A token valid for a while yet (cached by the source). */
+  token(budget: CallBudget): Promise<string>;
+  /** The receiver refused `token`: the next call fetches another. */
+  refused(token: string): void;
+  /** Values that must never appear in an error: the source's own secret and every token it issued. */
+  secrets(): readonly string[];
 }
 
 /** Builds a sink, checking every option first and reporting all problems in one ConfigError. */
@@ -85,6 +100,12 @@ export function createHttpSink(options: HttpSinkOptions): Destination {
   if (parsed !== undefined && isSinkFormat(options.format)) {
     wire = buildFormat(options.format, parsed, options, problems);
   }
+  if (wire?.format === 'sentinel' && options.bearer === undefined) {
+    problems.push({
+      field: 'bearer',
+      problem: 'sentinel needs an Entra token source (createDestination builds it)',
+    });
+  }
   if (problems.length > 0 || wire === undefined) {
     throw new ConfigError('sink settings', problems);
   }
@@ -104,13 +125,22 @@ class HttpSink implements Destination {
   private readonly gzip: boolean;
   private readonly token?: string;
   private readonly dispatcher?: Dispatcher;
+  private readonly bearer?: BearerSource;
 
   constructor(
     private readonly wire: HttpFormat,
     private readonly policy: RetryPolicy,
     options: HttpSinkOptions,
   ) {
-    this.errors = new SinkErrors(wire.format, wire.url, options.token, wire.secrets);
+    this.bearer = options.bearer;
+    const bearer = options.bearer;
+    this.errors = new SinkErrors(
+      wire.format,
+      wire.url,
+      options.token,
+      wire.secrets,
+      bearer === undefined ? undefined : () => bearer.secrets(),
+    );
     this.log = options.log ?? silentLog;
     this.clock = options.clock ?? systemClock;
     this.gzip = options.gzip ?? true;
@@ -164,13 +194,16 @@ class HttpSink implements Destination {
     let bytes = 0;
     let split = false;
     const batchHeaders = wire.batchHeaders?.(batch) ?? {};
+    // One new bearer token per chunk when the receiver refuses the cached one (expired or revoked).
+    let tokenRenewed = false;
     await withRetries<void, Failure>({
       policy: this.policy,
       budget,
       now: () => this.clock.now(),
       attempt: async ({ attempt, timeoutMs, last }): Promise<AttemptOutcome<void, Failure>> => {
+        const bearer = await this.bearer?.token(budget);
         bytes += body.length;
-        const outcome = await this.post(body, batchHeaders, timeoutMs, budget.signal);
+        const outcome = await this.post(body, batchHeaders, timeoutMs, budget.signal, bearer);
         if (outcome.kind === 'aborted') {
           throw errors.stopped(batch.length, outcome.error, last);
         }
@@ -179,6 +212,15 @@ class HttpSink implements Destination {
           return { kind: 'retry', failure: errors.network(outcome.error, retryable, batch.length) };
         }
         const { answer } = outcome;
+        if (answer.status === 401 && bearer !== undefined && this.bearer !== undefined && !tokenRenewed) {
+          tokenRenewed = true;
+          this.bearer.refused(bearer);
+          this.log.info('sink refused its bearer token, fetching a new one', {
+            endpoint: errors.endpoint,
+            format: wire.format,
+          });
+          return { kind: 'again' };
+        }
         if (answer.status >= 300 && answer.status < 400) {
           throw errors.rejected(batch.length, answer, {
             reason: `HTTP ${answer.status} redirect to ${redactLocation(header(answer, 'location'), wire.url) ?? '(no Location)'}, not followed`,
@@ -285,9 +327,24 @@ class HttpSink implements Destination {
     };
   }
 
-  probe(budget: CallBudget): Promise<ProbeResult> {
+  async probe(budget: CallBudget): Promise<ProbeResult> {
+    let token = this.token;
+    if (this.bearer !== undefined) {
+      // A token first: whether the app's credentials work is half of what the probe says.
+      try {
+        token = await this.bearer.token(budget);
+      } catch (error) {
+        const message = error instanceof Error ? this.errors.scrub(error.message) : String(error);
+        const remedy = (error as { remedy?: unknown })?.remedy;
+        return failed(
+          'no token (Entra refused the app credentials)',
+          message,
+          typeof remedy === 'string' ? remedy : undefined,
+        );
+      }
+    }
     return runProbe(this.wire, {
-      ...(this.token === undefined ? {} : { token: this.token }),
+      ...(token === undefined ? {} : { token }),
       dispatcher: this.dispatcher ?? sharedAgent(),
       budget,
     });
@@ -313,14 +370,14 @@ class HttpSink implements Destination {
     return this.gzip ? gzipAsync(plain, { level: GZIP_LEVEL }) : plain;
   }
 
-  private headers(batchHeaders: Record<string, string> = {}): Record<string, string> {
+  private headers(batchHeaders: Record<string, string> = {}, token = this.token): Record<string, string> {
     return {
       ...batchHeaders,
       'content-type': this.wire.contentType,
       accept: 'application/json',
       'user-agent': USER_AGENT,
       ...(this.gzip ? { 'content-encoding': 'gzip' } : {}),
-      ...(this.token === undefined ? {} : this.wire.credentials(this.token)),
+      ...(token === undefined ? {} : this.wire.credentials(token)),
     };
   }
 
@@ -329,6 +386,7 @@ class HttpSink implements Destination {
     batchHeaders: Record<string, string>,
     timeoutMs: number,
     outer: AbortSignal,
+    bearer: string | undefined,
   ): Promise<Outcome> {
     // One signal per request: the caller's abort plus this request's timeout, both precise to the ms,
     // and both released as soon as the answer is read (the body is never read after this returns).
@@ -343,7 +401,7 @@ class HttpSink implements Destination {
       const answer = await exchange({
         method: 'POST',
         url: this.wire.url,
-        headers: this.headers(batchHeaders),
+        headers: this.headers(batchHeaders, bearer ?? this.token),
         body,
         signal: controller.signal,
         dispatcher: this.dispatcher ?? sharedAgent(),

@@ -28,6 +28,8 @@ export class SinkErrors {
     url: URL,
     private readonly token: string | undefined,
     otherSecrets: readonly string[] = [],
+    /** Secrets that change while the sink lives (bearer tokens it fetched). */
+    private readonly changingSecrets: () => readonly string[] = () => [],
   ) {
     this.endpoint = redactUrl(url);
     this.secrets = [token, ...otherSecrets].filter((s): s is string => s !== undefined && s !== '');
@@ -158,7 +160,9 @@ export class SinkErrors {
   /** Belt and braces: whatever a receiver echoes, the token never leaves in an error. */
   scrub(text: string): string {
     let clean = text;
-    for (const secret of this.secrets) clean = clean.split(secret).join('[redacted]');
+    for (const secret of [...this.secrets, ...this.changingSecrets()]) {
+      if (secret !== '') clean = clean.split(secret).join('[redacted]');
+    }
     return clean;
   }
 }

@@ -63,6 +63,11 @@ export interface AwsStubOptions {
   secrets?: Record<string, string>;
   region?: string;
   accountId?: string;
+  /**
+   * The one key pair requests must be signed with (default AKIDSTUBEXAMPLE): a test that also talks to
+   * another loopback AWS part with fixed keys (the S3 server's) gives its pair, as one role signs all calls.
+   */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 export interface StubKey {
@@ -151,7 +156,10 @@ interface KeyRecord {
 export async function startAwsStub(options: AwsStubOptions = {}): Promise<AwsStub> {
   const region = options.region ?? 'eu-west-1';
   const accountId = options.accountId ?? '123456789012';
-  const credentials = { accessKeyId: 'AKIDSTUBEXAMPLE', secretAccessKey: 'stub-secret-access-key' };
+  const credentials = options.credentials ?? {
+    accessKeyId: 'AKIDSTUBEXAMPLE',
+    secretAccessKey: 'stub-secret-access-key',
+  };
   const secrets = new Map<string, SecretRecord>();
   const keys = new Map<string, KeyRecord>();
   const aliases = new Map<string, string>();

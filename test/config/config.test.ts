@@ -70,6 +70,8 @@ describe('parseLambdaConfig', () => {
       sinkFormat: 'splunk-hec',
       hecAck: false,
       retentionDays: 7,
+      syslogMaxMessageBytes: 200_000,
+      azureAuthorityUrl: 'https://login.microsoftonline.com',
       secretArn: SECRET_ARN,
       checkpointTable: 'MimecastCollector-prod-Checkpoints',
       lagAlarmSeconds: { siem: 7200, audit: 86_400 },
@@ -349,7 +351,7 @@ describe('parseLambdaConfig', () => {
     );
   });
 
-  it("file is the command line's; s3 takes s3://bucket/prefix; the function refuses s3 until the stack grants it", () => {
+  it("file is the command line's; s3 takes s3://bucket/prefix, from the command line and the function", () => {
     expect(
       problemsOf(() =>
         parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 'file', [ENV.sinkUrl]: 'file:///var/log/mimecast' })),
@@ -360,10 +362,13 @@ describe('parseLambdaConfig', () => {
         .sinkUrl,
     ).toBe('s3://lake/mimecast');
     expect(
+      parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 's3', [ENV.sinkUrl]: 's3://lake/mimecast/' })),
+    ).toMatchObject({ sinkFormat: 's3', sinkUrl: 's3://lake/mimecast' });
+    expect(
       problemsOf(() =>
-        parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 's3', [ENV.sinkUrl]: 's3://lake/mimecast/' })),
+        parseLambdaConfig(validEnv({ [ENV.sinkFormat]: 's3', [ENV.sinkUrl]: 'https://lake' })),
       ),
-    ).toEqual([{ field: ENV.sinkFormat, problem: expect.stringContaining('not offered by the stack yet') }]);
+    ).toEqual([{ field: ENV.sinkUrl, problem: expect.stringContaining('s3://<bucket>') }]);
     expect(
       problemsOf(() =>
         parseCollectorSettings({ ...validSettingsText(), sinkFormat: 's3', sinkUrl: 'https://lake' }),
@@ -391,6 +396,8 @@ describe('parseCollectorSettings (command-line flags)', () => {
       sinkFormat: '--format',
       hecAck: '--hec-ack',
       retentionDays: '--retention-days',
+      sinkCa: '--sink-ca-file',
+      syslogMaxMessageBytes: '--syslog-max-message-bytes',
       latenessMarginSeconds: '--lateness',
       lateDataMinutes: '--late-data-minutes',
       maxPagesPerStream: '--max-pages',
@@ -403,6 +410,7 @@ describe('parseCollectorSettings (command-line flags)', () => {
       awarenessSnapshotHours: '--awareness-snapshot-hours',
       pushPrimaryStreams: '--push-primary',
       pushTrailSeconds: '--push-trail',
+      azureAuthorityUrl: '--azure-authority-url',
     };
     const problems = problemsOf(() =>
       parseCollectorSettings(

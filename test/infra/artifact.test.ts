@@ -4,16 +4,22 @@
  * process, with the environment variables of the synthesized template. Only what a deployment
  * would resolve (parameter values, the secret ARN, the table name) and the AWS endpoints are
  * replaced, by loopback parts: dynalite, the Secrets Manager/KMS stub, the simulator, a receiver.
+ * One synthesis serves every case: the default ndjson deployment, SinkFormat s3 against a real
+ * S3-compatible server, and SinkFormat datadog against Datadog's loopback intake.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { StreamId } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
+import { startS3Server } from '../receivers';
 import { expectedEventId } from '../support/event-ids';
+import { createLeakScanner } from '../support/leak-scan';
 import { startWorld, type World } from '../support/world';
-import { type Cfn, invokeBundle } from './helpers';
+import { type BundleRun, type Cfn, invokeBundle } from './helpers';
+import { evaluate, iamGlob } from './intrinsics';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const INSTANCE = 'test';
@@ -155,4 +161,149 @@ test('the bundled handler collects into the receiver and writes checkpoints', as
   const health = run.stdout.split('\n').filter((l) => l.includes('"message":"stream health"'));
   expect(health).toHaveLength(STREAMS.length);
   expect(run.stdout).toMatch(/"_aws":\{.*"StreamsFailed":0/);
+}, 120_000);
+
+/**
+ * The function's environment for a deployment with `parameters` (stack parameter values by name):
+ * literals as synthesized; each reference to a parameter takes the value given, else the world's loopback
+ * value for that variable, else the parameter's default; ARNs and names from the world; AWS endpoints too.
+ */
+function deploymentEnv(
+  w: World,
+  parameters: Record<string, string>,
+  endpoints: Record<string, string> = {},
+): Record<string, string> {
+  const resolved = w.env();
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+  for (const [name, value] of Object.entries(variables)) {
+    if (typeof value === 'string') {
+      env[name] = value;
+      continue;
+    }
+    const ref = (value as { Ref?: string }).Ref ?? '';
+    env[name] =
+      parameters[ref] ??
+      resolved[name] ??
+      PARAMETER_VALUES[ref] ??
+      String(template.Parameters?.[ref]?.Default ?? '');
+  }
+  for (const [name, value] of Object.entries(resolved)) if (name.startsWith('AWS_')) env[name] = value;
+  return { ...env, ...endpoints };
+}
+
+/** One invocation that must succeed: its outcome. */
+async function invokeOk(env: Record<string, string>): Promise<{ run: BundleRun; outcome: Cfn }> {
+  const run = await invokeBundle(handlerPath, env);
+  expect({ code: run.code, failed: run.stdout.match(/FAILED .*/)?.[0] }).toEqual({
+    code: 0,
+    failed: undefined,
+  });
+  const outcome = JSON.parse(run.stdout.split('OUTCOME ')[1]!.split('\n')[0]!);
+  expect(outcome.ok).toBe(true);
+  return { run, outcome };
+}
+
+/** Streams and volumes of the destination cases: a JSON stream and the SIEM batch files. */
+const DESTINATION_STREAMS: StreamId[] = ['audit', 'siem'];
+const DESTINATION_EVENTS = { audit: 25, siem: 40 };
+
+test('SinkFormat s3: the bundle writes Hive-style objects only where the role may write; a second invocation adds nothing', async () => {
+  const s3 = await startS3Server({ buckets: ['acme-security-lake'] });
+  // One role signs every call of a deployed function: the world's AWS parts take the S3 server's keys.
+  const lake = await startWorld({
+    streams: DESTINATION_STREAMS,
+    simulator: { seed: 11, events: DESTINATION_EVENTS },
+    awsCredentials: s3.credentials,
+  });
+  try {
+    await lake.storeCredentials({ wrap: true });
+    const parameters = { SinkFormat: 's3', IngestionUrl: 's3://acme-security-lake/mimecast/' };
+    // A value CloudFormation lets through.
+    expect(new RegExp(template.Parameters.IngestionUrl.AllowedPattern).test(parameters.IngestionUrl)).toBe(
+      true,
+    );
+    const env = deploymentEnv(lake, parameters, { AWS_ENDPOINT_URL_S3: s3.endpoint });
+
+    await invokeOk(env);
+    const objects = await s3.objects('acme-security-lake');
+    expect(objects.length).toBeGreaterThan(0);
+    const ids: string[] = [];
+    for (const object of objects) {
+      expect(object.key).toMatch(
+        /^mimecast\/test\/(audit|siem)\/dt=\d{4}-\d\d-\d\d\/hour=\d\d\/[^/]+-\d+\.ndjson\.gz$/,
+      );
+      expect(object.contentEncoding).toBe('gzip');
+      const lines = gunzipSync(object.body).toString('utf8').trimEnd().split('\n');
+      for (const line of lines) {
+        const envelope = JSON.parse(line) as { id: string; stream: string; time: string; instance: string };
+        // Each object holds its own partition: the stream and the UTC hour of its key.
+        expect(object.key).toContain(
+          `/${envelope.stream}/dt=${envelope.time.slice(0, 10)}/hour=${envelope.time.slice(11, 13)}/`,
+        );
+        ids.push(envelope.id);
+      }
+    }
+    const expected = DESTINATION_STREAMS.flatMap((s) =>
+      lake.simulator.groundTruth(s, 2).map((e) => expectedEventId(s, e)),
+    );
+    expect([...ids].sort()).toEqual([...expected].sort());
+
+    // The stack's grant (the template's, for this IngestionUrl) covers every object written.
+    const policy = Object.values<Cfn>(template.Resources).find(
+      (r) => r.Type === 'AWS::IAM::Policy' && r.Condition === 'IsS3Sink',
+    );
+    const [statement] = policy.Properties.PolicyDocument.Statement;
+    expect(statement.Action).toBe('s3:PutObject');
+    const granted = iamGlob(evaluate(statement.Resource, parameters) as string);
+    for (const object of objects)
+      expect(granted.test(`arn:aws:s3:::acme-security-lake/${object.key}`)).toBe(true);
+    const puts = s3.requests().filter((r) => r.operation !== 'other');
+    expect(new Set(puts.map((r) => r.operation))).toEqual(new Set(['PutObject']));
+
+    const checkpoints = await lake.dynamo.store.list('test');
+    expect(checkpoints.map((c) => c.stream).sort()).toEqual([...DESTINATION_STREAMS].sort());
+
+    await invokeOk(env);
+    const again = await s3.objects('acme-security-lake');
+    expect(again.map((o) => o.key).sort()).toEqual(objects.map((o) => o.key).sort());
+    expect(s3.requests().filter((r) => r.operation === 'PutObject')).toHaveLength(
+      puts.filter((r) => r.operation === 'PutObject').length,
+    );
+  } finally {
+    await Promise.allSettled([lake.stop(), s3.stop()]);
+  }
+}, 120_000);
+
+test('SinkFormat datadog: the bundle delivers to the intake with the key from the secret, never shows it, and a second invocation adds nothing', async () => {
+  const apiKey = 'dd0123456789abcdef0123456789abcd';
+  const dd = await startWorld({
+    streams: DESTINATION_STREAMS,
+    simulator: { seed: 13, events: DESTINATION_EVENTS },
+    receiver: { kind: 'datadog', token: apiKey },
+  });
+  try {
+    await dd.storeCredentials({
+      wrap: true,
+      mutate: (doc) => {
+        doc.sinkToken = apiKey;
+      },
+    });
+    const env = deploymentEnv(dd, { SinkFormat: 'datadog', IngestionUrl: dd.receiver.url });
+    expect(env[ENV.sinkFormat]).toBe('datadog');
+    const first = await invokeOk(env);
+    const expected = DESTINATION_STREAMS.flatMap((s) =>
+      dd.simulator.groundTruth(s, 2).map((e) => expectedEventId(s, e)),
+    );
+    expect([...dd.receiver.ids()].sort()).toEqual([...expected].sort());
+    const second = await invokeOk(env);
+    expect(dd.receiver.ids()).toHaveLength(expected.length);
+
+    const output = [first.run, second.run].map((r) => `${r.stdout}\n${r.stderr}`).join('\n');
+    const { clientSecret } = dd.simulator.credentials.v2;
+    const scanner = createLeakScanner({ apiKey, clientSecret });
+    expect(scanner.describe(scanner.scan(output))).toBe('no secret found in output');
+    expect(JSON.stringify(env)).not.toContain(apiKey);
+  } finally {
+    await dd.stop();
+  }
 }, 120_000);

@@ -21,6 +21,7 @@ import { STREAM_IDS, streamsFor } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { isPlaceholderSecret } from '../../lambda/secrets/document';
 import { SETTING_CARRIERS, SETTING_SCHEMAS, type SettingName } from '../../lambda/settings';
+import { CLI_ONLY_FORMATS } from '../../lambda/sinks/format';
 import { SECRET_PLACEHOLDER } from '../../lib/constructs/credentials-store';
 import {
   COLLECTION_START_PATTERN,
@@ -54,8 +55,11 @@ test('every host a rule allows for an API version passes the function check for 
 });
 
 test('SinkFormat allows exactly the formats the function implements', () => {
-  // s3 joins once the stack makes or takes the bucket; file is the command line's (lambda/sinks/format.ts).
-  expect(parameters.SinkFormat.AllowedValues).toEqual(SINK_FORMATS.filter((f) => f !== 's3' && f !== 'file'));
+  // file and syslog are the command line's (lambda/sinks/format.ts); s3 comes with its bucket and grant (lib/constructs/data-lake.ts).
+  expect(parameters.SinkFormat.AllowedValues).toEqual(
+    SINK_FORMATS.filter((f) => !CLI_ONLY_FORMATS.includes(f)),
+  );
+  expect(parameters.SinkFormat.AllowedValues).toContain('s3');
 });
 
 test('values matching the parameter patterns pass the function checks', () => {
@@ -71,6 +75,10 @@ test('values matching the parameter patterns pass the function checks', () => {
     'https://hec.example.com:8088/services/collector/raw',
     'https://es.example.com/_bulk?x=1',
   ]) {
+    expect(new RegExp(INGESTION_URL_PATTERN).test(value)).toBe(true);
+    expect(validateSinkUrl(value).ok).toBe(true);
+  }
+  for (const value of ['s3://acme-security-lake/', 's3://acme.lake-1/mimecast', 's3://lake/a/b=c/d_e-f.g/']) {
     expect(new RegExp(INGESTION_URL_PATTERN).test(value)).toBe(true);
     expect(validateSinkUrl(value).ok).toBe(true);
   }

@@ -99,6 +99,8 @@ describe('parameters', () => {
       'HecAck',
       'ScheduleMinutes',
       'AlarmEmail',
+      'LakeBucket',
+      'LakeRetentionDays',
     ]) {
       expect(parameters[name]).toBeDefined();
       expect(parameters[name].Type).toBe('String');
@@ -235,7 +237,7 @@ describe('parameters', () => {
   test('SinkFormat and ScheduleMinutes: allowed values', () => {
     expect(parameters.SinkFormat).toMatchObject({
       Default: 'ndjson',
-      AllowedValues: ['ndjson', 'splunk-hec', 'elastic-bulk', 'sumo', 'datadog'],
+      AllowedValues: ['ndjson', 'splunk-hec', 'elastic-bulk', 'sumo', 'datadog', 's3'],
     });
     expect(parameters.HecAck).toMatchObject({ Default: 'false', AllowedValues: ['false', 'true'] });
     expect(parameters.IngestionUrl.Description).toContain('/receiver/v1/http/');
@@ -457,12 +459,19 @@ describe('function', () => {
 });
 
 describe('IAM: exactly the calls the function makes', () => {
-  const [, policy] = only('AWS::IAM::Policy');
+  // The lake's write grant is a policy of its own under IsS3Sink (test/infra/data-lake.test.ts).
+  const policies = ofType('AWS::IAM::Policy');
+  const unconditional = policies.filter(([, p]) => p.Condition === undefined);
+  expect(unconditional).toHaveLength(1);
+  const [, policy] = unconditional[0]!;
   const statements: Cfn[] = policy.Properties.PolicyDocument.Statement;
   const keyArn = { 'Fn::GetAtt': [keyId, 'Arn'] };
 
-  test('the role has no managed policies and only this one inline policy', () => {
+  test('the role has no managed policies and only this one inline policy, besides the s3 one', () => {
     expect(policy.Properties.Roles).toEqual([{ Ref: roleId }]);
+    expect(policies.filter(([, p]) => p.Condition !== undefined).map(([, p]) => p.Condition)).toEqual([
+      'IsS3Sink',
+    ]);
     expect(resources[roleId].Properties.ManagedPolicyArns).toBeUndefined();
     expect(resources[roleId].Properties.Policies).toBeUndefined();
     expect(resources[roleId].Properties.AssumeRolePolicyDocument.Statement).toEqual([

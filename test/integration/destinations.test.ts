@@ -6,7 +6,7 @@
  * after catching up adds nothing. Every test's output is scanned for the destination's credential.
  */
 import type { StreamId } from '../../lambda/core/streams';
-import { SinkRejectedError } from '../../lambda/errors';
+import { ConfigError, SinkRejectedError } from '../../lambda/errors';
 import { CommitWitness } from '../kit/stores';
 import { exposedText } from '../sinks/fixtures';
 import { createLeakScanner } from '../support/leak-scan';
@@ -170,4 +170,95 @@ test('datadog: 413 halves, 429 Retry-After, 500, reset, then a 400 refusal; noth
   expect(new Set(r.receiver.ingestRequests().map((q) => q.headers['dd-api-key']))).toEqual(new Set([DD_KEY]));
   for (const witness of witnesses) await expectNeverAhead(r, witness);
   await expectNoCredentialIn(r, [first, second, container.log.lines], { datadogKey: DD_KEY });
+});
+
+/** The Entra client secret and every access token the rig's token endpoint issued. */
+function entraSecrets(r: Rig): Record<string, string> {
+  const entra = r.entra!;
+  return {
+    entraClientSecret: entra.clientSecret,
+    ...Object.fromEntries(entra.issued().map((t, n) => [`accessToken${n}`, t.accessToken])),
+  };
+}
+
+test('sentinel: 413 halves, 429 Retry-After, 500, 503, reset, a refused token renewed, then a 403; nothing lost', async () => {
+  const r = await rigFor({ api: 2, receiver: { kind: 'sentinel' } });
+  r.receiver.inject(
+    { kind: 'pass' },
+    { kind: 'status', status: 413 },
+    { kind: 'status', status: 429, retryAfter: 1 },
+    { kind: 'status', status: 500 },
+    { kind: 'status', status: 503 },
+    { kind: 'reset' },
+    // A token the API no longer takes: the sink drops it, fetches another and posts again.
+    { kind: 'status', status: 401 },
+    { kind: 'pass' },
+    // The app lost its role on the rule: that stream is refused and waits.
+    { kind: 'status', status: 403 },
+  );
+  const witnesses: CommitWitness[] = [];
+  const container = r.container();
+  const first = await tick(r, 'sentinel-1', container, witnesses);
+  const failed = first.result.streams.filter((s) => s.outcome === 'failed');
+  expect(failed).toHaveLength(1);
+  expect(failed[0]!.error).toBeInstanceOf(SinkRejectedError);
+  expect((failed[0]!.error as SinkRejectedError).remedy).toMatch(/Monitoring Metrics Publisher/);
+  expect(deliveryReport(r, [failed[0]!.stream])[failed[0]!.stream].missing).toBeGreaterThan(0);
+  expect(r.receiver.pendingFaults()).toBe(0);
+  // One token for the tick, one more after the 401.
+  expect(r.entra!.issued()).toHaveLength(2);
+
+  const second = await tick(r, 'sentinel-2', container, witnesses);
+  expect(second.outcome.ok).toBe(true);
+  const report = deliveryReport(r, STREAMS);
+  for (const stream of STREAMS)
+    expect({ ...report[stream], extraCopies: 0 }).toEqual(exactlyOnce([stream])[stream]);
+  // When the 403 meets the second half of a 413-split batch, the first half (acknowledged) goes again
+  // with the whole batch on the next tick: the same ids, at most one batch.
+  expect(Object.values(report).reduce((n, s) => n + s.extraCopies, 0)).toBeLessThanOrEqual(5);
+  const statuses = r.receiver.ingestRequests().map((q) => q.status);
+  expect(statuses).toEqual(expect.arrayContaining([413, 429, 500, 503, 401, 403, 204]));
+  expect(
+    r.receiver
+      .items()
+      .every((item) => typeof (item.raw as { TimeGenerated?: unknown }).TimeGenerated === 'string'),
+  ).toBe(true);
+  for (const witness of witnesses) await expectNeverAhead(r, witness);
+
+  const before = r.receiver.ids().length;
+  await tick(r, 'sentinel-3', container, witnesses);
+  expect(r.receiver.ids().length).toBe(before);
+  await expectNoCredentialIn(r, [first, second, failed[0]!.error, container.log.lines], entraSecrets(r));
+});
+
+test('sentinel: AADSTS refusals at the token endpoint stop every stream with a config error; nothing sent or moved', async () => {
+  const r = await rigFor({ api: 1, receiver: { kind: 'sentinel' } });
+  const witnesses: CommitWitness[] = [];
+  const container = r.container();
+  r.entra!.expireSecret();
+  const expired = await tick(r, 'aadsts-1', container, witnesses);
+  expect(expired.result.streams.map((s) => s.outcome)).toEqual(STREAMS.map(() => 'failed'));
+  for (const stream of expired.result.streams) {
+    expect(stream.error).toBeInstanceOf(ConfigError);
+    expect((stream.error as ConfigError).problems[0]?.field).toBe('AZURE_CLIENT_SECRET');
+  }
+  expect(r.receiver.ingestRequests()).toHaveLength(0);
+
+  r.entra!.reset();
+  // One refusal per token request: each stream asks at most once (a refusal stops the stream).
+  r.entra!.inject(...STREAMS.map(() => ({ kind: 'aadsts' as const, code: 700016 })));
+  const unknown = await tick(r, 'aadsts-2', container, witnesses);
+  r.entra!.reset();
+  expect(
+    unknown.result.streams.map((s) => (s.error as ConfigError | undefined)?.problems?.[0]?.field),
+  ).toEqual(STREAMS.map(() => 'AZURE_CLIENT_ID'));
+  expect(r.receiver.ingestRequests()).toHaveLength(0);
+  for (const stream of STREAMS) expect(deliveryReport(r, [stream])[stream].missing).toBeGreaterThan(0);
+
+  const fixed = await tick(r, 'aadsts-3', container, witnesses);
+  expect(fixed.outcome.ok).toBe(true);
+  expect(deliveryReport(r, STREAMS)).toEqual(exactlyOnce(STREAMS));
+  // Every checkpoint written, in the refused ticks too, was behind what Azure had acknowledged.
+  for (const witness of witnesses) if (witness.commits.length > 0) await expectNeverAhead(r, witness);
+  await expectNoCredentialIn(r, [expired, unknown, fixed, container.log.lines], entraSecrets(r));
 });

@@ -38,7 +38,14 @@ import { RecordingLog } from '../kit/log';
 import { rigSettings } from '../kit/settings';
 import { type CommitWitness, type Process, ProcessStore, StoreProxy } from '../kit/stores';
 
-import { type DestinationKind, type HecAckOptions, type Receiver, startReceiver } from '../receivers';
+import {
+  type DestinationKind,
+  type EntraTokenEndpoint,
+  type HecAckOptions,
+  type Receiver,
+  startEntraTokenEndpoint,
+  startReceiver,
+} from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 
 /**
@@ -158,6 +165,8 @@ export interface Rig {
   api: 1 | 2;
   sim: RunningSimulator;
   receiver: Receiver;
+  /** sentinel: the Entra token endpoint the destination signs in at. */
+  entra?: EntraTokenEndpoint;
   dynamo: LocalCheckpointStore;
   aws: AwsStub;
   clock: TestClock;
@@ -208,9 +217,15 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   const ack = options.receiver?.ack;
   if (!isSinkFormat(receiverKind)) throw new Error(`no sink format ${receiverKind} yet`);
   const sinkFormat: SinkFormat = receiverKind;
+  const entra = receiverKind === 'sentinel' ? await startEntraTokenEndpoint() : undefined;
+  const azure =
+    entra === undefined
+      ? undefined
+      : { tenantId: entra.tenantId, clientId: entra.clientId, clientSecret: entra.clientSecret };
   const [receiver, dynamo, aws] = await Promise.all([
     startReceiver({
       kind: receiverKind,
+      ...(entra === undefined ? {} : { sentinel: { entra } }),
       ...(options.receiver?.token === undefined ? {} : { token: options.receiver.token }),
       ...(ack === undefined ? {} : { ack }),
       ...(options.receiver?.maxBodyBytes === undefined
@@ -225,7 +240,17 @@ export async function startRig(options: RigOptions): Promise<Rig> {
   const mimecastCredentials = api === 1 ? sim.credentials.v1 : sim.credentials.v2;
   aws.putSecret(
     SECRET_NAME,
-    JSON.stringify({ ...mimecastCredentials, ...(sinkToken === undefined ? {} : { sinkToken }) }),
+    JSON.stringify({
+      ...mimecastCredentials,
+      ...(sinkToken === undefined ? {} : { sinkToken }),
+      ...(azure === undefined
+        ? {}
+        : {
+            azureTenantId: azure.tenantId,
+            azureClientId: azure.clientId,
+            azureClientSecret: azure.clientSecret,
+          }),
+    }),
   );
   const dispatcher = new Agent({ keepAliveTimeout: 1000, connections: 32 });
   const collectionStart = new Date(clock.now() - 26 * 3_600_000);
@@ -239,6 +264,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       sinkUrl,
       sinkFormat,
       ...(ack === undefined ? {} : { hecAck: true }),
+      ...(entra === undefined ? {} : { azureAuthorityUrl: entra.authority }),
       latenessMarginSeconds: options.latenessMarginSeconds ?? MARGIN_S,
       batchMaxEvents: BATCH,
     });
@@ -292,6 +318,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     api,
     sim,
     receiver,
+    ...(entra === undefined ? {} : { entra }),
     dynamo,
     aws,
     clock,
@@ -322,7 +349,11 @@ export async function startRig(options: RigOptions): Promise<Rig> {
         {
           log,
           store: run.store ?? dynamo.store,
-          credentials: { mimecast: mimecastCredentials, ...(sinkToken === undefined ? {} : { sinkToken }) },
+          credentials: {
+            mimecast: mimecastCredentials,
+            ...(sinkToken === undefined ? {} : { sinkToken }),
+            ...(azure === undefined ? {} : { azure }),
+          },
           dispatcher,
         },
         {
@@ -371,6 +402,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
         dispatcher.close(),
         sim.stop(),
         receiver.stop(),
+        ...(entra === undefined ? [] : [entra.stop()]),
         aws.stop(),
         dynamo.close(),
       ]);
@@ -381,7 +413,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
 
 function idsInBody(kind: DestinationKind, body: string, stream: StreamId): string[] {
   const ids: string[] = [];
-  if (kind === 'datadog') {
+  if (kind === 'datadog' || kind === 'sentinel') {
     const entries = JSON.parse(body) as Array<{ id?: unknown; stream?: unknown }>;
     return entries.filter((e) => e.stream === stream && typeof e.id === 'string').map((e) => e.id as string);
   }

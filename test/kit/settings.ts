@@ -27,6 +27,8 @@ export function rigSettings({ mimecastBaseUrl, sinkUrl, ...settings }: RigSettin
     ...settings,
     hecAck: settings.hecAck ?? false,
     retentionDays: settings.retentionDays ?? 7,
+    syslogMaxMessageBytes: settings.syslogMaxMessageBytes ?? 200_000,
+    azureAuthorityUrl: settings.azureAuthorityUrl ?? 'https://login.microsoftonline.com',
     mimecastBaseUrl: toMimecastBaseUrl(mimecastBaseUrl),
     sinkUrl: toSinkUrl(sinkUrl),
   };

@@ -102,6 +102,9 @@ export async function startSyslogReceiver(options: SyslogReceiverOptions = {}): 
   const faults: SyslogFault[] = [];
   let paused = false;
   let messagesUntilDrop: number | undefined;
+  // TLS: the TCP socket under each TLS connection, by remote port; a TLS socket cannot be reset itself
+  // ("This handle type cannot be sent"), its TCP socket can.
+  const tcpUnder = new Map<number | undefined, Socket>();
 
   const onConnection = (socket: Socket) => {
     const info: SyslogConnection = {
@@ -112,7 +115,7 @@ export async function startSyslogReceiver(options: SyslogReceiverOptions = {}): 
     connections.push(info);
     const close = (by: NonNullable<SyslogConnection['closedBy']>, reset = false) => {
       info.closedBy ??= by;
-      if (reset) socket.resetAndDestroy();
+      if (reset) (tcpUnder.get(socket.remotePort) ?? socket).resetAndDestroy();
       else socket.destroy();
     };
     socket.on('error', () => {});
@@ -163,6 +166,7 @@ export async function startSyslogReceiver(options: SyslogReceiverOptions = {}): 
     });
     socket.on('close', () => {
       open.delete(socket);
+      tcpUnder.delete(socket.remotePort);
       info.closedBy ??= 'client';
     });
   };
@@ -187,6 +191,7 @@ export async function startSyslogReceiver(options: SyslogReceiverOptions = {}): 
     });
     ca = pems.cert;
     server = createTlsServer({ key: pems.private, cert: pems.cert }, onConnection);
+    server.on('connection', (tcp: Socket) => tcpUnder.set(tcp.remotePort, tcp));
   } else {
     server = createTcpServer(onConnection);
   }

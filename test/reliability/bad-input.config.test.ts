@@ -77,6 +77,15 @@ const GOOD: Record<Exclude<Var, 'mimecastBaseUrl' | 'apiVersion'>, readonly stri
   // 'true' is good only with splunk-hec (config.test.ts).
   hecAck: ['', 'false', 'FALSE'],
   retentionDays: ['', '1', '7', '3650'],
+  // Both are for SINK_FORMAT syslog, which the function refuses: only unset is good here.
+  sinkCa: [''],
+  syslogMaxMessageBytes: [''],
+  azureAuthorityUrl: [
+    '',
+    'https://login.microsoftonline.com',
+    'https://login.microsoftonline.us/',
+    'http://127.0.0.1:9',
+  ],
   secretArn: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:collector-AbCdEf', 'collector/prod'],
   checkpointTable: [
     'MimecastCollector-prod-Checkpoints',
@@ -127,6 +136,14 @@ const BAD: Record<Var, readonly (string | undefined)[]> = {
   sinkFormat: [undefined, '', 'csv', 'NDJSON'],
   hecAck: ['yes', '1', 'on'],
   retentionDays: ['0', '3651', 'week'],
+  sinkCa: ['/nonexistent/mimecast-collector-ca.pem'],
+  syslogMaxMessageBytes: ['0', '2047', '10485761', '200k'],
+  azureAuthorityUrl: [
+    'http://login.microsoftonline.com',
+    'login.microsoftonline.com',
+    'https://u:p@login.example.com',
+    'https://login.microsoftonline.com/?x=1',
+  ],
   secretArn: [undefined, '', 'arn:aws:s3:::bucket', 'has space'],
   checkpointTable: [undefined, '', 'ab', 'bad name!'],
   latenessMarginSeconds: ['-1', '86401', '1e3', 'five', '1.5'],
@@ -382,6 +399,8 @@ describe('before any call is made', () => {
       [ENV.sinkFormat]: 'csv',
       [ENV.hecAck]: 'yes',
       [ENV.retentionDays]: 'a week',
+      [ENV.sinkCa]: '/nonexistent/ca.pem',
+      [ENV.syslogMaxMessageBytes]: '1',
       [ENV.secretArn]: 'arn:aws:s3:::not-a-secret',
       [ENV.checkpointTable]: 'x',
       [ENV.latenessMarginSeconds]: '-5',
@@ -526,6 +545,13 @@ describe('CloudFormation parameters (synthesized template)', () => {
   // A regular expression cannot tell valid punycode from invalid (`xn--0` is not IDNA), so host labels
   // starting `xn--` are left to the function, which refuses invalid ones by name (the test below).
   const punycodeLabel = /(\/\/|\.)xn--/i;
+  // Likewise an S3 bucket name with `..`: S3 allows none, and the function refuses it by name.
+  const doubleDotBucket = /^s3:\/\/[^/]*\.\./;
+  /** An s3:// IngestionUrl comes with SinkFormat s3, as the function refuses it with any other format. */
+  const withFormat = (variable: string, value: string): Record<string, string> =>
+    variable === ENV.sinkUrl && value.startsWith('s3://')
+      ? { [variable]: value, [ENV.sinkFormat]: 's3' }
+      : { [variable]: value };
 
   it('refuses an invalid punycode host the pattern cannot rule out, naming the variable', () => {
     expect(new RegExp(parameters.IngestionUrl.AllowedPattern).test('https://xN--0.A')).toBe(true);
@@ -537,9 +563,11 @@ describe('CloudFormation parameters (synthesized template)', () => {
   it.each(byPattern)('every value %s allows is one the function accepts (property)', (name, variable) => {
     fc.assert(
       fc.property(
-        fc.stringMatching(new RegExp(parameters[name].AllowedPattern)).filter((v) => !punycodeLabel.test(v)),
+        fc
+          .stringMatching(new RegExp(parameters[name].AllowedPattern))
+          .filter((v) => !punycodeLabel.test(v) && !doubleDotBucket.test(v)),
         (value) => {
-          expect({ value, error: functionAccepts({ [variable]: value })?.problems }).toEqual({
+          expect({ value, error: functionAccepts(withFormat(variable, value))?.problems }).toEqual({
             value,
             error: undefined,
           });
@@ -583,7 +611,9 @@ describe('CloudFormation parameters (synthesized template)', () => {
         expect(functionAccepts({ [ENV.apiVersion]: version, [ENV.mimecastBaseUrl]: url })).toBeUndefined();
     }
     for (const format of parameters.SinkFormat.AllowedValues as string[]) {
-      expect(functionAccepts({ [ENV.sinkFormat]: format })).toBeUndefined();
+      const url: Record<string, string> =
+        format === 's3' ? { [ENV.sinkUrl]: 's3://acme-security-lake/mimecast/' } : {};
+      expect(functionAccepts({ [ENV.sinkFormat]: format, ...url })).toBeUndefined();
     }
     for (const hours of parameters.AwarenessSnapshotHours.AllowedValues as string[]) {
       expect(functionAccepts({ [ENV.awarenessSnapshotHours]: hours })).toBeUndefined();
@@ -620,8 +650,19 @@ describe('CloudFormation parameters (synthesized template)', () => {
           'https://300.1.1.1/x',
           'https://u:p@siem.example.com',
           'https://siem.example.com/#frag',
+          's3://Lake/mimecast',
+          's3://ab/',
+          's3://-lake/',
+          `s3://${'a'.repeat(64)}/`,
         ],
-        patternOnly: ['https://siem.example.com/a b', 'https://siem.example.com:08088/x'],
+        patternOnly: [
+          'https://siem.example.com/a b',
+          'https://siem.example.com:08088/x',
+          // The grant is the URL after s3:// plus `*`: without the slash it would cover lake2, lake-x, ...
+          's3://lake',
+          's3://lake//mimecast',
+          's3://lake/mime*',
+        ],
       },
     ],
     ['Streams', ENV.streams, { both: ['siem audit', 'Siem', 'siem,bogus'], patternOnly: ['', 'siem,'] }],
@@ -630,7 +671,7 @@ describe('CloudFormation parameters (synthesized template)', () => {
       expect({ value, allowed: allowed(name, value) }).toEqual({ value, allowed: false });
     }
     for (const value of samples.both) {
-      const refused = functionAccepts({ [variable]: value }) instanceof ConfigError;
+      const refused = functionAccepts(withFormat(variable, value)) instanceof ConfigError;
       expect({ value, refused }).toEqual({ value, refused: true });
     }
   });
@@ -651,6 +692,8 @@ describe('CloudFormation parameters (synthesized template)', () => {
           'https://10.0.0.5/ingest',
           'https://es.example.com:9200/_bulk?pipeline=x',
           'https://splunk',
+          's3://acme-security-lake/',
+          's3://acme.lake/mimecast/v1',
         ],
       ],
       ['Streams', ENV.streams, ['siem', STREAM_IDS.join(','), 'audit,dlp']],
@@ -658,7 +701,7 @@ describe('CloudFormation parameters (synthesized template)', () => {
     for (const [name, variable, values] of good) {
       for (const value of values) {
         expect({ value, allowed: allowed(name, value) }).toEqual({ value, allowed: true });
-        expect({ value, error: functionAccepts({ [variable]: value })?.problems }).toEqual({
+        expect({ value, error: functionAccepts(withFormat(variable, value))?.problems }).toEqual({
           value,
           error: undefined,
         });

@@ -34,13 +34,6 @@ const SERVICE_OF_PACKAGE: Record<string, string> = {
   'client-s3': 's3',
 };
 
-/**
- * Calls the function's code reaches only for a destination the stack does not offer yet (`s3`: no
- * bucket, no grant; lambda/sinks/format.ts STACK_SINK_FORMATS; the function refuses SINK_FORMAT s3).
- * They must stay ungranted until the stack offers the format with its least grant.
- */
-const NOT_OFFERED_BY_STACK = ['s3:PutObject'];
-
 /** The DynamoDB DocumentClient's commands and the DynamoDB actions they send. */
 const DOCUMENT_CLIENT_ACTIONS: Record<string, string> = {
   Get: 'GetItem',
@@ -265,7 +258,8 @@ function grantedActions(template: Record<string, Cfn>): string[] {
 }
 
 const calls = reachableSdkCalls();
-const granted = grantedActions(buildStack('iam').template.toJSON());
+const template: Record<string, Cfn> = buildStack('iam').template.toJSON();
+const granted = grantedActions(template);
 
 test('the handler reaches the SDK calls a tick needs, and none of the operator-only ones', () => {
   // A sanity floor for the analysis itself: if it stopped seeing calls, the comparison below would be empty.
@@ -284,12 +278,9 @@ test('the handler reaches the SDK calls a tick needs, and none of the operator-o
 });
 
 test('every SDK call the function makes is granted, and every SDK grant has its call', () => {
-  const needed = [...new Set(calls.flatMap((c) => [c.action, ...(IMPLIED[c.action] ?? [])]))]
-    .filter((action) => !NOT_OFFERED_BY_STACK.includes(action))
-    .sort();
-  // The analysis still sees them (so a new call is not hidden by this list), and nothing grants them.
-  expect(calls.map((c) => c.action)).toEqual(expect.arrayContaining(NOT_OFFERED_BY_STACK));
-  expect(granted.filter((action) => NOT_OFFERED_BY_STACK.includes(action))).toEqual([]);
+  const needed = [...new Set(calls.flatMap((c) => [c.action, ...(IMPLIED[c.action] ?? [])]))].sort();
+  // The s3 destination's one call is seen, and granted (under IsS3Sink: see the next test).
+  expect(calls.map((c) => c.action)).toContain('s3:PutObject');
   const sdkGrants = granted.filter((action) => !RUNTIME_GRANTS.includes(action));
   const where = Object.fromEntries(calls.map((c) => [c.action, `${c.command} in ${c.file}`]));
   expect({
@@ -305,4 +296,35 @@ test('every SDK call the function makes is granted, and every SDK grant has its 
 test('the only other grants are the ones the Lambda service uses for logs and the failure destination', () => {
   const other = granted.filter((action) => !Object.values(SERVICE_OF_PACKAGE).includes(action.split(':')[0]));
   expect(other).toEqual([...RUNTIME_GRANTS].sort());
+});
+
+test('s3:PutObject is granted only when SinkFormat is s3 (IsS3Sink), on the objects under the IngestionUrl prefix', () => {
+  const resources: Record<string, Cfn> = template.Resources;
+  const fn = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Function');
+  const roleId: string = fn.Properties.Role['Fn::GetAtt'][0];
+  const statements = Object.values(resources)
+    .filter(
+      (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((role: Cfn) => role.Ref === roleId),
+    )
+    .flatMap((policy) =>
+      policy.Properties.PolicyDocument.Statement.map((statement: Cfn) => ({
+        condition: policy.Condition as string | undefined,
+        statement,
+      })),
+    );
+  const afterScheme = { 'Fn::Select': [1, { 'Fn::Split': ['s3://', { Ref: 'IngestionUrl' }] }] };
+  const lake = {
+    condition: 'IsS3Sink',
+    statement: {
+      Sid: 'WriteLakeObjects',
+      Effect: 'Allow',
+      Action: 's3:PutObject',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', afterScheme, '*']] },
+    },
+  };
+  expect(statements.filter(({ statement }) => JSON.stringify(statement.Action).includes('"s3:'))).toEqual([
+    lake,
+  ]);
+  // Every other grant holds whatever the format; only the lake's depends on it.
+  expect(statements.filter(({ condition }) => condition !== undefined)).toEqual([lake]);
 });

@@ -52,7 +52,7 @@ describe('createHttpSink settings', () => {
     const error = configError(() =>
       createHttpSink({
         url: 'http://siem.example.com/x',
-        format: 'syslog' as SinkFormat,
+        format: 'csv' as SinkFormat,
         token: 'abc\r\nX-Injected: 1',
         retry: { maxAttempts: 0, baseDelayMs: -5 },
       }),

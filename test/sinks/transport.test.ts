@@ -19,7 +19,10 @@ import {
   testAgent,
 } from './fixtures';
 
-const SCHEMES: Record<Exclude<SinkFormat, 'sumo' | 'datadog' | 's3' | 'file'>, string> = {
+const SCHEMES: Record<
+  Exclude<SinkFormat, 'sumo' | 'datadog' | 'sentinel' | 's3' | 'file' | 'syslog'>,
+  string
+> = {
   ndjson: 'Bearer',
   'splunk-hec': 'Splunk',
   'elastic-bulk': 'ApiKey',

@@ -10,7 +10,7 @@ import { ENV } from '../../lambda/env-names';
 import { type LocalCheckpointStore, openLocalCheckpointStore } from '../../lambda/state/local-store';
 import { LAG_ALARM_THRESHOLDS, lagAlarmSeconds } from '../../lib/defaults';
 import { type AwsStub, startAwsStub } from '../aws-stub';
-import { type Receiver, startReceiver } from '../receivers';
+import { type Receiver, type ReceiverOptions, startReceiver } from '../receivers';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../simulator';
 
 export const WORLD_SECRET_NAME = 'mimecast-collector/test';
@@ -36,11 +36,18 @@ export async function startWorld(options: {
   apiVersion?: 1 | 2;
   streams: StreamId[];
   simulator?: SimulatorOptions;
+  /** The receiver's kind and token (default ndjson, no token). */
+  receiver?: ReceiverOptions;
+  /** AWS keys the function signs with, when another loopback AWS part (the S3 server) needs its own. */
+  awsCredentials?: { accessKeyId: string; secretAccessKey: string };
 }): Promise<World> {
   const apiVersion = options.apiVersion ?? 2;
   const simulator = await startSimulator(options.simulator ?? {});
-  const receiver = await startReceiver({ kind: 'ndjson' });
-  const aws = await startAwsStub({ secrets: { [WORLD_SECRET_NAME]: '{"configured":false}' } });
+  const receiver = await startReceiver(options.receiver ?? { kind: 'ndjson' });
+  const aws = await startAwsStub({
+    secrets: { [WORLD_SECRET_NAME]: '{"configured":false}' },
+    ...(options.awsCredentials === undefined ? {} : { credentials: options.awsCredentials }),
+  });
   const dynamo = await openLocalCheckpointStore({});
 
   const storeCredentials: World['storeCredentials'] = async ({ wrap = false, mutate } = {}) => {
@@ -71,7 +78,7 @@ export async function startWorld(options: {
       // Before the simulator's default data range (the 24 h ending 10 minutes ago).
       [ENV.collectionStart]: `${new Date(Date.now() - 26 * 3600_000).toISOString().slice(0, 19)}Z`,
       [ENV.sinkUrl]: receiver.url,
-      [ENV.sinkFormat]: 'ndjson',
+      [ENV.sinkFormat]: options.receiver?.kind ?? 'ndjson',
       [ENV.secretArn]: aws.secretArn(WORLD_SECRET_NAME),
       [ENV.checkpointTable]: dynamo.tableName,
       // The stack's default thresholds, as the stack writes them.

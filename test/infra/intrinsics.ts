@@ -1,0 +1,44 @@
+/**
+ * The few CloudFormation intrinsic functions the stack's S3 pieces use (Ref, Fn::Split, Fn::Select,
+ * Fn::Join, Fn::If), evaluated for given parameter values as CloudFormation would, and IAM's resource
+ * globs: for tests that check what a template means for a deployment, not only how it is written.
+ */
+import type { Cfn } from './helpers';
+
+/** CloudFormation's evaluation of the intrinsic functions the lake uses, for given parameter values. */
+export function evaluate(
+  value: Cfn,
+  parameters: Record<string, string>,
+  conditions: Record<string, boolean> = {},
+): Cfn {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((v) => evaluate(v, parameters, conditions));
+  const [fn, args] = Object.entries<Cfn>(value)[0] ?? [];
+  switch (fn) {
+    case 'Ref': {
+      if (args === 'AWS::Partition') return 'aws';
+      if (args === 'AWS::NoValue') return undefined;
+      if (!(args in parameters)) throw new Error(`no value for ${args}`);
+      return parameters[args];
+    }
+    case 'Fn::Split':
+      return String(evaluate(args[1], parameters, conditions)).split(args[0]);
+    case 'Fn::Select': {
+      const list = evaluate(args[1], parameters, conditions) as unknown[];
+      if (args[0] >= list.length) throw new Error('Fn::Select cannot select nonexistent value');
+      return list[args[0]];
+    }
+    case 'Fn::Join':
+      return (evaluate(args[1], parameters, conditions) as string[]).join(args[0]);
+    case 'Fn::If':
+      return evaluate(conditions[args[0]] ? args[1] : args[2], parameters, conditions);
+    default:
+      return Object.fromEntries(
+        Object.entries<Cfn>(value).map(([k, v]) => [k, evaluate(v, parameters, conditions)]),
+      );
+  }
+}
+
+/** A glob of IAM's kind (`*` any run of characters) as a RegExp. */
+export const iamGlob = (resource: string) =>
+  new RegExp(`^${resource.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);

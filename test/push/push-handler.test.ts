@@ -1,0 +1,122 @@
+/**
+ * The push function's handler invoked as Lambda invokes it behind a Function URL (payload format 2.0:
+ * lower-case headers, base64 bodies), with the stack's environment pointed at loopback parts: the
+ * secrets in the Secrets Manager/KMS stub, events into the NDJSON receiver.
+ */
+
+import type { FunctionUrlRequest, FunctionUrlResult } from '../../lambda/push-handler';
+import { PUSH_TOKEN_SECRET_ENV } from '../../lambda/settings';
+import { lambdaContext } from '../support/lambda';
+import { startWorld, type World } from '../support/world';
+import { auditEvent, gzip, hecArray, ndjson, receiptEvent } from './fixtures';
+
+const PUSH_TOKEN = 'push-0f1e2d3c4b5a69788796a5b4';
+const TOKEN_SECRET = 'mimecast-collector/test/push-token';
+
+type PushHandler = (request: FunctionUrlRequest, context: unknown) => Promise<FunctionUrlResult>;
+
+function coldStartPush(env: Record<string, string>): PushHandler {
+  Object.assign(process.env, env);
+  let handler: PushHandler | undefined;
+  jest.isolateModules(() => {
+    handler = require('../../lambda/push-handler').handler;
+  });
+  return handler!;
+}
+
+function functionUrlEvent(
+  body: string | Uint8Array,
+  headers: Record<string, string> = {},
+): FunctionUrlRequest {
+  const binary = typeof body !== 'string';
+  return {
+    version: '2.0',
+    rawPath: '/services/collector/event',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Splunk ${PUSH_TOKEN}`,
+      host: 'abcdefghij.lambda-url.eu-west-1.on.aws',
+      ...headers,
+    },
+    // Function URLs base64-encode bodies that are not text, and often text too.
+    body: binary ? Buffer.from(body).toString('base64') : body,
+    isBase64Encoded: binary,
+    requestContext: { http: { method: 'POST', path: '/services/collector/event' }, requestId: 'req-1' },
+  };
+}
+
+let world: World;
+const savedEnv = { ...process.env };
+let handler: PushHandler;
+
+beforeEach(async () => {
+  world = await startWorld({ streams: ['siem', 'audit'] });
+  await world.storeCredentials({ wrap: true });
+  world.aws.putSecret(TOKEN_SECRET, PUSH_TOKEN);
+  handler = coldStartPush(world.env({ [PUSH_TOKEN_SECRET_ENV]: world.aws.secretArn(TOKEN_SECRET) }));
+});
+
+afterEach(async () => {
+  process.env = { ...savedEnv };
+  await world.stop();
+});
+
+const answerOf = (result: FunctionUrlResult) => ({ status: result.statusCode, ...JSON.parse(result.body) });
+
+it('a HEC array, NDJSON and a gzip body (base64): Success after the destination has every event', async () => {
+  const events = [receiptEvent(1), auditEvent(1)];
+  expect(answerOf(await handler(functionUrlEvent(hecArray(events)), lambdaContext()))).toEqual({
+    status: 200,
+    text: 'Success',
+    code: 0,
+  });
+  const ndjsonEvent = functionUrlEvent(ndjson([receiptEvent(2)]), {
+    'content-type': 'application/x-www-form-urlencoded',
+  });
+  expect((await handler(ndjsonEvent, lambdaContext())).statusCode).toBe(200);
+  expect(
+    (await handler(functionUrlEvent(gzip(hecArray([receiptEvent(3)]))), lambdaContext())).statusCode,
+  ).toBe(200);
+  expect(world.receiver.received().map((e) => [e.stream, e.logType, e.instance])).toEqual([
+    ['siem', 'receipt', 'test'],
+    ['audit', 'authentication_logs', 'test'],
+    ['siem', 'receipt', 'test'],
+    ['siem', 'receipt', 'test'],
+  ]);
+});
+
+it('a wrong or missing token: 403 / 401 with HEC codes; nothing forwarded, the token never logged', async () => {
+  const wrong = await handler(
+    functionUrlEvent(hecArray([receiptEvent(1)]), { authorization: 'Bearer nope-nope-nope-nope' }),
+    lambdaContext(),
+  );
+  expect(answerOf(wrong)).toMatchObject({ status: 403, code: 4 });
+  const request = functionUrlEvent(hecArray([receiptEvent(1)]));
+  delete request.headers?.authorization;
+  expect(answerOf(await handler(request, lambdaContext()))).toMatchObject({ status: 401, code: 2 });
+  expect(world.receiver.received()).toEqual([]);
+});
+
+it('a malformed body: 400 code 6', async () => {
+  expect(answerOf(await handler(functionUrlEvent('[{"event": {]'), lambdaContext()))).toMatchObject({
+    status: 400,
+    code: 6,
+  });
+});
+
+it('a destination that is down: 503 code 9, nothing lost; pushed again, delivered with the same ids', async () => {
+  world.receiver.inject(...Array.from({ length: 20 }, () => ({ kind: 'status' as const, status: 503 })));
+  const events = [receiptEvent(1), receiptEvent(2)];
+  const failed = await handler(functionUrlEvent(hecArray(events)), lambdaContext(3_500));
+  expect(answerOf(failed)).toMatchObject({ status: 503, code: 9 });
+  world.receiver.reset();
+  expect((await handler(functionUrlEvent(hecArray(events)), lambdaContext())).statusCode).toBe(200);
+  expect(world.receiver.received().map((e) => e.event)).toEqual(events);
+}, 30_000);
+
+it('the token secret unreadable: 503 (Mimecast keeps the events), and the next push works once it is there', async () => {
+  process.env[PUSH_TOKEN_SECRET_ENV] = world.aws.secretArn(TOKEN_SECRET).replace('push-token', 'missing');
+  const broken = coldStartPush({});
+  expect((await broken(functionUrlEvent(hecArray([receiptEvent(1)])), lambdaContext())).statusCode).toBe(503);
+  expect(world.receiver.received()).toEqual([]);
+});
