@@ -19,6 +19,7 @@ import { isPlaceholderSecret } from './secrets/document';
 import { createCredentialsProvider } from './secrets/provider';
 import { PUSH_TOKEN_SECRET_ENV, validatePushToken } from './settings';
 import { createDestination } from './sinks/create';
+import { DynamoPushLedger } from './state/push-ledger-store';
 import { createLogger } from './telemetry';
 
 /** A Lambda Function URL request, payload format 2.0 (the fields the receiver reads). */
@@ -102,6 +103,11 @@ function containerFor(): Container {
     token = { value: checked.value, readAt: Date.now() };
     return checked.value;
   };
+  // Push-primary streams: the keys of delivered events go to the ledger the pull reads (docs/PUSH-GAP-FILL.md).
+  const ledger =
+    config.pushPrimaryStreams.length === 0
+      ? undefined
+      : new DynamoPushLedger({ tableName: config.checkpointTable, instance: config.instance });
   // The destination is built again only when the sink token in the secret changed.
   let destination: { sinkToken: string | undefined; sink: Sink } | undefined;
   container = {
@@ -134,6 +140,7 @@ function containerFor(): Container {
         },
         clock: { now: () => Date.now() },
         log: log.child({ request: request.requestContext?.requestId ?? randomUUID() }),
+        ...(ledger === undefined ? {} : { ledger }),
       });
     },
   };

@@ -17,6 +17,7 @@ import type { TickResult } from './core/results';
 import type { StreamId } from './core/streams';
 import { ConfigError } from './errors';
 import { createMimecastClient, type MimecastClient, type MimecastClientOptions } from './mimecast';
+import { pushMatchKey } from './push/envelopes';
 import type { CollectorCredentials, MimecastCredentials } from './secrets/credentials';
 import { createDestination, type S3Options } from './sinks/create';
 import type { HecAckOptions } from './sinks/hec-ack';
@@ -185,11 +186,15 @@ function gapFilling(
       },
     ]);
   }
+  // The key the push receiver records (lambda/push/receiver.ts): the same event gives the same key either way.
   return new GapFillSink(
     destination,
     adapters.pushLedger,
     new Set(settings.pushPrimaryStreams),
     adapters.log,
+    {
+      keyOf: (envelope) => pushMatchKey(envelope.stream, envelope.event),
+    },
   );
 }
 

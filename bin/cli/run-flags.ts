@@ -128,7 +128,7 @@ export const RUN_FLAGS: readonly FlagDeclaration[] = [
   settingFlag(
     'pushPrimaryStreams',
     'LIST',
-    'streams Event Push delivers (npx mimecast-collector receive, same state): the pull forwards only what push did not',
+    'streams Event Push delivers: the pull forwards only what the push ledger in the same state (or --table) does not hold',
     { defaultNote: 'none' },
   ),
   settingFlag('pushTrailSeconds', 'SECONDS', 'push-primary window streams stay this far behind now'),

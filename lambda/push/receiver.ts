@@ -6,10 +6,14 @@
  * any failure is an error answer, and Mimecast pushes the same events again.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { describeError } from '../core/describe';
+import type { Envelope } from '../core/envelope';
 import type { CallBudget, Clock, Log, Sink } from '../core/ports';
+import type { PushedEntry, PushLedger } from '../core/push-ledger';
+import type { StreamId } from '../core/streams';
 import { CollectorError, PushBodyError } from '../errors';
 import { parsePushBody } from './body';
-import { pushEnvelopes } from './envelopes';
+import { pushEnvelopes, pushMatchKey } from './envelopes';
 import { forwardPush, type PushBatchLimits, type PushForwarded } from './forward';
 
 /** A pushed request: headers with lower-case names, the body as bytes (already base64-decoded). */
@@ -62,6 +66,11 @@ export interface PushReceiverDeps {
   log: Log;
   /** Told of each push forwarded (the command line prints it; the Function URL handler counts it). */
   onForwarded?: (forwarded: PushForwarded) => void;
+  /**
+   * Where the keys of delivered events go, for the pull of push-primary streams to leave them out
+   * (docs/PUSH-GAP-FILL.md); absent when no stream is push-primary.
+   */
+  ledger?: PushLedger;
 }
 
 /** HEC's answer codes that this receiver uses (Splunk's numbering, as test/receivers/splunk-hec.ts models it). */
@@ -127,10 +136,37 @@ export async function receivePush(request: PushRequest, deps: PushReceiverDeps):
       batches: forwarded.batches,
       bytes: forwarded.bytes,
     });
+    await recordDelivered(envelopes, deps.ledger, deps.log);
     deps.onForwarded?.(forwarded);
     return answer(HEC.success);
   } catch (err) {
     return failed(err, deps.log);
+  }
+}
+
+/**
+ * After the destination acknowledged: each event's match key into the push ledger. A failure here is
+ * logged, not answered as one: the events were delivered, and the pull sends them again (a duplicate,
+ * never a loss), while an error answer could pause the push integration.
+ */
+async function recordDelivered(envelopes: readonly Envelope[], ledger: PushLedger | undefined, log: Log) {
+  if (ledger === undefined) return;
+  const byStream = new Map<StreamId, PushedEntry[]>();
+  for (const envelope of envelopes) {
+    const entries = byStream.get(envelope.stream) ?? [];
+    entries.push({ id: pushMatchKey(envelope.stream, envelope.event), time: envelope.time });
+    byStream.set(envelope.stream, entries);
+  }
+  for (const [stream, entries] of byStream) {
+    try {
+      await ledger.record(stream, entries);
+    } catch (error) {
+      log.warn('Push ledger not written: the pull will send these events again (duplicates, no loss)', {
+        stream,
+        events: entries.length,
+        error: describeError(error),
+      });
+    }
   }
 }
 

@@ -6,9 +6,9 @@
  * real Mimecast client over HTTP, push-primary `audit` trailing now) runs every 5 minutes meanwhile.
  * The receiver ends with every event exactly once; the pull sent exactly those missed in the pause.
  *
- * The push side's envelopes come from an oracle: a second instance pulling the same simulator with no
- * margin into memory, so they carry exactly the ids and times the pull computes (what `lambda/push/`
- * must give them; its own tests prove that for real push bodies).
+ * What push sends comes from an oracle: a second instance pulling the same simulator with no margin into
+ * memory gives each minute's new events, which are pushed as Event Push's HEC body through the real
+ * receiver (`receivePush`: classification, ids, forwarding, then the ledger).
  */
 import { Agent } from 'undici';
 import { runTick } from '../../lambda/core/engine';
@@ -16,6 +16,7 @@ import type { Envelope } from '../../lambda/core/envelope';
 import { OccurrenceIds } from '../../lambda/core/occurrences';
 import type { Sink } from '../../lambda/core/ports';
 import type { StreamResult } from '../../lambda/core/results';
+import { PUSH_LIMITS, receivePush } from '../../lambda/push';
 import { buildTick, createCollectorClient } from '../../lambda/root';
 import { createDestination } from '../../lambda/sinks/create';
 import { type LocalCheckpointStore, openLocalCheckpointStore } from '../../lambda/state/local-store';
@@ -30,6 +31,7 @@ const MINUTE = 60_000;
 const INSTANCE = 'gap';
 const STREAM = 'audit';
 const TRAIL_SECONDS = 600;
+const PUSH_TOKEN = 'gap-fill-push-token-0123456789';
 
 interface World {
   clock: TestClock;
@@ -161,14 +163,26 @@ describe('push-primary audit: a paused push integration loses nothing', () => {
       if (minute >= 20 && minute < 35) {
         missedIds.push(...envelopes.map((e) => e.id));
       } else if (envelopes.length > 0) {
-        await destination.send(envelopes, {
-          signal: new AbortController().signal,
-          deadline: clock.now() + 10_000,
-        });
-        await ledger.record(
-          STREAM,
-          envelopes.map((e) => ({ id: e.id, time: e.time })),
+        // Event Push's HEC body of these events, through the real receiver: forwarded, then recorded.
+        const answer = await receivePush(
+          {
+            method: 'POST',
+            path: '/services/collector/event',
+            headers: { authorization: `Splunk ${PUSH_TOKEN}` },
+            body: Buffer.from(JSON.stringify(envelopes.map((e) => ({ event: e.event })))),
+          },
+          {
+            token: PUSH_TOKEN,
+            destination,
+            instance: INSTANCE,
+            limits: { ...PUSH_LIMITS, batchMaxEvents: 50, batchMaxBytes: 1024 * 1024 },
+            budget: () => ({ signal: new AbortController().signal, deadline: clock.now() + 10_000 }),
+            clock,
+            log,
+            ledger,
+          },
         );
+        expect(answer.status).toBe(200);
         pushedIds.push(...envelopes.map((e) => e.id));
       }
       if (minute % 5 === 0) await pull(`pull-${minute}`);
