@@ -76,7 +76,9 @@ export const FUNCTION_DEFAULTS = {
    * bounded Buffer before it is sent. Lambda hands out CPU in proportion to memory (about 0.58 vCPU
    * here), which is what sets the catch-up speed after a backfill or an outage; the memory also
    * leaves room for one decoded file plus the batch in flight. On arm64 a 60 s tick every
-   * 5 minutes costs about USD 7 a month at this size, less when caught up.
+   * 5 minutes costs about USD 7 a month at this size, less when caught up. Up to 1,769 MB (one vCPU)
+   * a CPU-bound backfill costs the same per event and ends sooner; above it the second vCPU stays
+   * idle (docs/PERFORMANCE.md, "Cost per million events").
    */
   memorySizeMb: 1024,
   /**

@@ -13,29 +13,28 @@ export interface Envelope {
   /** Event time, ISO-8601 UTC. */
   time: string;
   instance: string;
-  /** The Mimecast record, untouched (written as the text it came in when kept: `keepRecordText`). */
+  /** The Mimecast record, untouched: parsed, or the text it came in (`RecordJson`). */
   event: unknown;
 }
 
 /**
- * The JSON text each parsed record arrived as, for the records whose source kept it (a slice of the
- * decoded file, already proved valid by JSON.parse). Writing an envelope copies these bytes into the
- * line (`eventJson`) rather than serialising the parsed object again, which was a large part of the
- * collector's CPU per event (docs/PERFORMANCE.md). Keyed by the record object itself, so `event` stays
- * the parsed record for everything else, and an entry goes when its record does. A source must not
- * change a record after keeping its text.
+ * A record carried as the JSON text it arrived as: a slice of a SIEM file that JSON.parse accepted when
+ * it was cut out. The envelope writer copies these bytes into the line (`eventJson`) rather than
+ * serialising a parsed object again, and no parsed copy is held while the record waits in a batch: both
+ * were a large part of the collector's CPU and memory per event (docs/PERFORMANCE.md, "Raw records").
  */
-const recordTexts = new WeakMap<object, string>();
+export class RecordJson {
+  constructor(readonly text: string) {}
 
-/** Remembers `text` as the JSON of `record` (which `JSON.parse(text)` returned). */
-export function keepRecordText(record: object, text: string): void {
-  recordTexts.set(record, text);
+  /** Anything that serialises the record some other way (a test, a log attribute) sees the record itself. */
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
 }
 
-/** A record's JSON text: the bytes it arrived as when kept, otherwise `JSON.stringify` (`null` for nothing). */
+/** A record's JSON text: the bytes it arrived as for a `RecordJson`, otherwise `JSON.stringify` (`null` for nothing). */
 export function eventJson(event: unknown): string {
-  const kept = typeof event === 'object' && event !== null ? recordTexts.get(event) : undefined;
-  return kept ?? JSON.stringify(event) ?? 'null';
+  return event instanceof RecordJson ? event.text : (JSON.stringify(event) ?? 'null');
 }
 
 /**
@@ -57,6 +56,7 @@ export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
     return JSON.stringify(value) ?? 'null';
   }
+  if (value instanceof RecordJson) return canonicalJson(JSON.parse(value.text));
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {

@@ -26,7 +26,10 @@ export interface SourceRecord {
   logType: string;
   /** Event time normalised to ISO-8601 UTC (`2024-06-05T11:50:06.389Z`). */
   time: string;
-  /** The record exactly as Mimecast sent it (parsed JSON, or the key=value map for key_value files). */
+  /**
+   * The record exactly as Mimecast sent it: parsed JSON, the key=value map for key_value files, or for
+   * SIEM JSON and NDJSON files the record's own text (`RecordJson`, never parsed again).
+   */
   event: unknown;
 }
 

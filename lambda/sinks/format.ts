@@ -134,7 +134,7 @@ export function authorization(scheme: string): (token: string) => Record<string,
  * The generic envelope as one JSON object (no line terminator), fields in a fixed order, the record
  * last: every format writes envelopes through this one function. `leading` is JSON members (without
  * braces) put first, as Elasticsearch's `"@timestamp":…`. The record's text is copied in as it came
- * (`keepRecordText` in core/envelope.ts) or serialised once; the other fields are short strings.
+ * (`RecordJson` in core/envelope.ts) or serialised once; the other fields are short strings.
  */
 export function envelopeJson(envelope: Envelope, leading?: string): string {
   const head =

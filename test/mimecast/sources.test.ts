@@ -17,12 +17,14 @@ import { expectedEventId } from '../support/event-ids';
 import {
   budget,
   collect,
+  collectParsed,
   json,
   memoryLog,
   startServer,
   type TestServer,
   v1Credentials,
   v2Credentials,
+  withParsedEvent,
 } from './support/server';
 
 const NOW = Date.now();
@@ -123,7 +125,7 @@ describe('siem on API 1.0', () => {
     const ends: boolean[] = [];
     for (let i = 0; i < 5; i += 1) {
       const page = await source.fetchPage(cursor, budget());
-      records.push(...(await collect(page.records)));
+      records.push(...(await collectParsed(page.records)));
       const end = page.end();
       cursor = end.next;
       ends.push(end.caughtUp);
@@ -206,7 +208,9 @@ describe('siem on API 1.0', () => {
       source.seed(new Date('2024-01-01T00:00:00Z'), new Date(NOW)),
       budget(),
     );
-    expect((await collect(page.records)).map((r) => (r.event as { aCode: string }).aCode)).toEqual(['a2']);
+    expect((await collectParsed(page.records)).map((r) => (r.event as { aCode: string }).aCode)).toEqual([
+      'a2',
+    ]);
   });
 
   it.each([200, 400])(
@@ -299,7 +303,7 @@ describe('siem on API 1.0', () => {
       .fetchPage({ token: null, since: start.toISOString() }, budget());
     const iterator = page.records[Symbol.asyncIterator]();
     const first = await iterator.next();
-    expect(first.value.event).toEqual(receipt(0));
+    expect(withParsedEvent(first.value).event).toEqual(receipt(0));
     release();
     let count = 1;
     while (!(await iterator.next()).done) count += 1;
@@ -378,7 +382,7 @@ describe('siem on API 2.0', () => {
     const caught: boolean[] = [];
     for (let i = 0; i < 20; i += 1) {
       const page = await source.fetchPage(current, budget());
-      records.push(...(await collect(page.records)));
+      records.push(...(await collectParsed(page.records)));
       current = page.end().next;
       caught.push(page.end().caughtUp);
       if (page.end().caughtUp) break;
@@ -593,7 +597,7 @@ describe('siem on API 2.0', () => {
     const source = client({ credentials: v2Credentials, siemTypes: ['receipt'] }).source('siem');
     const page = await source.fetchPage(source.seed(start, new Date(NOW)), budget());
     const iterator = page.records[Symbol.asyncIterator]();
-    expect((await iterator.next()).value.event).toEqual(v2event(0));
+    expect(withParsedEvent((await iterator.next()).value).event).toEqual(v2event(0));
     release();
     let count = 1;
     while (!(await iterator.next()).done) count += 1;

@@ -8,7 +8,7 @@
  * unzip; the JSON "no more files" answer means caught up and keeps the token we had.
  */
 import * as z from 'zod';
-import { keepRecordText } from '../../core/envelope';
+import { RecordJson } from '../../core/envelope';
 import { OccurrenceIds } from '../../core/occurrences';
 import type { CallBudget, Cursor, Page, PageEnd, SourceRecord } from '../../core/ports';
 import { discard } from '../../http/body';
@@ -159,16 +159,15 @@ export class SiemV1Source implements MimecastStreamSource {
           throw new DecodeError('SIEM record without a valid datetime', excerpt(JSON.stringify(record)));
         }
         if (timeMs >= sinceMs) {
-          // JSON files: the file's own bytes make the id and go into the envelope (the file never
-          // changes); key_value records have no such text and are canonicalised and serialised.
-          let id: string;
+          // JSON files: the file's own bytes make the id and are the event (the file never changes;
+          // the parsed record is dropped here); key_value records have no such text and are
+          // canonicalised and serialised.
+          const time = toIsoUtc(timeMs);
           if (text === undefined) {
-            id = ids.idOf(record);
+            queue.push({ id: ids.idOf(record), logType, time, event: record });
           } else {
-            keepRecordText(record, text);
-            id = ids.idOfText(text);
+            queue.push({ id: ids.idOfText(text), logType, time, event: new RecordJson(text) });
           }
-          queue.push({ id, logType, time: toIsoUtc(timeMs), event: record });
         }
       };
     };

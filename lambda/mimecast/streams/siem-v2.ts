@@ -35,7 +35,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import { keepRecordText } from '../../core/envelope';
+import { RecordJson } from '../../core/envelope';
 import { OccurrenceIds } from '../../core/occurrences';
 import type { CallBudget, Cursor, Page, PageEnd, SourceRecord } from '../../core/ports';
 import { TransientError } from '../../errors';
@@ -355,9 +355,8 @@ export class SiemV2Source implements MimecastStreamSource {
       }
       if (timeMs >= sinceMs) {
         const logType = typeof record.type === 'string' && record.type !== '' ? record.type : type;
-        // The file's own bytes make the id (a batch file never changes) and go into the envelope.
-        keepRecordText(record, text);
-        queue.push({ id: ids.idOfText(text), logType, time: toIsoUtc(timeMs), event: record });
+        // The file's own bytes make the id (a batch file never changes) and are the event.
+        queue.push({ id: ids.idOfText(text), logType, time: toIsoUtc(timeMs), event: new RecordJson(text) });
       }
     }, this.deps.settings.maxRecordChars);
     return decodeRecords(gunzip(bodyChunks(res, ctx)), decoder, queue, {

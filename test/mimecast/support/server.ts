@@ -1,6 +1,7 @@
 /** A loopback HTTP server for unit tests of the client: each test scripts the answers. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RecordJson } from '../../../lambda/core/envelope';
 import { RecordingLog } from '../../kit/log';
 
 export interface Recorded {
@@ -96,6 +97,16 @@ export function memoryLog(): RecordingLog {
 }
 
 /** Collects a page's records. */
+/** The record with a `RecordJson` event (SIEM files hand out each record's own text) read back to its value. */
+export function withParsedEvent<T extends { event: unknown }>(record: T): T {
+  return record.event instanceof RecordJson ? { ...record, event: JSON.parse(record.event.text) } : record;
+}
+
+/** `collect`, with every record's event as a value (`withParsedEvent`). */
+export async function collectParsed<T extends { event: unknown }>(records: AsyncIterable<T>): Promise<T[]> {
+  return (await collect(records)).map(withParsedEvent);
+}
+
 export async function collect<T>(records: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const record of records) {
