@@ -17,7 +17,11 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../lambda/env-names';
-import { DYNAMODB_ACTIONS_FOR_TICK } from '../../lambda/state/table';
+import {
+  DYNAMODB_ACTIONS_FOR_PUSH_LEDGER,
+  DYNAMODB_ACTIONS_FOR_TICK,
+  PUSH_LEDGER_KEY_PREFIX,
+} from '../../lambda/state/table';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/telemetry/metric-names';
 import { FAILURE_QUEUE_RETENTION, FUNCTION_DEFAULTS } from '../defaults';
 import { WRAP_CONTEXT_KEY } from './credentials-store';
@@ -231,6 +235,17 @@ export class CollectorFunction extends Construct {
         sid: 'Checkpoints',
         actions: [...DYNAMODB_ACTIONS_FOR_TICK],
         resources: [table.tableArn],
+      }),
+    );
+    // The push ledger's reads (gap fill of push-primary streams): Query, and only of its own
+    // partitions (`pushed#...`), so the function still cannot list checkpoints. Its writes are the
+    // UpdateItem above.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'PushLedgerReads',
+        actions: DYNAMODB_ACTIONS_FOR_PUSH_LEDGER.filter((a) => !DYNAMODB_ACTIONS_FOR_TICK.includes(a)),
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${PUSH_LEDGER_KEY_PREFIX}*`] } },
       }),
     );
     // Logs: create its streams and put events in its own log group only.

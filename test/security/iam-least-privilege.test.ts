@@ -274,12 +274,7 @@ test('the handler reaches the SDK calls a tick needs, and none of the operator-o
   expect(calls.map((c) => c.action)).toEqual(
     expect.arrayContaining(['secretsmanager:GetSecretValue', 'dynamodb:UpdateItem']),
   );
-  for (const operatorOnly of [
-    'secretsmanager:PutSecretValue',
-    'kms:Encrypt',
-    'dynamodb:Query',
-    'dynamodb:DeleteItem',
-  ]) {
+  for (const operatorOnly of ['secretsmanager:PutSecretValue', 'kms:Encrypt', 'dynamodb:DeleteItem']) {
     expect(calls.map((c) => c.action)).not.toContain(operatorOnly);
   }
   for (const call of calls) expect(call.action).not.toMatch(/unknown/);
@@ -339,4 +334,17 @@ test('s3:PutObject is granted only when SinkFormat is s3 (IsS3Sink), on the obje
   ]);
   // Every other grant holds whatever the format; only the lake's depends on it.
   expect(statements.filter(({ condition }) => condition !== undefined)).toEqual([lake]);
+});
+
+test('dynamodb:Query is granted only on the push ledger partitions, never on checkpoints', () => {
+  const statements = Object.values<Cfn>(template.Resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy')
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Cfn[])
+    .filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:Query'));
+  expect(statements.length).toBeGreaterThan(0);
+  for (const statement of statements) {
+    expect(statement.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['pushed#*'] },
+    });
+  }
 });
