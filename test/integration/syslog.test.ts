@@ -29,7 +29,13 @@ let receiver: SyslogReceiver | undefined;
 
 beforeAll(async () => {
   [sim, dynamo] = await Promise.all([
-    startSimulator({ seed: 14, events: { audit: 17, 'ttp-url': 11 } }),
+    startSimulator({
+      seed: 14,
+      events: { audit: 17, 'ttp-url': 11 },
+      // Every tick here is a fresh client with its own OAuth token; this file is about the syslog
+      // side, so the token endpoint's rate limit (test/simulator/rate-limit.ts) is set out of reach.
+      tokenRateLimit: { capacity: 1_000, refillPerSecond: 10 },
+    }),
     openLocalCheckpointStore(),
   ]);
 });

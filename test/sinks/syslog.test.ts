@@ -180,7 +180,7 @@ describe('URL and CA settings', () => {
       {
         field: 'SINK_FORMAT',
         problem:
-          'syslog is for the command line (the stack offers no network path or CA for it); use an HTTP format',
+          'syslog is for the command line (the stack offers no network path or CA for it); use s3 or an HTTP format',
       },
     ]);
   });
