@@ -110,19 +110,4 @@ export const DEFAULT_TOKEN_LIFETIME_SECONDS = 1800;
 export const AUDIT_MAX_LOOKBACK_DAYS = 60;
 export const SIEM_V2_MAX_LOOKBACK_DAYS = 7;
 
-/** API 2.0 Cloud Gateway SIEM event types (docs/mimecast-api.md D.6); one listing per type, as every known client does. */
-export const SIEM_V2_EVENT_TYPES = [
-  'receipt',
-  'process',
-  'delivery',
-  'av',
-  'spam',
-  'internal email protect',
-  'impersonation protect',
-  'url protect',
-  'attachment protect',
-  'journal',
-] as const;
-
-/** API 2.0 Cloud Integrated SIEM event types (docs/mimecast-api.md D.5: what Sentinel and Elastic list). */
-export const SIEM_CI_EVENT_TYPES = ['entities', 'mailflow', 'urlclick'] as const;
+export { SIEM_CI_EVENT_TYPES, SIEM_V2_EVENT_TYPES } from './event-types';

@@ -11,27 +11,17 @@
  * - anything else: stream `siem`, log type `push-unclassified`: forwarded, never dropped.
  */
 import type { StreamId } from '../core/streams';
+import { SIEM_CI_EVENT_TYPES, SIEM_V2_EVENT_TYPES } from '../mimecast/event-types';
 import { parseMimecastTime } from '../mimecast/time';
 
 /** The log type of an event no rule recognises. */
 export const PUSH_UNCLASSIFIED = 'push-unclassified';
 
-/** Cloud Gateway event types (docs/mimecast-api.md D.6). */
-export const CG_EVENT_TYPES: readonly string[] = [
-  'receipt',
-  'process',
-  'delivery',
-  'av',
-  'spam',
-  'internal email protect',
-  'impersonation protect',
-  'url protect',
-  'attachment protect',
-  'journal',
-];
+/** Cloud Gateway event types (docs/mimecast-api.md D.6): the ones the pull path collects. */
+export const CG_EVENT_TYPES: readonly string[] = SIEM_V2_EVENT_TYPES;
 
 /** Cloud Integrated event types (docs/mimecast-api.md D.5). */
-export const CI_EVENT_TYPES: readonly string[] = ['entities', 'mailflow', 'urlclick'];
+export const CI_EVENT_TYPES: readonly string[] = SIEM_CI_EVENT_TYPES;
 
 export interface PushClass {
   stream: StreamId;
