@@ -6,31 +6,22 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type * as z from 'zod';
 import { DEFAULT_OBJECT_TIMEOUT_MS, drainFailure, drainObjects } from '../../lambda/drain/drain';
 import { drainDeps, s3ClientFor } from '../../lambda/drain/lambda';
 import { DEFAULT_MAX_OBJECT_BYTES, S3ObjectStore } from '../../lambda/drain/s3-object-store';
 import { ConfigError, type ConfigProblem } from '../../lambda/errors';
-import {
-  SETTING_CARRIERS,
-  SETTING_SCHEMAS,
-  SETTINGS_FLAG_NAMES,
-  SINK_FORMATS,
-  type SinkFormat,
-} from '../../lambda/settings';
+import { SINK_FORMATS, type SinkFormat } from '../../lambda/settings';
 import { createDestination, s3OptionsFromEnv } from '../../lambda/sinks';
 import { redactUrl } from '../../lambda/sinks/endpoint';
 import { openLocalCheckpointStore } from '../../lambda/state/local-store';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
 import { CREDENTIAL_ENV } from './credentials';
 import { type CommandDeclaration, type FlagValues, helpText, parseFlags } from './flags';
+import { flagName, flagText, parseForwardingFlags } from './forwarding-flags';
 import { type CliIO, EXIT_FAILED, EXIT_OK, reportError } from './io';
 import { terminalLog } from './run';
 import { DEFAULT_RUN_INSTANCE } from './run-flags';
 import { DEFAULT_STATE_DIR } from './store';
-
-const flagName = (setting: keyof typeof SETTING_CARRIERS) =>
-  SETTING_CARRIERS[setting].flag.replace(/^--/, '');
 
 /** S3's bucket naming rules (general purpose buckets), as for the s3 destination. */
 const BUCKET = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -104,20 +95,7 @@ interface DrainPlan {
 
 function plan(values: FlagValues, conflicts: ConfigProblem[]): DrainPlan {
   const problems: ConfigProblem[] = [...conflicts];
-  const text = (name: string) => {
-    const value = values[name];
-    return typeof value === 'string' ? value : value === true ? 'true' : undefined;
-  };
-  const parsed = <K extends keyof typeof SETTING_SCHEMAS>(
-    setting: K,
-  ): z.output<(typeof SETTING_SCHEMAS)[K]> | undefined => {
-    const result = SETTING_SCHEMAS[setting].safeParse(text(flagName(setting)));
-    if (result.success) return result.data as z.output<(typeof SETTING_SCHEMAS)[K]>;
-    for (const issue of result.error.issues) {
-      problems.push({ field: SETTINGS_FLAG_NAMES[setting], problem: issue.message });
-    }
-    return undefined;
-  };
+  const text = (name: string) => flagText(values, name);
   const bucket = text('bucket') ?? '';
   if (!BUCKET.test(bucket)) {
     problems.push({
@@ -127,27 +105,8 @@ function plan(values: FlagValues, conflicts: ConfigProblem[]): DrainPlan {
     });
   }
   const prefix = (text('prefix') ?? '').replace(/^\/+/, '');
-  const sinkFormat = parsed('sinkFormat');
-  const sinkUrl = parsed('sinkUrl');
-  const hecAck = parsed('hecAck');
-  const instance = parsed('instance');
-  const batchMaxEvents = parsed('batchMaxEvents');
-  const batchMaxBytes = parsed('batchMaxBytes');
-  if (hecAck === true && sinkFormat !== undefined && sinkFormat !== 'splunk-hec') {
-    problems.push({
-      field: '--hec-ack',
-      problem: `is for --sink-format splunk-hec; the format is ${sinkFormat}`,
-    });
-  }
-  if (
-    problems.length > 0 ||
-    sinkFormat === undefined ||
-    sinkUrl === undefined ||
-    hecAck === undefined ||
-    instance === undefined ||
-    batchMaxEvents === undefined ||
-    batchMaxBytes === undefined
-  ) {
+  const forwarding = parseForwardingFlags(values, problems);
+  if (problems.length > 0 || forwarding === undefined) {
     throw new ConfigError(
       'command line',
       problems,
@@ -160,12 +119,7 @@ function plan(values: FlagValues, conflicts: ConfigProblem[]): DrainPlan {
   return {
     bucket,
     prefix,
-    sinkFormat,
-    sinkUrl,
-    hecAck,
-    instance,
-    batchMaxEvents,
-    batchMaxBytes,
+    ...forwarding,
     ...(table === undefined ? {} : { table }),
     ...(stateDir === undefined ? {} : { stateDir }),
     ...(region === undefined ? {} : { region }),

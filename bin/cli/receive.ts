@@ -6,30 +6,19 @@
 
 import { ConfigError, type ConfigProblem } from '../../lambda/errors';
 import { PUSH_LIMITS, type PushReceiverLimits } from '../../lambda/push';
-import {
-  type CollectorSettings,
-  PUSH_TOKEN_ENV,
-  SETTING_CARRIERS,
-  SETTING_SCHEMAS,
-  SETTINGS_FLAG_NAMES,
-  SINK_FORMATS,
-  type SinkFormat,
-  validatePushToken,
-} from '../../lambda/settings';
+import { PUSH_TOKEN_ENV, SINK_FORMATS, type SinkFormat, validatePushToken } from '../../lambda/settings';
 import { createDestination, s3OptionsFromEnv } from '../../lambda/sinks';
 import { redactUrl } from '../../lambda/sinks/endpoint';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
 import { CREDENTIAL_ENV } from './credentials';
 import { type CommandDeclaration, type FlagValues, helpText, parseFlags } from './flags';
+import { flagName, flagText, parseForwardingFlags } from './forwarding-flags';
 import { type CliIO, EXIT_OK, reportError } from './io';
 import { startPushServer } from './receive-server';
 import { terminalLog } from './run';
 
 /** Time one push may take to be forwarded before it is answered "busy" (Mimecast pushes it again). */
 export const RECEIVE_FORWARD_MS = 30_000;
-
-const flagName = (setting: keyof typeof SETTING_CARRIERS) =>
-  SETTING_CARRIERS[setting].flag.replace(/^--/, '');
 
 export const RECEIVE_COMMAND: CommandDeclaration = {
   name: 'receive',
@@ -92,17 +81,7 @@ interface ReceivePlan {
 
 function plan(values: FlagValues, conflicts: ConfigProblem[], env: CliIO['env']): ReceivePlan {
   const problems: ConfigProblem[] = [...conflicts];
-  const text = (name: string) => {
-    const value = values[name];
-    return typeof value === 'string' ? value : value === true ? 'true' : undefined;
-  };
-  const parsed = <K extends keyof typeof SETTING_SCHEMAS>(setting: K): CollectorSettings[K] | undefined => {
-    const result = SETTING_SCHEMAS[setting].safeParse(text(flagName(setting)));
-    if (result.success) return result.data as CollectorSettings[K];
-    for (const issue of result.error.issues)
-      problems.push({ field: SETTINGS_FLAG_NAMES[setting], problem: issue.message });
-    return undefined;
-  };
+  const text = (name: string) => flagText(values, name);
   const listen = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(text('listen') ?? '');
   const port = listen ? Number(listen[2]) : Number.NaN;
   if (!listen || port > 65_535) {
@@ -110,29 +89,8 @@ function plan(values: FlagValues, conflicts: ConfigProblem[], env: CliIO['env'])
   }
   const token = validatePushToken(env[PUSH_TOKEN_ENV]);
   if (!token.ok) problems.push({ field: PUSH_TOKEN_ENV, problem: token.problem });
-  const sinkFormat = parsed('sinkFormat');
-  const sinkUrl = parsed('sinkUrl');
-  const hecAck = parsed('hecAck');
-  const instance = parsed('instance');
-  const batchMaxEvents = parsed('batchMaxEvents');
-  const batchMaxBytes = parsed('batchMaxBytes');
-  if (hecAck === true && sinkFormat !== undefined && sinkFormat !== 'splunk-hec') {
-    problems.push({
-      field: '--hec-ack',
-      problem: `is for --sink-format splunk-hec; the format is ${sinkFormat}`,
-    });
-  }
-  if (
-    problems.length > 0 ||
-    !listen ||
-    !token.ok ||
-    sinkFormat === undefined ||
-    sinkUrl === undefined ||
-    hecAck === undefined ||
-    instance === undefined ||
-    batchMaxEvents === undefined ||
-    batchMaxBytes === undefined
-  ) {
+  const forwarding = parseForwardingFlags(values, problems);
+  if (problems.length > 0 || !listen || !token.ok || forwarding === undefined) {
     throw new ConfigError(
       'command line',
       problems,
@@ -143,11 +101,15 @@ function plan(values: FlagValues, conflicts: ConfigProblem[], env: CliIO['env'])
     host: listen[1]!.replace(/^\[|\]$/g, ''),
     port,
     token: token.value,
-    sinkFormat,
-    sinkUrl,
-    hecAck,
-    instance,
-    limits: { ...PUSH_LIMITS, batchMaxEvents, batchMaxBytes },
+    sinkFormat: forwarding.sinkFormat,
+    sinkUrl: forwarding.sinkUrl,
+    hecAck: forwarding.hecAck,
+    instance: forwarding.instance,
+    limits: {
+      ...PUSH_LIMITS,
+      batchMaxEvents: forwarding.batchMaxEvents,
+      batchMaxBytes: forwarding.batchMaxBytes,
+    },
   };
 }
 
