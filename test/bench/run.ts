@@ -784,6 +784,17 @@ async function main(): Promise<void> {
       } finally {
         await small.stop();
       }
+      const double = v1.workload.events * 2;
+      const large = await simulatorWith(double, 1, double);
+      try {
+        await probe(
+          'a file twice the size',
+          { ...v1.workload, id: 'siem-v1-double', events: double },
+          large,
+        );
+      } finally {
+        await large.stop();
+      }
     }
 
     // 5. Cold initialisation of the asset: fresh processes, the stack's NODE_OPTIONS included.
