@@ -13,11 +13,18 @@
  * A receiver that reads frames and then closes cleanly without keeping them cannot be told apart; RELP
  * would be needed for that.
  *
+ * Over TLS the close is the receiver's close_notify, which RFC 5425 §4.4 requires in answer to ours.
+ * Node's TLS socket reports a transport EOF, and a reset that arrives after our close_notify, as a plain
+ * end, which would hide a dropped batch; so TLS runs over a TCP socket of our own (`overTcp`) whose end
+ * and reset stay visible, and only a close_notify counts: a transport that ends without one fails the
+ * batch.
+ *
  * A message over `maxMessageBytes` (rsyslog's MaxFrameSize, 200,000 by default) refuses the batch
  * before anything is sent, naming the stream and event id: a receiver would close the connection on
  * it, and cutting it would forward an envelope that looks whole but is not.
  */
 import { connect as connectTcp, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { connect as connectTls, rootCertificates } from 'node:tls';
 import type { Envelope } from '../core/envelope';
 import type { CallBudget, SinkResult } from '../core/ports';
@@ -42,6 +49,9 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
 
 /** Least time a new connection must stay open before the batch is written (see `deliver`). */
 const TCP_SETTLE_MS = 20;
+
+/** How long a TLS connection whose TCP side ended may take to show the close_notify that came before. */
+const TLS_CLOSE_GRACE_MS = 200;
 
 const CA_REMEDY =
   "Pass the receiver's CA certificate (PEM) with --sink-ca-file, or give the receiver a certificate for this host name from a CA this machine trusts.";
@@ -185,20 +195,23 @@ export class SyslogDestination implements Destination {
     const { transport, host, port } = this.target;
     return new Promise<void>((resolve, reject) => {
       let stage: 'connecting' | 'writing' | 'closing' | 'confirming' | 'done' = 'connecting';
+      const tcp = connectTcp({ host, port });
       const socket: Socket =
         transport === 'tls'
           ? connectTls({
+              socket: overTcp(tcp, () => onTransportEnd()),
               host,
-              port,
               // SNI takes host names only; an address is still checked against the certificate.
               ...(/^[\d.]+$|:/.test(host) ? {} : { servername: host }),
               ...(this.options.ca === undefined ? {} : { ca: [...rootCertificates, this.options.ca] }),
             })
-          : connectTcp({ host, port });
+          : tcp;
+      let graceTimer: NodeJS.Timeout | undefined;
       const finish = (failure?: AttemptFailure) => {
         if (stage === 'done') return;
         stage = 'done';
         clearTimeout(timer);
+        clearTimeout(graceTimer);
         signal.removeEventListener('abort', onAbort);
         socket.destroy();
         if (failure === undefined) resolve();
@@ -235,22 +248,38 @@ export class SyslogDestination implements Destination {
       socket.on(transport === 'tls' ? 'secureConnect' : 'connect', () => {
         setTimeout(write, Math.max(TCP_SETTLE_MS, Date.now() - connectStarted));
       });
+      const closedEarly = () =>
+        new AttemptFailure(
+          'closed-early',
+          stage === 'connecting'
+            ? 'the receiver closed the connection at once (too many connections?)'
+            : 'the receiver closed the connection before the batch was written',
+        );
       // Receivers send nothing; reading keeps the socket flowing so their close is seen.
       socket.on('data', () => {});
+      // Over TLS only the receiver's close_notify ends the socket (`overTcp`).
       socket.on('end', () => {
         // Our FIN was out: wait for the close itself, so a reset that came with it still fails the batch.
         if (stage === 'closing') stage = 'confirming';
-        else
-          finish(
-            new AttemptFailure(
-              'closed-early',
-              stage === 'connecting'
-                ? 'the receiver closed the connection at once (too many connections?)'
-                : 'the receiver closed the connection before the batch was written',
-            ),
-          );
+        else finish(closedEarly());
       });
       socket.on('error', (error) => finish(socketFailure(error)));
+      // TLS: the TCP connection ended. After our close_notify its last bytes may still carry the
+      // receiver's, so give the TLS layer a moment to read them; an end without one is a dropped
+      // connection, not a confirmation.
+      const onTransportEnd = () => {
+        if (stage === 'connecting' || stage === 'writing') return finish(closedEarly());
+        graceTimer = setTimeout(
+          () =>
+            finish(
+              new AttemptFailure(
+                'closed',
+                'the receiver closed the TCP connection without a TLS close_notify (RFC 5425 §4.4): the batch may have been dropped',
+              ),
+            ),
+          TLS_CLOSE_GRACE_MS,
+        );
+      };
       socket.on('close', (hadError) => {
         if (stage === 'confirming' && !hadError) finish();
         else finish(new AttemptFailure('closed', 'the connection closed before the receiver confirmed'));
@@ -281,4 +310,34 @@ function socketFailure(error: Error): AttemptFailure {
     return new AttemptFailure(code, `the receiver's TLS certificate is not trusted (${code})`, true);
   }
   return new AttemptFailure(code, code === 'error' ? error.message : code);
+}
+
+/**
+ * The TCP socket as the stream TLS runs over. Node's own TLS-over-TCP hides the transport's end and
+ * a late reset behind a plain 'end'; through this stream a reset is an error, and the transport's end
+ * is reported to `onEnd` and never passed to TLS, so the TLS socket's 'end' can only be a close_notify.
+ */
+function overTcp(tcp: Socket, onEnd: () => void): Duplex {
+  const stream = new Duplex({
+    read: () => {
+      tcp.resume();
+    },
+    write: (chunk, _encoding, callback) => {
+      tcp.write(chunk, callback);
+    },
+    final: (callback) => {
+      tcp.end();
+      callback();
+    },
+    destroy: (error, callback) => {
+      tcp.destroy();
+      callback(error);
+    },
+  });
+  tcp.on('data', (chunk: Buffer) => {
+    if (!stream.push(chunk)) tcp.pause();
+  });
+  tcp.on('end', onEnd);
+  tcp.on('error', (error) => stream.destroy(error));
+  return stream;
 }

@@ -214,11 +214,7 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transport) => {
     ]);
   });
 
-  // The receiver's reset of a TLS connection reaches the client as a clean close (its TCP socket is reset
-  // under the TLS layer, yet the client reads FIN): indistinguishable from delivery, so TCP only.
-  const onTcp = transport === 'tcp' ? test : test.skip;
-
-  onTcp('a reset after part of the batch: the send fails over and the whole batch goes again', async () => {
+  test('a reset after part of the batch: the send fails over and the whole batch goes again', async () => {
     const sink = await start();
     receiver!.inject({ kind: 'drop', afterMessages: 2 });
     const batch = envelopes(5);
@@ -229,13 +225,47 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transport) => {
     expect(receiver!.connections()[0]!.closedBy).toBe('fault');
   });
 
-  onTcp('resets every time: a retryable error within the budget, never a resolved send', async () => {
+  test('resets every time: a retryable error within the budget, never a resolved send', async () => {
     const sink = await start();
     receiver!.inject(...Array.from({ length: 10 }, () => ({ kind: 'drop' as const, afterMessages: 1 })));
     const error = await rejectionOf(sink.send(envelopes(3), budget(5_000)));
     expect(error).toBeInstanceOf(TransientError);
     expect(error.message).toMatch(/3 events not delivered after 6 attempts/);
   });
+
+  // Over TCP a receiver that closes cleanly after reading frames looks like delivery (no RELP); over TLS
+  // RFC 5425 asks it to answer our close_notify with its own, so a close without one is caught.
+  if (transport === 'tls') {
+    test.each([2, 5])(
+      'a close without close_notify after %i of 5 frames: the whole batch goes again',
+      async (afterMessages) => {
+        const sink = await start();
+        receiver!.inject({ kind: 'drop', afterMessages, how: 'close' });
+        const batch = envelopes(5);
+        await sink.send(batch, budget(5_000));
+        const ids = receiver!.ids();
+        expect(ids.slice(0, afterMessages)).toEqual(batch.slice(0, afterMessages).map((e) => e.id));
+        expect(ids.slice(afterMessages)).toEqual(batch.map((e) => e.id));
+        expect(receiver!.connections().map((c) => c.closedBy)).toEqual(['fault', 'client']);
+      },
+    );
+
+    test('never a close_notify: a retryable error naming RFC 5425, never a resolved send', async () => {
+      const sink = await start();
+      receiver!.inject(
+        ...Array.from({ length: 10 }, () => ({
+          kind: 'drop' as const,
+          afterMessages: 3,
+          how: 'close' as const,
+        })),
+      );
+      const error = await rejectionOf(sink.send(envelopes(3), budget(5_000)));
+      expect(error).toBeInstanceOf(TransientError);
+      expect(error.message).toMatch(
+        /3 events not delivered after \d+ attempts \(the receiver closed the TCP connection without a TLS close_notify \(RFC 5425/,
+      );
+    });
+  }
 
   test('a receiver that stops reading: bounded by the attempt timeout and the budget, then retryable', async () => {
     const sink = await start();
