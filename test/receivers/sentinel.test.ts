@@ -238,6 +238,16 @@ describe('Logs Ingestion (Sentinel) receiver', () => {
     expect(other.status).toBe(403);
   });
 
+  it('answers a lone JSON object with 204 and stores nothing, as Azure does', async () => {
+    const { e, r } = await rig();
+    const auth = { authorization: `Bearer ${await token(e)}` };
+    expect(
+      (await kit.send(r.url, JSON.stringify({ TimeGenerated: envelope(1).time, ...envelope(1) }), auth))
+        .status,
+    ).toBe(204);
+    expect(r.received()).toHaveLength(0);
+  });
+
   it('refuses a wrong api-version, an undeclared stream and a body that is not an array of objects', async () => {
     const { e, r } = await rig();
     const auth = { authorization: `Bearer ${await token(e)}` };
@@ -248,7 +258,7 @@ describe('Logs Ingestion (Sentinel) receiver', () => {
       (await kit.send(r.url.replace('Custom-Mimecast_CL', 'Custom-Other_CL'), rows(1), auth)).json().error
         .code,
     ).toBe('InvalidStream');
-    expect((await kit.send(r.url, JSON.stringify(envelope(1)), auth)).json().error.code).toBe(
+    expect((await kit.send(r.url, JSON.stringify([envelope(1), [1]]), auth)).json().error.code).toBe(
       'InvalidPayload',
     );
     expect((await kit.send(r.url, '[{', auth)).status).toBe(400);

@@ -131,6 +131,11 @@ export function sentinelProduct(
           accepted: [],
         };
       }
+      // Azure answers a lone JSON object with 204 and stores nothing (Azure/azure-sdk-for-net#34638,
+      // MicrosoftDocs/azure-docs#106266): only an array of objects is ingested.
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+        return { reply: { status: 204, body: '' }, accepted: [] };
+      }
       if (
         !Array.isArray(parsed) ||
         !parsed.every((entry) => typeof entry === 'object' && entry !== null && !Array.isArray(entry))

@@ -168,6 +168,12 @@ describe('sentinel against the loopback Entra and Logs Ingestion API', () => {
     });
   });
 
+  it('sends a batch of one as an array (Azure takes a lone object with 204 and drops it)', async () => {
+    const { entra, receiver } = await rig();
+    await sentinel(entra, receiver).send(envelopes(1), budget(5_000));
+    expect(receiver.ids()).toEqual(envelopes(1).map((e) => e.id));
+  });
+
   it('cuts batches into requests of at most 1,048,576 bytes uncompressed', async () => {
     const { entra, receiver } = await rig();
     const big = (n: number) => ({ ...envelope(n), event: { pad: 'x'.repeat(60_000), n } });
