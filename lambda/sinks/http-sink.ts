@@ -8,8 +8,6 @@
  *   (Elasticsearch's encoded API key: base64 of `id:api_key`, as Kibana shows it).
  * The token never appears in an error, a log line or an error's cause: answers are scrubbed of it too.
  */
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import type { Envelope } from '../core/envelope';
 import type { CallBudget, Clock, Log, SinkResult } from '../core/ports';
@@ -32,17 +30,10 @@ import {
 } from './format';
 import { buildFormat, type FormatOptions } from './formats';
 import { failed, runProbe } from './probe';
+import { RequestBodies } from './request-body';
 import { splitToLimits } from './request-limits';
 import { resolveSinkRetry, type SinkRetryOptions } from './retry';
 import { type Failure, SinkErrors } from './sink-errors';
-
-const gzipAsync = promisify(gzip);
-/**
- * zlib's fast deflate (levels 1–3 share it): measured on the benchmark's batches, about 2.3 times less
- * CPU than the default level 6 for 4–15 % more bytes; 3 keeps most of those bytes at level 1's CPU
- * (docs/PERFORMANCE.md, "Compression level").
- */
-const GZIP_LEVEL = 3;
 
 /** Answers larger than this are cut (a bulk answer for a few thousand items is a few MB). */
 const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
@@ -112,19 +103,13 @@ export function createHttpSink(options: HttpSinkOptions): Destination {
   return new HttpSink(wire, policy, options);
 }
 
-interface Entry {
-  line: string;
-  bytes: number;
-}
-
 type Outcome =
   | { kind: 'answer'; answer: Answer }
   | { kind: 'aborted'; error: unknown }
   | { kind: 'failed'; error: unknown; timedOut: boolean };
 
 class HttpSink implements Destination {
-  /** Each envelope's entry and its UTF-8 size, worked out once (sizeOf, then send). */
-  private readonly entries = new WeakMap<Envelope, Entry>();
+  private readonly bodies: RequestBodies;
   private readonly errors: SinkErrors;
   private readonly log: Log;
   private readonly clock: Clock;
@@ -150,12 +135,13 @@ class HttpSink implements Destination {
     this.log = options.log ?? silentLog;
     this.clock = options.clock ?? systemClock;
     this.gzip = options.gzip ?? true;
+    this.bodies = new RequestBodies(wire, this.gzip);
     this.token = options.token;
     this.dispatcher = options.dispatcher;
   }
 
   sizeOf(envelope: Envelope): number {
-    return this.entry(envelope).bytes;
+    return this.bodies.sizeOf(envelope);
   }
 
   async send(batch: readonly Envelope[], budget: CallBudget): Promise<SinkResult> {
@@ -183,7 +169,7 @@ class HttpSink implements Destination {
     return splitToLimits(
       batch,
       limits,
-      Buffer.byteLength(this.frame([])),
+      this.bodies.emptyBytes,
       (envelope) => this.sizeOf(envelope),
       (envelope, size, limit) => this.errors.tooLarge(batch.length, envelope.id, size, limit),
     );
@@ -196,7 +182,7 @@ class HttpSink implements Destination {
     const { errors, wire } = this;
     const started = this.clock.now();
     let pending = batch;
-    let body = await this.encode(pending);
+    let body = await this.bodies.encode(pending);
     let bytes = 0;
     let split = false;
     const batchHeaders = wire.batchHeaders?.(batch) ?? {};
@@ -265,7 +251,7 @@ class HttpSink implements Destination {
             if (verdict.remaining !== undefined && verdict.remaining.length !== pending.length) {
               // Only the items the receiver did not take go again (bulk partial failure).
               pending = verdict.remaining;
-              body = await this.encode(pending);
+              body = await this.bodies.encode(pending);
             }
             return { kind: 'retry', failure: errors.retryable(answer, verdict, retryAfterMs), retryAfterMs };
           }
@@ -354,44 +340,6 @@ class HttpSink implements Destination {
       dispatcher: this.dispatcher ?? sharedAgent(),
       budget,
     });
-  }
-
-  private entry(envelope: Envelope): Entry {
-    // sizeOf and send serialise the same envelope: do it once.
-    let entry = this.entries.get(envelope);
-    if (entry === undefined) {
-      const line = this.wire.serialize(envelope);
-      entry = { line, bytes: Buffer.byteLength(line) };
-      this.entries.set(envelope, entry);
-    }
-    return entry;
-  }
-
-  private frame(entries: readonly string[]): string {
-    return this.wire.frame === undefined ? entries.join('') : this.wire.frame(entries);
-  }
-
-  private async encode(batch: readonly Envelope[]): Promise<Buffer> {
-    const plain =
-      this.wire.frame === undefined
-        ? this.concat(batch)
-        : Buffer.from(this.wire.frame(batch.map((envelope) => this.entry(envelope).line)), 'utf8');
-    // A Buffer, not a stream: exact content-length, and a body that can be sent again.
-    return this.gzip ? gzipAsync(plain, { level: GZIP_LEVEL }) : plain;
-  }
-
-  /**
-   * The entries one after another, written straight into one Buffer of their summed size: no joined
-   * string of the whole batch, and no second pass to encode it (docs/PERFORMANCE.md).
-   */
-  private concat(batch: readonly Envelope[]): Buffer {
-    let total = 0;
-    for (const envelope of batch) total += this.entry(envelope).bytes;
-    const body = Buffer.allocUnsafe(total);
-    let offset = 0;
-    for (const envelope of batch) offset += body.write(this.entry(envelope).line, offset, 'utf8');
-    // byteLength and write agree on every string (a lone surrogate is 3 bytes in both); never more.
-    return offset === total ? body : body.subarray(0, offset);
   }
 
   private headers(batchHeaders: Record<string, string> = {}, token = this.token): Record<string, string> {
