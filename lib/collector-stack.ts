@@ -72,6 +72,8 @@ export class MimecastCollectorStack extends Stack {
       siemCiEventTypes: p.siemCiEventTypes.valueAsString,
       awarenessSnapshotHours: p.awarenessSnapshotHours.valueAsString,
       lagAlarmSeconds: formatLagAlarmSeconds(lagAlarmSeconds(lagThresholds)),
+      pushPrimaryStreams: p.pushPrimaryStreams.valueAsString,
+      pushTrailSeconds: p.pushTrailSeconds.valueAsString,
     };
 
     this.collector = new CollectorFunction(this, 'Collector', {

@@ -104,6 +104,9 @@ describe('parameters', () => {
       'AlarmEmail',
       'LakeBucket',
       'LakeRetentionDays',
+      'PushReceiver',
+      'PushPrimaryStreams',
+      'PushTrailSeconds',
     ]) {
       expect(parameters[name]).toBeDefined();
       expect(parameters[name].Type).toBe('String');
@@ -366,6 +369,8 @@ describe('function', () => {
       [ENV.secretArn]: { Ref: secretId },
       [ENV.checkpointTable]: { Ref: tableId },
       [ENV.lagAlarmSeconds]: formatLagAlarmSeconds(lagAlarmSeconds(LAG_ALARM_THRESHOLDS)),
+      [ENV.pushPrimaryStreams]: { Ref: 'PushPrimaryStreams' },
+      [ENV.pushTrailSeconds]: { Ref: 'PushTrailSeconds' },
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       NODE_OPTIONS: '--enable-source-maps',
@@ -393,6 +398,8 @@ describe('function', () => {
       'SiemEventTypes',
       'SiemCiEventTypes',
       'AwarenessSnapshotHours',
+      'PushPrimaryStreams',
+      'PushTrailSeconds',
       secretId, // Ref of a secret = its ARN, never its value
       tableId,
     ]);
