@@ -117,6 +117,10 @@ export class MimecastCollectorStack extends Stack {
       condition: p.pushReceiverEnabled,
       entry: props.pushHandlerEntry,
     });
+    this.monitoring.addPushStoppedAlarm({
+      condition: p.pushReceiverEnabled,
+      pushLogGroup: this.push.logGroup,
+    });
 
     this.defineOutputs();
   }
