@@ -20,7 +20,7 @@ import { createCredentialsProvider } from './secrets/provider';
 import { PUSH_TOKEN_SECRET_ENV, validatePushToken } from './settings';
 import { createDestination } from './sinks/create';
 import { DynamoPushLedger } from './state/push-ledger-store';
-import { createLogger } from './telemetry';
+import { createLogger, createMetrics, publishPushOutcome } from './telemetry';
 
 /** A Lambda Function URL request, payload format 2.0 (the fields the receiver reads). */
 export interface FunctionUrlRequest {
@@ -108,6 +108,8 @@ function containerFor(): Container {
     config.pushPrimaryStreams.length === 0
       ? undefined
       : new DynamoPushLedger({ tableName: config.checkpointTable, instance: config.instance });
+  // The push path's metrics (events per stream, refusals, destination failures), as EMF lines on stdout.
+  const metrics = createMetrics();
   // The destination is built again only when the sink token in the secret changed.
   let destination: { sinkToken: string | undefined; sink: Sink } | undefined;
   container = {
@@ -141,6 +143,7 @@ function containerFor(): Container {
         clock: { now: () => Date.now() },
         log: log.child({ request: request.requestContext?.requestId ?? randomUUID() }),
         ...(ledger === undefined ? {} : { ledger }),
+        onOutcome: (outcome) => publishPushOutcome(metrics, config.instance, outcome, Date.now()),
       });
     },
   };

@@ -72,6 +72,8 @@ export class MimecastCollectorStack extends Stack {
       siemCiEventTypes: p.siemCiEventTypes.valueAsString,
       awarenessSnapshotHours: p.awarenessSnapshotHours.valueAsString,
       lagAlarmSeconds: formatLagAlarmSeconds(lagAlarmSeconds(lagThresholds)),
+      pushPrimaryStreams: p.pushPrimaryStreams.valueAsString,
+      pushTrailSeconds: p.pushTrailSeconds.valueAsString,
     };
 
     this.collector = new CollectorFunction(this, 'Collector', {
@@ -114,6 +116,10 @@ export class MimecastCollectorStack extends Stack {
       settings,
       condition: p.pushReceiverEnabled,
       entry: props.pushHandlerEntry,
+    });
+    this.monitoring.addPushStoppedAlarm({
+      condition: p.pushReceiverEnabled,
+      pushLogGroup: this.push.logGroup,
     });
 
     this.defineOutputs();

@@ -16,8 +16,11 @@ export { forwardPush, type PushBatchLimits, type PushForwarded } from './forward
 export {
   PUSH_LIMITS,
   type PushAnswer,
+  type PushOutcome,
   type PushReceiverDeps,
   type PushReceiverLimits,
+  type PushRefusal,
   type PushRequest,
   receivePush,
+  type StreamCounts,
 } from './receiver';

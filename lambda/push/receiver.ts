@@ -64,14 +64,35 @@ export interface PushReceiverDeps {
   budget(): CallBudget;
   clock: Clock;
   log: Log;
-  /** Told of each push forwarded (the command line prints it; the Function URL handler counts it). */
+  /** Told of each push forwarded (the command line prints it). */
   onForwarded?: (forwarded: PushForwarded) => void;
+  /**
+   * Told how each request ended (the push function turns it into metrics, lambda/telemetry
+   * push-metrics.ts). A throw from it is logged, never answered: it cannot change what was delivered.
+   */
+  onOutcome?: (outcome: PushOutcome) => void;
   /**
    * Where the keys of delivered events go, for the pull of push-primary streams to leave them out
    * (docs/PUSH-GAP-FILL.md); absent when no stream is push-primary.
    */
   ledger?: PushLedger;
 }
+
+/** Why a request was refused before anything was forwarded. */
+export type PushRefusal = 'token' | 'method' | 'body' | 'too-large';
+
+/** Events per stream. */
+export type StreamCounts = Partial<Record<StreamId, number>>;
+
+/**
+ * How one request ended (not told for the health check): refused before forwarding; forwarded, every
+ * event acknowledged; or failed, answered with an error because the destination did not acknowledge
+ * (or something unforeseen broke), so Mimecast pushes the events again.
+ */
+export type PushOutcome =
+  | { kind: 'refused'; reason: PushRefusal }
+  | { kind: 'forwarded'; received: StreamCounts; forwarded: StreamCounts }
+  | { kind: 'failed'; received: StreamCounts };
 
 /** HEC's answer codes that this receiver uses (Splunk's numbering, as test/receivers/splunk-hec.ts models it). */
 const HEC = {
@@ -96,11 +117,13 @@ export async function receivePush(request: PushRequest, deps: PushReceiverDeps):
     return answer(HEC.healthy);
   }
   if (method !== 'POST') {
+    report(deps, { kind: 'refused', reason: 'method' });
     return { ...answer(HEC.invalidData, { detail: 'Push events with POST.' }), status: 405 };
   }
   const refused = checkToken(request.headers.authorization, deps.token);
   if (refused !== undefined) {
     deps.log.warn('Push refused: token', { status: refused.status, code: refused.code });
+    report(deps, { kind: 'refused', reason: 'token' });
     return answer(refused);
   }
   const size = request.oversizedBytes ?? request.body.length;
@@ -109,6 +132,7 @@ export async function receivePush(request: PushRequest, deps: PushReceiverDeps):
       bytes: size,
       limit: deps.limits.maxBodyBytes,
     });
+    report(deps, { kind: 'refused', reason: 'too-large' });
     return {
       ...answer(HEC.invalidData, {
         detail: `The body is more than ${deps.limits.maxBodyBytes} bytes, the most this receiver takes per request. Send fewer events per push.`,
@@ -125,10 +149,13 @@ export async function receivePush(request: PushRequest, deps: PushReceiverDeps):
     if (err instanceof PushBodyError) {
       deps.log.warn('Push refused: body', { error: err.toJSON() });
       const base = err.hecCode === 5 ? HEC.noData : HEC.invalidData;
+      report(deps, { kind: 'refused', reason: err.status === 413 ? 'too-large' : 'body' });
       return { ...answer(base, { detail: err.message }), status: err.status ?? base.status };
     }
+    report(deps, { kind: 'failed', received: {} });
     return failed(err, deps.log);
   }
+  const received = countByStream(envelopes);
   try {
     const forwarded = await forwardPush(envelopes, deps.destination, deps.budget(), deps.limits);
     deps.log.info('Push forwarded', {
@@ -138,9 +165,26 @@ export async function receivePush(request: PushRequest, deps: PushReceiverDeps):
     });
     await recordDelivered(envelopes, deps.ledger, deps.log);
     deps.onForwarded?.(forwarded);
+    report(deps, { kind: 'forwarded', received, forwarded: forwarded.events });
     return answer(HEC.success);
   } catch (err) {
+    report(deps, { kind: 'failed', received });
     return failed(err, deps.log);
+  }
+}
+
+function countByStream(envelopes: readonly Envelope[]): StreamCounts {
+  const counts: StreamCounts = {};
+  for (const { stream } of envelopes) counts[stream] = (counts[stream] ?? 0) + 1;
+  return counts;
+}
+
+/** Telemetry must not turn an answer into a throw: a failing observer is logged and the answer stands. */
+function report(deps: PushReceiverDeps, outcome: PushOutcome): void {
+  try {
+    deps.onOutcome?.(outcome);
+  } catch (error) {
+    deps.log.warn('Push outcome not reported', { outcome: outcome.kind, error: describeError(error) });
   }
 }
 

@@ -29,6 +29,9 @@ export function parseStreamList(text: string | undefined, apiVersion?: ApiVersio
  */
 const NEVER_PUSHED = (stream: StreamId) => stream.startsWith('awareness-') || stream.startsWith('malware-');
 
+/** The streams that may be push-primary (the stack's PushPrimaryStreams pattern is built from these). */
+export const PUSHABLE_STREAMS: readonly StreamId[] = STREAM_IDS.filter((s) => !NEVER_PUSHED(s));
+
 /**
  * A comma-separated list of the streams whose primary path is Event Push (docs/PUSH-GAP-FILL.md); the pull
  * fills only their gaps. Empty or unset means none. Each must also be collected (`inStreams`, checked

@@ -151,5 +151,11 @@ export const DYNAMODB_ACTIONS_FOR_PUSH_LEDGER: readonly DynamoDbAction[] = [
   'dynamodb:Query',
 ];
 
+/**
+ * What the push function calls on the ledger: only `record`'s UpdateItem (an upsert; it never reads
+ * back). The pull's reads are the collector function's (`DYNAMODB_ACTIONS_FOR_PUSH_LEDGER`).
+ */
+export const DYNAMODB_ACTIONS_FOR_PUSH_LEDGER_WRITES: readonly DynamoDbAction[] = ['dynamodb:UpdateItem'];
+
 /** Leading partition keys of push ledger items, for an IAM `dynamodb:LeadingKeys` condition. */
 export const PUSH_LEDGER_KEY_PREFIX = 'pushed#';

@@ -2,12 +2,12 @@
 export * from './health-log';
 export { type CollectorLog, type CollectorLogOptions, createLogger, type LogLevelName } from './logger';
 export * from './metric-names';
+export { publishPushOutcome } from './push-metrics';
 export { encodedForms, MIN_REDACTED_LENGTH, REDACTED, SecretRedactor } from './redact';
 export {
   createMetrics,
   createTickTelemetry,
   type LagAlarmSeconds,
-  publishPushEvents,
   pullMetrics,
   streamHealth,
   type TickHealth,

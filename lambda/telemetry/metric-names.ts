@@ -30,17 +30,39 @@ export const INSTANCE_METRICS = {
 export type InstanceMetricName = (typeof INSTANCE_METRICS)[keyof typeof INSTANCE_METRICS];
 
 /**
- * Push + pull (docs/PUSH-GAP-FILL.md), same dimensions {service, Instance}; emitted only by an instance with
- * push-primary streams, so an instance without them pays nothing for them.
+ * Push + pull (docs/PUSH-GAP-FILL.md), same dimensions {service, Instance}. `PushEvents` is emitted by the
+ * push function (only deployed with PushReceiver Enabled); the other two by ticks with push-primary
+ * streams. An instance without either pays nothing for them.
  */
 export const PUSH_METRICS = {
-  /** Events the push path forwarded and the destination acknowledged (per push request). */
+  /** Events the push path forwarded and the destination acknowledged (per push request; 0 for a request that delivered none). */
   pushEvents: 'PushEvents',
   /** Events the pull of push-primary streams forwarded (per tick): the gap, plus any sent unchecked. */
   pullEvents: 'PullEvents',
   /** Events only the pull found, push never delivered them: a push gap, filled (per tick). */
   pushGapEvents: 'PushGapEvents',
 } as const;
+
+/**
+ * The push function's own metrics (docs/PUSH.md, "Metrics"), beside `PushEvents`. These do carry a
+ * dimension beyond the instance (the stream, or why a request was refused): Event Push carries only a few
+ * streams (siem, siem-ci, audit) and there are four reasons, so the count stays small, and a metric exists
+ * (USD 0.30 a month) only once its dimension value was emitted.
+ */
+export const PUSH_PATH_METRICS = {
+  /** Events in an accepted body, per stream: {service, Instance, Stream}. */
+  pushEventsReceived: 'PushEventsReceived',
+  /** Of those, events the destination acknowledged, per stream: {service, Instance, Stream}. */
+  pushEventsForwarded: 'PushEventsForwarded',
+  /** Requests refused before forwarding: {service, Instance, Reason} (token, body, too-large, method). */
+  pushRequestsRefused: 'PushRequestsRefused',
+  /** Requests answered with an error because the destination did not acknowledge: {service, Instance}. */
+  pushDestinationFailures: 'PushDestinationFailures',
+} as const;
+
+/** The extra dimension of the per-stream and the refusal metrics. */
+export const PUSH_STREAM_DIMENSION = 'Stream';
+export const PUSH_REASON_DIMENSION = 'Reason';
 
 export function instanceDimensions(instance: string): Record<string, string> {
   return { service: SERVICE_NAME, Instance: instance };

@@ -166,17 +166,3 @@ function lagSeconds(result: StreamResult, now: number): number | undefined {
 function count(value: number | undefined): number {
   return value !== undefined && Number.isFinite(value) && value > 0 ? value : 0;
 }
-
-/**
- * The push path's metric: events one push request forwarded, acknowledged by the destination. One EMF
- * line under the instance dimensions, like the tick's, so the push-gap alarm's math can join them.
- */
-export function publishPushEvents(metrics: Metrics, instance: string, events: number, now: number): void {
-  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  metrics.clearDimensions();
-  metrics.clearDefaultDimensions();
-  for (const [name, value] of Object.entries(instanceDimensions(instance))) metrics.addDimension(name, value);
-  metrics.addMetric(PUSH_METRICS.pushEvents, MetricUnit.Count, count(events));
-  metrics.setTimestamp(now);
-  metrics.publishStoredMetrics();
-}

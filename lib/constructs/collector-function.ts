@@ -50,6 +50,10 @@ export interface CollectorSettingsValues {
   awarenessSnapshotHours: string;
   /** Each stream's lag alarm threshold, as LAG_ALARM_SECONDS (lambda/config.ts formatLagAlarmSeconds). */
   lagAlarmSeconds: string;
+  /** PUSH_PRIMARY_STREAMS: the pull fills their gaps; the push function records what it delivered. */
+  pushPrimaryStreams: string;
+  /** PUSH_TRAIL_SECONDS: how far the pull of push-primary streams trails now. */
+  pushTrailSeconds: string;
 }
 
 /**
@@ -80,6 +84,8 @@ export function collectorEnvironment(
     [ENV.secretArn]: secret.secretArn,
     [ENV.checkpointTable]: table.tableName,
     [ENV.lagAlarmSeconds]: settings.lagAlarmSeconds,
+    [ENV.pushPrimaryStreams]: settings.pushPrimaryStreams,
+    [ENV.pushTrailSeconds]: settings.pushTrailSeconds,
     POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     NODE_OPTIONS: '--enable-source-maps',

@@ -7,6 +7,8 @@
  * watch an empty metric and never fire). None carries the stream, so adding streams adds neither
  * metrics nor alarms. Per-stream detail lives in the stream health log lines; the dashboard reads
  * them with Logs Insights and every alarm description says which query names the stream(s).
+ * With the push receiver, one more alarm (push stopped, addPushStoppedAlarm) does metric math over the
+ * push path's and the pull's instance metrics.
  */
 import { Aws, type CfnCondition, CfnMapping, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -20,7 +22,12 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StreamId } from '../../lambda/core/streams';
 import { HEALTH_QUERIES, STREAM_HEALTH_MESSAGE } from '../../lambda/telemetry/health-log';
-import { INSTANCE_METRICS, instanceDimensions, METRICS_NAMESPACE } from '../../lambda/telemetry/metric-names';
+import {
+  INSTANCE_METRICS,
+  instanceDimensions,
+  METRICS_NAMESPACE,
+  PUSH_METRICS,
+} from '../../lambda/telemetry/metric-names';
 import { ALARM_DEFAULTS, alarmNamePrefix, SCHEDULE_MINUTES } from '../defaults';
 
 export interface MonitoringProps {
@@ -64,6 +71,37 @@ export const ALARM_NAMES: Record<AlarmKey, string> = {
   failureQueue: 'failed-ticks-queued',
 };
 
+/** Name suffix of the "push stopped while pull still finds events" alarm (only with the push receiver). */
+export const PUSH_STOPPED_ALARM_NAME = 'push-stopped';
+
+/**
+ * The push-stopped alarm's metric math (docs/PUSH-GAP-FILL.md, "Metrics and alarm"): 1 in a period in
+ * which the pull of push-primary streams found events push never delivered (`gap`, PushGapEvents) while the
+ * push path delivered none (`push`, PushEvents; no datapoint at all when Mimecast stopped pushing, hence
+ * FILL). A gap while push still delivers is what the pull is for and needs no one.
+ */
+export const PUSH_STOPPED_EXPRESSION = 'IF(gap > 0 AND FILL(push, 0) == 0, 1, 0)';
+/** Periods in a row that must breach: a short lull in push that the pull bridges does not page. */
+export const PUSH_STOPPED_PERIODS = 2;
+/**
+ * The alarm's period per ScheduleMinutes: 15 minutes, or one schedule interval when that is longer, so
+ * every period holds at least one tick (a period without one has no PushGapEvents and cannot breach).
+ */
+export function pushStoppedPeriodSeconds(scheduleMinutes: string): number {
+  return Math.max(15 * 60, Number(scheduleMinutes) * 60);
+}
+
+export interface PushStoppedAlarmProps {
+  /** True when the `PushReceiver` parameter is Enabled: the alarm exists only then. */
+  condition: CfnCondition;
+  /** The push function's log group, named in the description. */
+  pushLogGroup: logs.ILogGroup;
+}
+
+/** Logs Insights query naming why pushes were refused or not forwarded (the push function's log lines). */
+export const PUSH_REFUSALS_QUERY =
+  'filter message like /^Push (refused|not forwarded)/ | stats count(*) as requests by message, bin(1h)';
+
 /** Metric helpers bound to one instance. */
 export class CollectorMetrics {
   constructor(private readonly instance: string) {}
@@ -87,16 +125,24 @@ export class Monitoring extends Construct {
   readonly topic: sns.Topic;
   readonly dashboard: cloudwatch.Dashboard;
   readonly alarms = {} as Record<AlarmKey, cloudwatch.Alarm>;
+  /** Created by addPushStoppedAlarm, under the push receiver's condition (not on the dashboard: it may not exist). */
+  pushStopped?: cloudwatch.Alarm;
   private readonly periodSeconds: number;
+  private readonly scheduleMinutes: string;
+  private readonly instance: string;
+  private readonly dashboardUrl: string;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const { instance, key, logGroup } = props;
+    this.instance = instance;
+    this.scheduleMinutes = props.scheduleMinutes;
     const stack = Stack.of(this);
     const alarmArnPattern = `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:${alarmNamePrefix(instance)}*`;
     // Dashboards are global to the account: the region keeps same-named instances apart.
     const dashboardName = `MimecastCollector-${instance}-${stack.region}`;
     const dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${dashboardName}`;
+    this.dashboardUrl = dashboardUrl;
 
     // One CloudWatch period per tick: a period shorter than the interval would see periods with
     // no tick at all (false "streams failing"), so the period follows the ScheduleMinutes parameter.
@@ -262,6 +308,62 @@ export class Monitoring extends Construct {
     );
 
     this.dashboard = this.buildDashboard(props, metrics, dashboardName);
+  }
+
+  /**
+   * "Push stopped while pull still finds events": Event Push paused (or failing) for two periods in a row
+   * while the scheduled pull keeps finding events push never delivered. Nothing is lost (the pull
+   * forwards them); a person must resume the integration in Mimecast. Same topic, actions and name
+   * prefix as the other alarms (so the topic and key policies already admit it).
+   */
+  addPushStoppedAlarm(props: PushStoppedAlarmProps): cloudwatch.Alarm {
+    const metric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: instanceDimensions(this.instance),
+        statistic: cloudwatch.Stats.SUM,
+        period: Duration.minutes(15),
+      });
+    const alarm = new cloudwatch.Alarm(this, 'PushStopped', {
+      alarmName: `${alarmNamePrefix(this.instance)}${PUSH_STOPPED_ALARM_NAME}`,
+      alarmDescription:
+        `Event Push of collector "${this.instance}" delivered nothing for ${PUSH_STOPPED_PERIODS} periods while the ` +
+        'scheduled pull kept finding events push never delivered (PushGapEvents): Mimecast has paused or stopped ' +
+        'the integration. Nothing is lost, the pull forwards them. Resume the Event Push integration in ' +
+        "Mimecast's Integrations Hub; if it keeps pausing, look for PushRequestsRefused (a token that no longer " +
+        'matches the push token secret) or PushDestinationFailures. Why: CloudWatch Logs Insights on log group ' +
+        `${props.pushLogGroup.logGroupName}, query: ${PUSH_REFUSALS_QUERY} - or the dashboard ${this.dashboardUrl}`,
+      metric: new cloudwatch.MathExpression({
+        expression: PUSH_STOPPED_EXPRESSION,
+        usingMetrics: { push: metric(PUSH_METRICS.pushEvents), gap: metric(PUSH_METRICS.pushGapEvents) },
+        period: Duration.minutes(15),
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: PUSH_STOPPED_PERIODS,
+      datapointsToAlarm: PUSH_STOPPED_PERIODS,
+      // No gap data (no tick with push-primary streams, or nothing to collect) is no reason to page.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const action = new cwActions.SnsAction(this.topic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+    const cfn = alarm.node.defaultChild as cloudwatch.CfnAlarm;
+    cfn.cfnOptions.condition = props.condition;
+    // The period follows ScheduleMinutes (a parameter, so a mapping): every period must hold a tick.
+    const periods = new CfnMapping(this, 'PushStoppedPeriod', {
+      mapping: Object.fromEntries(SCHEDULE_MINUTES.map((m) => [m, { Seconds: pushStoppedPeriodSeconds(m) }])),
+    });
+    const period = Token.asNumber(periods.findInMap(this.scheduleMinutes, 'Seconds'));
+    const queries = cfn.metrics as cloudwatch.CfnAlarm.MetricDataQueryProperty[];
+    cfn.metrics = queries.map((q) =>
+      q.metricStat === undefined
+        ? q
+        : { ...q, metricStat: { ...(q.metricStat as cloudwatch.CfnAlarm.MetricStatProperty), period } },
+    );
+    this.pushStopped = alarm;
+    return alarm;
   }
 
   private buildDashboard(

@@ -21,6 +21,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PLACEHOLDER_SECRET } from '../../lambda/secrets/document';
 import { PUSH_TOKEN_SECRET_ENV } from '../../lambda/settings/schema';
+import { DYNAMODB_ACTIONS_FOR_PUSH_LEDGER_WRITES, PUSH_LEDGER_KEY_PREFIX } from '../../lambda/state/table';
 import { FUNCTION_DEFAULTS } from '../defaults';
 import { type CollectorSettingsValues, collectorEnvironment, PROJECT_ROOT } from './collector-function';
 import { WRAP_CONTEXT_KEY } from './credentials-store';
@@ -82,7 +83,7 @@ export class PushReceiver extends Construct {
     this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: FUNCTION_DEFAULTS.logRetention });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Mimecast collector "${instance}" push receiver: read its token and the collector's secret`,
+      description: `Mimecast collector "${instance}" push receiver: read its token and the collector's secret, write the push ledger`,
     });
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
@@ -117,14 +118,22 @@ export class PushReceiver extends Construct {
     // AuthType NONE: Mimecast cannot sign SigV4; the token is the authentication (see the file comment).
     this.url = this.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
 
-    this.grantReceiverCalls(instance, key, secret);
+    this.grantReceiverCalls(instance, key, secret, table);
     for (const child of this.node.findAll()) {
       if (child instanceof CfnResource) child.cfnOptions.condition = props.condition;
     }
   }
 
-  /** Least privilege: read the two secrets (through Secrets Manager) and unwrap the collector's fields. */
-  private grantReceiverCalls(instance: string, key: kms.IKey, secret: secretsmanager.ISecret): void {
+  /**
+   * Least privilege: read the two secrets (through Secrets Manager), unwrap the collector's fields, and
+   * write the push ledger.
+   */
+  private grantReceiverCalls(
+    instance: string,
+    key: kms.IKey,
+    secret: secretsmanager.ISecret,
+    table: dynamodb.ITableV2,
+  ): void {
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadSecrets',
@@ -151,6 +160,17 @@ export class PushReceiver extends Construct {
         actions: ['kms:Decrypt'],
         resources: [key.keyArn],
         conditions: { StringEquals: { [`kms:EncryptionContext:${WRAP_CONTEXT_KEY}`]: instance } },
+      }),
+    );
+    // The push ledger's writes (push-primary streams, docs/PUSH-GAP-FILL.md): its UpdateItem only, and
+    // only on its own partitions (`pushed#...`), so this public-facing function can neither read nor
+    // touch a checkpoint or a drain record.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'PushLedgerWrites',
+        actions: [...DYNAMODB_ACTIONS_FOR_PUSH_LEDGER_WRITES],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${PUSH_LEDGER_KEY_PREFIX}*`] } },
       }),
     );
     this.logGroup.grantWrite(this.role);

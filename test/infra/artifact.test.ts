@@ -13,8 +13,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { bucketStart, ID_DIGEST_BYTES } from '../../lambda/core/push-ledger';
 import type { StreamId } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
+import { PUSH_TOKEN_SECRET_ENV } from '../../lambda/settings';
+import { DynamoPushLedger } from '../../lambda/state/push-ledger-store';
 import { notificationFor } from '../drain/support';
 import { startS3Server } from '../receivers';
 import { expectedEventId } from '../support/event-ids';
@@ -354,3 +357,181 @@ test('S3 notification: the bundle drains the Event Push object it names, once', 
     await Promise.allSettled([push.stop(), s3.stop()]);
   }
 }, 120_000);
+
+/**
+ * The Event Push receiver's bundled function (its own asset; created with PushReceiver Enabled), invoked
+ * as Lambda invokes it behind a Function URL (payload format 2.0, base64 body), with its own environment
+ * from the template: literals as synthesized, references resolved to the loopback parts, the push token
+ * in its own secret of the Secrets Manager/KMS stub.
+ */
+describe('the bundled push function behind a Function URL', () => {
+  const PUSH_TOKEN = 'artifact-push-token-0f1e2d3c4b5a6978';
+  const TOKEN_SECRET = 'mimecast-collector/test/push-token';
+  let pushHandlerPath: string;
+  let pushVariables: Record<string, unknown>;
+  let pushWorld: World;
+
+  beforeAll(async () => {
+    const [, fn] = Object.entries<Cfn>(template.Resources).find(
+      ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Condition === 'PushReceiverEnabled',
+    )!;
+    pushHandlerPath = path.join(
+      outdir,
+      `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`,
+      'index.js',
+    );
+    expect(fs.existsSync(pushHandlerPath)).toBe(true);
+    expect(fn.Properties.Handler).toBe('index.handler');
+    pushVariables = fn.Properties.Environment.Variables;
+    pushWorld = await startWorld({ streams: ['siem', 'audit'], simulator: { seed: 19 } });
+    await pushWorld.storeCredentials({ wrap: true });
+    pushWorld.aws.putSecret(TOKEN_SECRET, PUSH_TOKEN);
+  }, 60_000);
+
+  afterAll(async () => {
+    await pushWorld?.stop();
+  });
+
+  beforeEach(() => pushWorld.receiver.reset());
+
+  /** The push function's environment for a deployment with `parameters`, as deploymentEnv does for the collector's. */
+  function pushEnv(parameters: Record<string, string> = {}): Record<string, string> {
+    const resolved = pushWorld.env();
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+    for (const [name, value] of Object.entries(pushVariables)) {
+      if (typeof value === 'string') {
+        env[name] = value;
+        continue;
+      }
+      const ref = (value as { Ref?: string }).Ref ?? '';
+      if (template.Resources[ref]?.Type === 'AWS::SecretsManager::Secret' && name === PUSH_TOKEN_SECRET_ENV) {
+        env[name] = pushWorld.aws.secretArn(TOKEN_SECRET);
+        continue;
+      }
+      const parameter = template.Parameters?.[ref];
+      env[name] =
+        parameters[ref] ?? resolved[name] ?? (parameter === undefined ? '' : String(parameter.Default ?? ''));
+    }
+    for (const [name, value] of Object.entries(resolved)) if (name.startsWith('AWS_')) env[name] = value;
+    return env;
+  }
+
+  /** A Function URL request, payload format 2.0, as Lambda hands it to the function. */
+  function functionUrlEvent(body: string, authorization: string) {
+    return {
+      version: '2.0',
+      routeKey: '$default',
+      rawPath: '/services/collector/event',
+      rawQueryString: '',
+      headers: {
+        authorization,
+        'content-type': 'application/json',
+        host: 'abcdefghijklmnop.lambda-url.eu-west-1.on.aws',
+        'user-agent': 'Mimecast Event Push',
+      },
+      requestContext: {
+        accountId: 'anonymous',
+        apiId: 'abcdefghijklmnop',
+        domainName: 'abcdefghijklmnop.lambda-url.eu-west-1.on.aws',
+        http: {
+          method: 'POST',
+          path: '/services/collector/event',
+          protocol: 'HTTP/1.1',
+          sourceIp: '192.0.2.10',
+          userAgent: 'Mimecast Event Push',
+        },
+        requestId: 'artifact-push-1',
+        routeKey: '$default',
+        stage: '$default',
+        time: '06/Dec/2026:08:00:00 +0000',
+        timeEpoch: 1796544000000,
+      },
+      body: Buffer.from(body).toString('base64'),
+      isBase64Encoded: true,
+    };
+  }
+
+  const events = [
+    { auditType: 'User Logged On', eventTime: '2026-12-06T07:00:00+0000', id: 'artifact-push-audit-1' },
+    { auditType: 'User Logged On', eventTime: '2026-12-06T07:00:01+0000', id: 'artifact-push-audit-2' },
+  ];
+  const hecBody = JSON.stringify(events.map((event) => ({ event })));
+
+  async function pushOnce(env: Record<string, string>, authorization: string) {
+    const run = await invokeBundle(pushHandlerPath, env, functionUrlEvent(hecBody, authorization));
+    expect({ code: run.code, failed: run.stdout.match(/FAILED .*/)?.[0] }).toEqual({
+      code: 0,
+      failed: undefined,
+    });
+    const result = JSON.parse(run.stdout.split('OUTCOME ')[1]!.split('\n')[0]!) as {
+      statusCode: number;
+      body: string;
+    };
+    return { run, status: result.statusCode, answer: JSON.parse(result.body) };
+  }
+
+  async function ledgerDigests(): Promise<number> {
+    const ledger = new DynamoPushLedger({
+      tableName: pushWorld.dynamo.tableName,
+      instance: INSTANCE,
+      endpoint: pushWorld.dynamo.endpoint,
+      region: pushWorld.dynamo.region,
+      credentials: pushWorld.dynamo.credentials,
+    });
+    try {
+      const parts = await ledger.readBucket('audit', bucketStart(Date.parse('2026-12-06T07:00:00Z')));
+      return parts.reduce((sum, part) => sum + part.byteLength / ID_DIGEST_BYTES, 0);
+    } finally {
+      ledger.close();
+    }
+  }
+
+  test('the right token: forwarded to the destination, answered HEC success, recorded in the push ledger for a push-primary stream', async () => {
+    const env = pushEnv({ PushPrimaryStreams: 'audit' });
+    expect(env[ENV.pushPrimaryStreams]).toBe('audit');
+    expect(env[ENV.pushTrailSeconds]).toBe('900');
+    const { run, status, answer } = await pushOnce(env, `Splunk ${PUSH_TOKEN}`);
+    expect({ status, answer }).toEqual({ status: 200, answer: { text: 'Success', code: 0 } });
+    expect(pushWorld.receiver.received().map((e) => [e.stream, e.event])).toEqual(
+      events.map((event) => ['audit', event]),
+    );
+    expect(await ledgerDigests()).toBe(2);
+    // The push path's metrics, from the bundle, and no token anywhere in its output.
+    expect(run.stdout).toMatch(/"_aws":\{.*"PushEvents"/);
+    expect(run.stdout).toMatch(
+      /"Stream":"audit".*"PushEventsForwarded":2|"PushEventsForwarded":2.*"Stream":"audit"/,
+    );
+    expect(`${run.stdout}\n${run.stderr}`).not.toContain(PUSH_TOKEN);
+  }, 120_000);
+
+  test("a wrong token: HEC's invalid-token answer (403, code 4), nothing forwarded", async () => {
+    const { run, status, answer } = await pushOnce(pushEnv(), 'Splunk wrong-token-wrong-token-0000');
+    expect({ status, answer }).toEqual({ status: 403, answer: { text: 'Invalid token', code: 4 } });
+    expect(pushWorld.receiver.received()).toEqual([]);
+    expect(`${run.stdout}\n${run.stderr}`).not.toContain(PUSH_TOKEN);
+  }, 120_000);
+
+  test('a destination that refuses: an error answer, nothing acknowledged or recorded; pushed again once it is back, delivered', async () => {
+    const before = await ledgerDigests();
+    pushWorld.receiver.inject(
+      ...Array.from({ length: 10 }, () => ({ kind: 'status' as const, status: 403 })),
+    );
+    const env = pushEnv({ PushPrimaryStreams: 'audit' });
+    const { status, answer } = await pushOnce(env, `Splunk ${PUSH_TOKEN}`);
+    // A refusal needs the operator (not "busy"): HEC's internal error, and Mimecast keeps the events.
+    expect({ status, answer }).toEqual({
+      status: 500,
+      answer: {
+        text: 'Internal server error',
+        code: 8,
+        detail: expect.stringContaining('destination refused'),
+      },
+    });
+    expect(pushWorld.receiver.received()).toEqual([]);
+    expect(await ledgerDigests()).toBe(before);
+    pushWorld.receiver.reset();
+    const again = await pushOnce(env, `Splunk ${PUSH_TOKEN}`);
+    expect(again.status).toBe(200);
+    expect(pushWorld.receiver.received().map((e) => e.event)).toEqual(events);
+  }, 120_000);
+});

@@ -6,10 +6,12 @@ import {
   type ApiVersion,
   INSTANCE_PATTERN,
   NUMERIC_SETTINGS,
+  PUSHABLE_STREAMS,
   parseBoundedInteger,
   parseCollectionStart,
   parseEventTypes,
   parseLambdaConfig,
+  parsePushPrimaryStreams,
   parseStreamList,
   SIEM_EVENT_TYPE_SETS,
   SINK_FORMATS,
@@ -19,6 +21,7 @@ import {
 } from '../../lambda/config';
 import { STREAM_IDS, streamsFor } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
+import { ConfigError } from '../../lambda/errors';
 import { isPlaceholderSecret } from '../../lambda/secrets/document';
 import { SETTING_CARRIERS, SETTING_SCHEMAS, type SettingName } from '../../lambda/settings';
 import { CLI_ONLY_FORMATS } from '../../lambda/sinks/format';
@@ -29,6 +32,8 @@ import {
   JSON_PAGE_SIZE_PATTERN,
   MIMECAST_V1_BASE_URLS,
   MIMECAST_V2_BASE_URLS,
+  PUSH_PRIMARY_STREAMS_PATTERN,
+  PUSH_TRAIL_SECONDS_PATTERN,
   SIEM_BATCH_PAGE_SIZE_PATTERN,
   SIEM_CI_EVENT_TYPES_PATTERN,
   SIEM_EVENT_TYPES_PATTERN,
@@ -103,6 +108,87 @@ test('page sizes: the pattern allows exactly the whole numbers the function acce
   }
 });
 
+test('PushPrimaryStreams: the pattern allows exactly the lists the function accepts on their own', () => {
+  expect(parameters.PushPrimaryStreams).toMatchObject({
+    Default: '',
+    AllowedPattern: PUSH_PRIMARY_STREAMS_PATTERN,
+  });
+  const allowed = (text: string) => new RegExp(PUSH_PRIMARY_STREAMS_PATTERN).test(text);
+  for (const value of ['', ...PUSHABLE_STREAMS, PUSHABLE_STREAMS.join(','), 'audit,siem']) {
+    expect({ value, allowed: allowed(value) }).toEqual({ value, allowed: true });
+    expect(parsePushPrimaryStreams(value).ok).toBe(true);
+  }
+  // Every stream the function refuses as push-primary, the pattern refuses too, and malformed lists.
+  for (const stream of STREAM_IDS.filter((s) => !PUSHABLE_STREAMS.includes(s))) {
+    expect(parsePushPrimaryStreams(stream).ok).toBe(false);
+    expect({ stream, allowed: allowed(stream) }).toEqual({ stream, allowed: false });
+  }
+  expect(PUSHABLE_STREAMS).toEqual(expect.arrayContaining(['siem', 'siem-ci', 'audit']));
+  for (const bad of ['audit,', ',audit', 'audit, siem', 'AUDIT', 'bogus', 'audit,awareness-watchlist'])
+    expect({ bad, allowed: allowed(bad) }).toEqual({ bad, allowed: false });
+});
+
+test('PushTrailSeconds: the pattern allows exactly the whole numbers the function accepts', () => {
+  const bounds = NUMERIC_SETTINGS.pushTrailSeconds;
+  expect(parameters.PushTrailSeconds).toMatchObject({
+    Default: String(bounds.default),
+    AllowedPattern: PUSH_TRAIL_SECONDS_PATTERN,
+  });
+  const probes = new Set<number>();
+  for (let n = 0; n <= 1_100; n += 1) probes.add(n);
+  for (let n = 1_100; n <= bounds.max + 50_000; n += 997) probes.add(n);
+  for (const n of [9_999, 10_000, 79_999, 80_000, 85_999, 86_000, 86_399, 86_400, 86_401, 99_999, 100_000])
+    probes.add(n);
+  for (const n of probes) {
+    const text = String(n);
+    const accepted = parseBoundedInteger(text, bounds).ok;
+    expect({ text, allowed: new RegExp(PUSH_TRAIL_SECONDS_PATTERN).test(text) }).toEqual({
+      text,
+      allowed: accepted,
+    });
+  }
+  for (const bad of ['', '01', '1.5', ' 5', '-1', '9e2'])
+    expect(new RegExp(PUSH_TRAIL_SECONDS_PATTERN).test(bad)).toBe(false);
+});
+
+test('PushPrimaryStreams needs PushReceiver Enabled: a rule refuses it at deploy time', () => {
+  expect(json.Rules.PushPrimaryStreamsNeedPushReceiver).toEqual({
+    RuleCondition: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'PushPrimaryStreams' }, ''] }] },
+    Assertions: [
+      {
+        Assert: { 'Fn::Equals': [{ Ref: 'PushReceiver' }, 'Enabled'] },
+        AssertDescription: expect.stringContaining('PushReceiver Enabled'),
+      },
+    ],
+  });
+});
+
+test('a push-primary stream the stack does not collect fails with a ConfigError naming PUSH_PRIMARY_STREAMS (no pattern can see Streams)', () => {
+  const env = stackDefaultEnv();
+  expect(env[ENV.pushPrimaryStreams]).toBe('');
+  expect(parseLambdaConfig(env).pushPrimaryStreams).toEqual([]);
+  expect(parseLambdaConfig({ ...env, [ENV.pushPrimaryStreams]: 'audit,siem' })).toMatchObject({
+    pushPrimaryStreams: ['audit', 'siem'],
+    pushTrailSeconds: 900,
+  });
+  const notCollected = { ...env, [ENV.streams]: 'siem', [ENV.pushPrimaryStreams]: 'audit' };
+  expect(new RegExp(PUSH_PRIMARY_STREAMS_PATTERN).test('audit')).toBe(true);
+  let error: unknown;
+  try {
+    parseLambdaConfig(notCollected);
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ConfigError);
+  expect((error as ConfigError).problems).toEqual([
+    {
+      field: ENV.pushPrimaryStreams,
+      problem: expect.stringContaining('audit is not collected (COLLECTOR_STREAMS)'),
+    },
+  ]);
+  expect((error as ConfigError).remedy).toMatch(/set by the stack from its parameters/);
+});
+
 test('SIEM event types: every type and list the pattern allows is one the function accepts, and no unknown type', () => {
   for (const [pattern, known] of [
     [SIEM_EVENT_TYPES_PATTERN, SIEM_EVENT_TYPE_SETS.siem],
@@ -121,7 +207,8 @@ test('SIEM event types: every type and list the pattern allows is one the functi
   }
 });
 
-test('the function environment, with parameter defaults, is a valid function configuration', () => {
+/** The scheduled function's environment with every parameter at its default (IngestionUrl given). */
+function stackDefaultEnv(): Record<string, string> {
   const fn = Object.values<Cfn>(json.Resources).find((r) => r.Type === 'AWS::Lambda::Function');
   const resolve = (value: Cfn): string => {
     if (typeof value === 'string') return value;
@@ -132,9 +219,13 @@ test('the function environment, with parameter defaults, is a valid function con
     }
     return 'MimecastCollector-acme-CheckpointsTable-XYZ';
   };
-  const env = Object.fromEntries(
+  return Object.fromEntries(
     Object.entries<Cfn>(fn.Properties.Environment.Variables).map(([k, v]) => [k, resolve(v)]),
   );
+}
+
+test('the function environment, with parameter defaults, is a valid function configuration', () => {
+  const env = stackDefaultEnv();
   for (const name of [ENV.instance, ENV.secretArn, ENV.checkpointTable, ENV.sinkUrl])
     expect(env[name]).toBeDefined();
   const config = parseLambdaConfig(env);

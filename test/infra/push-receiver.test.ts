@@ -3,6 +3,9 @@
  * Function URL with AuthType NONE on its own function (its own concurrency, not the scheduled one's);
  * a role that reads exactly its two secrets; outputs to paste into Mimecast.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DYNAMODB_ACTIONS_FOR_PUSH_LEDGER_WRITES } from '../../lambda/state/table';
 import { buildStack, type Cfn } from './helpers';
 
 const { template } = buildStack('acme');
@@ -62,8 +65,53 @@ test('the function finds its token through an ARN and reads exactly its two secr
   expect(read.Resource).toContainEqual({ Ref: secretId });
   const actions = policy?.Properties.PolicyDocument.Statement.flatMap((s: Cfn) => [s.Action].flat());
   expect(new Set(actions)).toEqual(
-    new Set(['secretsmanager:GetSecretValue', 'kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents']),
+    new Set([
+      'secretsmanager:GetSecretValue',
+      'kms:Decrypt',
+      'dynamodb:UpdateItem',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]),
   );
+});
+
+test("DynamoDB: only the push ledger's UpdateItem, on the checkpoint table, only on the ledger's partitions", () => {
+  const [[tableId]] = resources.filter(([, r]) => r.Type === 'AWS::DynamoDB::GlobalTable');
+  const [[, policy]] = byType('AWS::IAM::Policy');
+  const statements: Cfn[] = policy?.Properties.PolicyDocument.Statement;
+  const dynamo = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:')));
+  // Exactly what the ledger store's record() sends (lambda/state/push-ledger-store.ts): no read, no delete.
+  expect(dynamo).toEqual([
+    {
+      Sid: 'PushLedgerWrites',
+      Effect: 'Allow',
+      Action: DYNAMODB_ACTIONS_FOR_PUSH_LEDGER_WRITES[0],
+      Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['pushed#*'] } },
+    },
+  ]);
+  expect(DYNAMODB_ACTIONS_FOR_PUSH_LEDGER_WRITES).toEqual(['dynamodb:UpdateItem']);
+  const store = fs.readFileSync(
+    path.join(__dirname, '..', '..', 'lambda', 'state', 'push-ledger-store.ts'),
+    'utf8',
+  );
+  const record = store.slice(store.indexOf('async record('), store.indexOf('async readBucket('));
+  const write = store.slice(store.indexOf('private async write('), store.indexOf('private partition('));
+  // record() writes through write(), and write() sends UpdateCommand and nothing else.
+  expect(record).toContain('this.write(');
+  expect([...`${record}${write}`.matchAll(/new (\w+)Command\(/g)].map((m) => m[1])).toEqual(['Update']);
+});
+
+test('the push function runs with the gap-fill settings from the same parameters as the collector', () => {
+  const [[fnId, fn]] = byType('AWS::Lambda::Function');
+  const collector = resources.find(([id, r]) => r.Type === 'AWS::Lambda::Function' && id !== fnId)![1];
+  for (const [name, parameter] of [
+    ['PUSH_PRIMARY_STREAMS', 'PushPrimaryStreams'],
+    ['PUSH_TRAIL_SECONDS', 'PushTrailSeconds'],
+  ]) {
+    expect(fn.Properties.Environment.Variables[name!]).toEqual({ Ref: parameter });
+    expect(collector.Properties.Environment.Variables[name!]).toEqual({ Ref: parameter });
+  }
 });
 
 test('outputs the URL and the token secret to paste into Mimecast, only when enabled', () => {

@@ -104,6 +104,9 @@ describe('parameters', () => {
       'AlarmEmail',
       'LakeBucket',
       'LakeRetentionDays',
+      'PushReceiver',
+      'PushPrimaryStreams',
+      'PushTrailSeconds',
     ]) {
       expect(parameters[name]).toBeDefined();
       expect(parameters[name].Type).toBe('String');
@@ -366,6 +369,8 @@ describe('function', () => {
       [ENV.secretArn]: { Ref: secretId },
       [ENV.checkpointTable]: { Ref: tableId },
       [ENV.lagAlarmSeconds]: formatLagAlarmSeconds(lagAlarmSeconds(LAG_ALARM_THRESHOLDS)),
+      [ENV.pushPrimaryStreams]: { Ref: 'PushPrimaryStreams' },
+      [ENV.pushTrailSeconds]: { Ref: 'PushTrailSeconds' },
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       NODE_OPTIONS: '--enable-source-maps',
@@ -393,6 +398,8 @@ describe('function', () => {
       'SiemEventTypes',
       'SiemCiEventTypes',
       'AwarenessSnapshotHours',
+      'PushPrimaryStreams',
+      'PushTrailSeconds',
       secretId, // Ref of a secret = its ARN, never its value
       tableId,
     ]);
@@ -900,8 +907,8 @@ describe('several instances', () => {
         );
     const namesA = physicalNames(a.template.toJSON());
     const namesB = physicalNames(b.template.toJSON());
-    // The alias, the alarms, the dashboard; nothing else is named.
-    expect(namesA).toHaveLength(1 + Object.keys(ALARM_NAMES).length + 1);
+    // The alias, the alarms (with the push receiver's "push stopped"), the dashboard; nothing else is named.
+    expect(namesA).toHaveLength(1 + Object.keys(ALARM_NAMES).length + 1 + 1);
     for (const name of namesA) expect(namesB).not.toContain(name);
     // Resources that must never carry a fixed physical name.
     for (const t of [a.template, b.template]) {

@@ -137,3 +137,49 @@ it('the token secret unreadable: 503 (Mimecast keeps the events), and the next p
   expect((await broken(functionUrlEvent(hecArray([receiptEvent(1)])), lambdaContext())).statusCode).toBe(503);
   expect(world.receiver.received()).toEqual([]);
 });
+
+it('metrics: events received and forwarded per stream, refusals by reason, destination failures (EMF on stdout)', async () => {
+  const output = captureOutput();
+  try {
+    await handler(
+      functionUrlEvent(hecArray([receiptEvent(1), receiptEvent(2), auditEvent(1)])),
+      lambdaContext(),
+    );
+    await handler(
+      functionUrlEvent(hecArray([receiptEvent(3)]), { authorization: 'Splunk wrong-wrong-wrong-wrong' }),
+      lambdaContext(),
+    );
+    await handler(functionUrlEvent('[{"event": {]'), lambdaContext());
+    world.receiver.inject(...Array.from({ length: 20 }, () => ({ kind: 'status' as const, status: 503 })));
+    await handler(functionUrlEvent(hecArray([auditEvent(2)])), lambdaContext(3_500));
+  } finally {
+    output.restore();
+  }
+  const lines = output
+    .json()
+    .filter((l) => l._aws !== undefined)
+    .map((l) => {
+      const [definition] = (
+        l._aws as { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }
+      ).CloudWatchMetrics;
+      return {
+        dimensions: Object.fromEntries(definition!.Dimensions[0]!.map((d) => [d, l[d]])),
+        metrics: Object.fromEntries(definition!.Metrics.map((m) => [m.Name, l[m.Name]])),
+      };
+    });
+  const base = { service: 'mimecast-collector', Instance: 'test' };
+  expect(lines).toEqual([
+    // The good push: 3 events delivered, per stream received = forwarded.
+    { dimensions: base, metrics: { PushEvents: 3 } },
+    { dimensions: { ...base, Stream: 'siem' }, metrics: { PushEventsReceived: 2, PushEventsForwarded: 2 } },
+    { dimensions: { ...base, Stream: 'audit' }, metrics: { PushEventsReceived: 1, PushEventsForwarded: 1 } },
+    // The wrong token and the bad body: refused, nothing delivered.
+    { dimensions: base, metrics: { PushEvents: 0 } },
+    { dimensions: { ...base, Reason: 'token' }, metrics: { PushRequestsRefused: 1 } },
+    { dimensions: base, metrics: { PushEvents: 0 } },
+    { dimensions: { ...base, Reason: 'body' }, metrics: { PushRequestsRefused: 1 } },
+    // The destination down: a failure, the event received and not forwarded.
+    { dimensions: base, metrics: { PushEvents: 0, PushDestinationFailures: 1 } },
+    { dimensions: { ...base, Stream: 'audit' }, metrics: { PushEventsReceived: 1, PushEventsForwarded: 0 } },
+  ]);
+}, 30_000);

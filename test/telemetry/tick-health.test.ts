@@ -13,14 +13,13 @@ import {
   instanceDimensions,
   METRICS_NAMESPACE,
   PUSH_METRICS,
+  PUSH_PATH_METRICS,
+  PUSH_REASON_DIMENSION,
+  PUSH_STREAM_DIMENSION,
   SERVICE_NAME,
 } from '../../lambda/telemetry/metric-names';
-import {
-  createMetrics,
-  createTickTelemetry,
-  type LagAlarmSeconds,
-  publishPushEvents,
-} from '../../lambda/telemetry/tick-health';
+import { publishPushOutcome } from '../../lambda/telemetry/push-metrics';
+import { createMetrics, createTickTelemetry, type LagAlarmSeconds } from '../../lambda/telemetry/tick-health';
 import { type CapturedOutput, captureOutput } from '../support/capture-output';
 
 interface Emf {
@@ -297,11 +296,73 @@ describe('push + pull metrics (docs/PUSH-GAP-FILL.md)', () => {
     expect(siem[0]).not.toHaveProperty('pushGap');
     expect(siem[1]).toMatchObject({ alreadyPushed: 1100, pushGap: 90, uncheckedAgainstPush: 10 });
   });
+});
 
-  it('publishes the push path count under the same dimensions', () => {
-    publishPushEvents(createMetrics(), 'prod', 500, NOW);
-    const [line] = emfLines();
-    expect(metricsOf(line!)).toEqual({ [PUSH_METRICS.pushEvents]: ['Count', 500] });
-    expect(dimensionsOf(line!)).toEqual([instanceDimensions('prod')]);
+describe('the push path (docs/PUSH.md, "Metrics")', () => {
+  const lines = () =>
+    emfLines().map((line) => ({ dimensions: dimensionsOf(line), metrics: metricsOf(line) }));
+  const base = instanceDimensions('prod');
+
+  it('forwarded: PushEvents under the instance dimensions, received and forwarded per stream', () => {
+    publishPushOutcome(
+      createMetrics(),
+      'prod',
+      { kind: 'forwarded', received: { siem: 450, audit: 50 }, forwarded: { siem: 450, audit: 50 } },
+      NOW,
+    );
+    expect(lines()).toEqual([
+      { dimensions: [base], metrics: { [PUSH_METRICS.pushEvents]: ['Count', 500] } },
+      {
+        dimensions: [{ ...base, [PUSH_STREAM_DIMENSION]: 'siem' }],
+        metrics: {
+          [PUSH_PATH_METRICS.pushEventsReceived]: ['Count', 450],
+          [PUSH_PATH_METRICS.pushEventsForwarded]: ['Count', 450],
+        },
+      },
+      {
+        dimensions: [{ ...base, [PUSH_STREAM_DIMENSION]: 'audit' }],
+        metrics: {
+          [PUSH_PATH_METRICS.pushEventsReceived]: ['Count', 50],
+          [PUSH_PATH_METRICS.pushEventsForwarded]: ['Count', 50],
+        },
+      },
+    ]);
+  });
+
+  it('a destination failure: nothing delivered, one failure, the events received but none forwarded', () => {
+    publishPushOutcome(createMetrics(), 'prod', { kind: 'failed', received: { siem: 7 } }, NOW);
+    expect(lines()).toEqual([
+      {
+        dimensions: [base],
+        metrics: {
+          [PUSH_METRICS.pushEvents]: ['Count', 0],
+          [PUSH_PATH_METRICS.pushDestinationFailures]: ['Count', 1],
+        },
+      },
+      {
+        dimensions: [{ ...base, [PUSH_STREAM_DIMENSION]: 'siem' }],
+        metrics: {
+          [PUSH_PATH_METRICS.pushEventsReceived]: ['Count', 7],
+          [PUSH_PATH_METRICS.pushEventsForwarded]: ['Count', 0],
+        },
+      },
+    ]);
+  });
+
+  it('a refusal: counted under its reason, nothing delivered', () => {
+    for (const reason of ['token', 'body', 'too-large'] as const)
+      publishPushOutcome(createMetrics(), 'prod', { kind: 'refused', reason }, NOW);
+    const refusals = lines().filter((l) => PUSH_PATH_METRICS.pushRequestsRefused in l.metrics);
+    expect(refusals).toEqual(
+      ['token', 'body', 'too-large'].map((reason) => ({
+        dimensions: [{ ...base, [PUSH_REASON_DIMENSION]: reason }],
+        metrics: { [PUSH_PATH_METRICS.pushRequestsRefused]: ['Count', 1] },
+      })),
+    );
+    expect(lines().filter((l) => PUSH_METRICS.pushEvents in l.metrics)).toHaveLength(3);
+    for (const line of emfLines()) {
+      expect(line._aws.CloudWatchMetrics[0]!.Namespace).toBe(METRICS_NAMESPACE);
+      expect(line._aws.Timestamp).toBe(NOW);
+    }
   });
 });
