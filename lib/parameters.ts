@@ -15,6 +15,7 @@ import {
   SCHEDULE_MINUTES,
 } from './defaults';
 import { defineLakeParameters, type LakeParameters, S3_INGESTION_URL_PATTERN } from './lake-parameters';
+import { definePushBucketParameters, type PushBucketParameters } from './push-bucket-parameters';
 
 /** API 1.0 (HMAC-signed) regional hosts, as the function's config validation knows them. */
 export const MIMECAST_V1_BASE_URLS: readonly string[] = MIMECAST_V1_HOSTS.map((h) => h.baseUrl);
@@ -83,7 +84,7 @@ export const INGESTION_URL_PATTERN = `^https://${URL_HOST}(:${URL_PORT})?([/?][^
 /** Empty (no subscription) or one plausible e-mail address. */
 export const ALARM_EMAIL_PATTERN = '^$|^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$';
 
-export interface CollectorParameters extends LakeParameters {
+export interface CollectorParameters extends LakeParameters, PushBucketParameters {
   collectionStart: CfnParameter;
   apiVersion: CfnParameter;
   mimecastBaseUrl: CfnParameter;
@@ -263,6 +264,7 @@ export function defineParameters(stack: Stack): CollectorParameters {
   const pushReceiverEnabled = new CfnCondition(stack, 'PushReceiverEnabled', {
     expression: Fn.conditionEquals(pushReceiver.valueAsString, 'Enabled'),
   });
+  const pushBucket = definePushBucketParameters(stack);
 
   // The host list allows both generations; these rules refuse a host of the other generation
   // at deploy time, before anything is created.
@@ -314,7 +316,16 @@ export function defineParameters(stack: Stack): CollectorParameters {
           ],
         },
         { Label: { default: 'Operations' }, Parameters: [scheduleMinutes.logicalId, alarmEmail.logicalId] },
-        { Label: { default: 'Event Push' }, Parameters: [pushReceiver.logicalId] },
+        {
+          Label: { default: 'Event Push' },
+          Parameters: [
+            pushReceiver.logicalId,
+            pushBucket.pushBucket.logicalId,
+            pushBucket.pushBucketName.logicalId,
+            pushBucket.pushBucketPrefix.logicalId,
+            pushBucket.pushRetentionDays.logicalId,
+          ],
+        },
       ],
     },
   };
@@ -338,5 +349,6 @@ export function defineParameters(stack: Stack): CollectorParameters {
     ...lake,
     pushReceiver,
     pushReceiverEnabled,
+    ...pushBucket,
   };
 }
