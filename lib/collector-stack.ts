@@ -8,10 +8,15 @@ import type { Construct } from 'constructs';
 import { formatLagAlarmSeconds } from '../lambda/config';
 import { STREAM_IDS, type StreamId } from '../lambda/core/streams';
 import { CheckpointTable } from './constructs/checkpoint-table';
-import { CollectorFunction, type CollectorSettingsValues } from './constructs/collector-function';
+import {
+  CollectorFunction,
+  type CollectorSettingsValues,
+  collectorEnvironment,
+} from './constructs/collector-function';
 import { CredentialsStore } from './constructs/credentials-store';
 import { DataLake } from './constructs/data-lake';
 import { Monitoring } from './constructs/monitoring';
+import { PushBucketDrain } from './constructs/push-bucket';
 import { PushReceiver } from './constructs/push-receiver';
 import { LAG_ALARM_THRESHOLDS, lagAlarmSeconds, validateInstance } from './defaults';
 import { type CollectorParameters, defineParameters } from './parameters';
@@ -37,6 +42,8 @@ export class MimecastCollectorStack extends Stack {
   readonly lake: DataLake;
   /** Created in the template always, deployed only when PushReceiver is Enabled. */
   readonly push: PushReceiver;
+  /** The Event Push S3 drain: deployed only when PushBucket is create or existing. */
+  readonly pushBucket: PushBucketDrain;
 
   constructor(scope: Construct, id: string, props: MimecastCollectorStackProps) {
     super(scope, id, {
@@ -122,6 +129,26 @@ export class MimecastCollectorStack extends Stack {
       pushLogGroup: this.push.logGroup,
     });
 
+    this.pushBucket = new PushBucketDrain(this, 'Drain', {
+      instance: this.instance,
+      role: this.collector.role,
+      logGroup: this.collector.logGroup,
+      environment: collectorEnvironment(
+        this.instance,
+        settings,
+        this.credentials.secret,
+        this.checkpoints.table,
+      ),
+      failureQueue: this.collector.failureQueue,
+      bucketName: p.pushBucketName.valueAsString,
+      prefix: p.pushBucketPrefix.valueAsString,
+      retentionDays: p.pushRetentionDays.valueAsString,
+      drains: p.drainsPushBucket,
+      createsBucket: p.createsPushBucket,
+      hasPrefix: p.hasPushBucketPrefix,
+      entry: props.handlerEntry,
+    });
+
     this.defineOutputs();
   }
 
@@ -180,6 +207,18 @@ export class MimecastCollectorStack extends Stack {
         'Event Push: the secret for the push token; store a token in it and paste the same into Mimecast (README, "Event Push")',
       value: this.push.tokenSecret.secretArn,
       condition: this.parameters.pushReceiverEnabled,
+    });
+    new CfnOutput(this, 'EventPushLocation', {
+      description:
+        "Event Push S3: the bucket and prefix to name in Mimecast's Event Push S3 settings; each new file there is drained",
+      value: `s3://${this.parameters.pushBucketName.valueAsString}/${this.parameters.pushBucketPrefix.valueAsString}`,
+      condition: this.parameters.drainsPushBucket,
+    });
+    new CfnOutput(this, 'DrainFunctionName', {
+      description:
+        'Event Push S3: the function that drains each new file (its failures go to the failure queue)',
+      value: this.pushBucket.function.functionName,
+      condition: this.parameters.drainsPushBucket,
     });
     new CfnOutput(this, 'ConfigureCommand', {
       description: 'Next step: store the Mimecast credentials in the secret',

@@ -15,6 +15,7 @@ import {
   SCHEDULE_MINUTES,
 } from './defaults';
 import { defineLakeParameters, type LakeParameters, S3_INGESTION_URL_PATTERN } from './lake-parameters';
+import { definePushBucketParameters, type PushBucketParameters } from './push-bucket-parameters';
 
 /** API 1.0 (HMAC-signed) regional hosts, as the function's config validation knows them. */
 export const MIMECAST_V1_BASE_URLS: readonly string[] = MIMECAST_V1_HOSTS.map((h) => h.baseUrl);
@@ -95,7 +96,7 @@ export const PUSH_TRAIL_SECONDS_PATTERN =
 /** Empty (no subscription) or one plausible e-mail address. */
 export const ALARM_EMAIL_PATTERN = '^$|^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$';
 
-export interface CollectorParameters extends LakeParameters {
+export interface CollectorParameters extends LakeParameters, PushBucketParameters {
   collectionStart: CfnParameter;
   apiVersion: CfnParameter;
   mimecastBaseUrl: CfnParameter;
@@ -279,6 +280,7 @@ export function defineParameters(stack: Stack): CollectorParameters {
   const pushReceiverEnabled = new CfnCondition(stack, 'PushReceiverEnabled', {
     expression: Fn.conditionEquals(pushReceiver.valueAsString, 'Enabled'),
   });
+  const pushBucket = definePushBucketParameters(stack);
 
   const pushPrimaryStreams = new CfnParameter(stack, 'PushPrimaryStreams', {
     type: 'String',
@@ -364,7 +366,15 @@ export function defineParameters(stack: Stack): CollectorParameters {
         { Label: { default: 'Operations' }, Parameters: [scheduleMinutes.logicalId, alarmEmail.logicalId] },
         {
           Label: { default: 'Event Push' },
-          Parameters: [pushReceiver.logicalId, pushPrimaryStreams.logicalId, pushTrailSeconds.logicalId],
+          Parameters: [
+            pushReceiver.logicalId,
+            pushPrimaryStreams.logicalId,
+            pushTrailSeconds.logicalId,
+            pushBucket.pushBucket.logicalId,
+            pushBucket.pushBucketName.logicalId,
+            pushBucket.pushBucketPrefix.logicalId,
+            pushBucket.pushRetentionDays.logicalId,
+          ],
         },
       ],
     },
@@ -391,5 +401,6 @@ export function defineParameters(stack: Stack): CollectorParameters {
     pushReceiverEnabled,
     pushPrimaryStreams,
     pushTrailSeconds,
+    ...pushBucket,
   };
 }

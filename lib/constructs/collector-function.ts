@@ -31,6 +31,25 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const HANDLER_ENTRY = path.join(PROJECT_ROOT, 'lambda', 'handler.ts');
 export const HANDLER_EXPORT = 'handler';
 
+/**
+ * How lambda/handler.ts is bundled. The Event Push drain function (push-bucket.ts) bundles the same
+ * entry the same way, so both functions deploy one asset.
+ */
+export const HANDLER_BUNDLING: nodejs.BundlingOptions = {
+  // Local esbuild (a devDependency), never Docker.
+  forceDockerBundling: false,
+  minify: true,
+  sourceMap: true,
+  // Stack traces need the mappings only; leaving the sources out halves the asset.
+  sourcesContent: false,
+  target: 'node24',
+  format: nodejs.OutputFormat.CJS,
+  // Bundle the AWS SDK too: the project pins exact SDK versions, and these are the ones the
+  // tests ran against; the runtime's built-in SDK moves under us. It also makes the asset
+  // self-contained, so tests can invoke it outside the repository.
+  externalModules: [],
+};
+
 /** The settings the function reads from its environment (tokens of the stack parameters). */
 export interface CollectorSettingsValues {
   apiVersion: string;
@@ -158,20 +177,7 @@ export class CollectorFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       environment: collectorEnvironment(instance, settings, secret, table),
-      bundling: {
-        // Local esbuild (a devDependency), never Docker.
-        forceDockerBundling: false,
-        minify: true,
-        sourceMap: true,
-        // Stack traces need the mappings only; leaving the sources out halves the asset.
-        sourcesContent: false,
-        target: 'node24',
-        format: nodejs.OutputFormat.CJS,
-        // Bundle the AWS SDK too: the project pins exact SDK versions, and these are the ones the
-        // tests ran against; the runtime's built-in SDK moves under us. It also makes the asset
-        // self-contained, so tests can invoke it outside the repository.
-        externalModules: [],
-      },
+      bundling: HANDLER_BUNDLING,
     });
 
     this.grantCollectorCalls(instance, key, secret, table);

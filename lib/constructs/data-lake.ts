@@ -3,11 +3,12 @@
  * when LakeBucket is create, the bucket itself (under CreatesLakeBucket). Both are CloudFormation
  * conditions because the format and the choice are deploy-time parameters.
  */
-import { Aws, type CfnCondition, CfnResource, Duration, Fn, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, type CfnCondition, Fn, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { lakeBucketName, lakePath } from '../lake-parameters';
+import { hardenedBucket } from './hardened-bucket';
 
 /**
  * cdk-nag's finding for the one wildcard of the write grant, as it names it (the resource as the
@@ -38,30 +39,13 @@ export class DataLake extends Construct {
     super(scope, id);
     const { role, ingestionUrl, retentionDays, isS3Sink, createsBucket, hasRetention } = props;
 
-    this.bucket = new s3.Bucket(this, 'Bucket', {
+    this.bucket = hardenedBucket(this, 'Bucket', {
       bucketName: lakeBucketName(ingestionUrl),
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      // The lake outlives the collector: deleting the stack leaves the bucket and its data.
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{ id: 'LakeRetention', abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-    });
-    const cfnBucket = this.bucket.node.defaultChild as s3.CfnBucket;
-    // LakeRetentionDays 0 keeps objects: the rule then only cleans up unfinished uploads.
-    cfnBucket.addPropertyOverride(
-      'LifecycleConfiguration.Rules.0.ExpirationInDays',
-      Fn.conditionIf(hasRetention.logicalId, retentionDays, Aws.NO_VALUE),
-    );
-    // The bucket and its TLS-only policy exist only when the stack is asked to create the bucket.
-    for (const child of this.bucket.node.findAll()) {
-      if (child instanceof CfnResource) child.cfnOptions.condition = createsBucket;
-    }
-    Validations.of(this.bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
+      lifecycleRuleId: 'LakeRetention',
+      // LakeRetentionDays 0 keeps objects: the rule then only cleans up unfinished uploads.
+      expirationInDays: Fn.conditionIf(hasRetention.logicalId, retentionDays, Aws.NO_VALUE),
+      condition: createsBucket,
+      noAccessLogsReason:
         'The lake bucket has one writer, the collector function, whose every PutObject is already in its ' +
         'health lines and metrics; server access logs would need a second bucket that itself needs logs. ' +
         'Turn on CloudTrail S3 data events for the bucket where an audit of readers is required.',

@@ -5,7 +5,8 @@
  * would resolve (parameter values, the secret ARN, the table name) and the AWS endpoints are
  * replaced, by loopback parts: dynalite, the Secrets Manager/KMS stub, the simulator, a receiver.
  * One synthesis serves every case: the default ndjson deployment, SinkFormat s3 against a real
- * S3-compatible server, and SinkFormat datadog against Datadog's loopback intake.
+ * S3-compatible server, SinkFormat datadog against Datadog's loopback intake, and the Event Push S3
+ * drain (a direct S3 notification, and the drain function invoked by its rule's EventBridge event).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,13 +19,13 @@ import type { StreamId } from '../../lambda/core/streams';
 import { ENV } from '../../lambda/env-names';
 import { PUSH_TOKEN_SECRET_ENV } from '../../lambda/settings';
 import { DynamoPushLedger } from '../../lambda/state/push-ledger-store';
-import { notificationFor } from '../drain/support';
+import { awsEncodedKey, notificationFor } from '../drain/support';
 import { startS3Server } from '../receivers';
 import { expectedEventId } from '../support/event-ids';
 import { createLeakScanner } from '../support/leak-scan';
 import { startWorld, type World } from '../support/world';
 import { type BundleRun, type Cfn, invokeBundle } from './helpers';
-import { evaluate, iamGlob } from './intrinsics';
+import { evaluate, iamGlob, matchesEventPattern } from './intrinsics';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const INSTANCE = 'test';
@@ -42,6 +43,9 @@ const STREAMS: StreamId[] = [
 const PARAMETER_VALUES: Record<string, string> = { MimecastPageSize: '7', AwarenessSnapshotHours: '6' };
 
 let outdir: string;
+/** The bundled index.js a function of the template deploys. */
+const bundledHandler = (fn: Cfn) =>
+  path.join(outdir, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`, 'index.js');
 let template: Cfn;
 let handlerPath: string;
 let variables: Record<string, unknown>;
@@ -62,12 +66,11 @@ beforeAll(async () => {
   template = JSON.parse(
     fs.readFileSync(path.join(outdir, `MimecastCollector-${INSTANCE}.template.json`), 'utf8'),
   );
-  const fn = Object.values<Cfn>(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function');
-  handlerPath = path.join(
-    outdir,
-    `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`,
-    'index.js',
+  // The scheduled collector: the one function without a condition (Event Push's are opt-in).
+  const fn = Object.values<Cfn>(template.Resources).find(
+    (r) => r.Type === 'AWS::Lambda::Function' && r.Condition === undefined,
   );
+  handlerPath = bundledHandler(fn);
   variables = fn.Properties.Environment.Variables;
 
   world = await startWorld({
@@ -177,10 +180,11 @@ function deploymentEnv(
   w: World,
   parameters: Record<string, string>,
   endpoints: Record<string, string> = {},
+  functionVariables: Record<string, unknown> = variables,
 ): Record<string, string> {
   const resolved = w.env();
   const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
-  for (const [name, value] of Object.entries(variables)) {
+  for (const [name, value] of Object.entries(functionVariables)) {
     if (typeof value === 'string') {
       env[name] = value;
       continue;
@@ -535,3 +539,120 @@ describe('the bundled push function behind a Function URL', () => {
     expect(pushWorld.receiver.received().map((e) => e.event)).toEqual(events);
   }, 120_000);
 });
+test('PushBucket existing: the drain function, invoked with the EventBridge event its rule delivers, drains the file once', async () => {
+  const bucket = 'acme-event-push';
+  const parameters = { PushBucket: 'existing', PushBucketName: bucket, PushBucketPrefix: 'mimecast/push/' };
+  const conditions = { DrainsPushBucket: true, CreatesPushBucket: false, HasPushBucketPrefix: true };
+  // Values CloudFormation lets through.
+  for (const name of ['PushBucketName', 'PushBucketPrefix'] as const) {
+    expect(new RegExp(template.Parameters[name].AllowedPattern).test(parameters[name])).toBe(true);
+  }
+  const resources = Object.values<Cfn>(template.Resources);
+  const drainFn = resources.find(
+    (r) => r.Type === 'AWS::Lambda::Function' && r.Condition === 'DrainsPushBucket',
+  );
+  const rule = resources.find((r) => r.Type === 'AWS::Events::Rule' && r.Condition === 'DrainsPushBucket');
+  const grant = resources.find((r) => r.Type === 'AWS::IAM::Policy' && r.Condition === 'DrainsPushBucket');
+  // The rule's target is the drain function, whose bundle is the collector's (one asset).
+  expect(bundledHandler(drainFn)).toBe(handlerPath);
+
+  const s3 = await startS3Server({ buckets: [bucket] });
+  const push = await startWorld({
+    streams: ['audit'],
+    simulator: { seed: 19, events: { audit: 1 } },
+    awsCredentials: s3.credentials,
+  });
+  const client = s3.client();
+  try {
+    await push.storeCredentials({ wrap: true });
+    const events = [
+      { id: 'bridge-audit-1', auditType: 'User Logged On', eventTime: '2026-12-06T05:00:00+0000' },
+      { id: 'bridge-audit-2', auditType: 'User Logged Off', eventTime: '2026-12-06T05:00:02+0000' },
+      { id: 'bridge-audit-3', auditType: 'User Logged On', eventTime: '2026-12-06T05:00:04+0000' },
+    ];
+    const key = 'mimecast/push/2026-12-06/events 2.ndjson.gz';
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: gzipSync(events.map((event) => JSON.stringify({ event })).join('\n')),
+      }),
+    );
+    const [created] = s3.events().filter((e) => e.s3.object.key === key);
+    // The event as S3 hands it to EventBridge and the rule to the function (key URL-encoded).
+    const objectCreated = {
+      version: '0',
+      id: '7e1d1f3a-8c1b-4f43-9d5e-2b3c4d5e6f70',
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      account: '123456789012',
+      time: '2026-12-06T05:00:05Z',
+      region: 'eu-west-1',
+      resources: [`arn:aws:s3:::${bucket}`],
+      detail: {
+        version: '0',
+        bucket: { name: bucket },
+        object: {
+          key: awsEncodedKey(key),
+          size: created!.s3.object.size,
+          etag: created!.s3.object.eTag,
+          sequencer: created!.s3.object.sequencer,
+        },
+        'request-id': 'N4N7GDK58NMKJ12R',
+        requester: '123456789012',
+        'source-ip-address': '192.0.2.1',
+        reason: 'PutObject',
+      },
+    };
+    expect(
+      matchesEventPattern(evaluate(rule.Properties.EventPattern, parameters, conditions), objectCreated),
+    ).toBe(true);
+
+    const env = deploymentEnv(
+      push,
+      parameters,
+      { AWS_ENDPOINT_URL_S3: s3.endpoint },
+      drainFn.Properties.Environment.Variables,
+    );
+    const outcomeOf = (run: BundleRun) => JSON.parse(run.stdout.split('OUTCOME ')[1]!.split('\n')[0]!);
+    const drained = await invokeBundle(handlerPath, env, objectCreated);
+    expect({ code: drained.code, failed: drained.stdout.match(/FAILED .*/)?.[0] }).toEqual({
+      code: 0,
+      failed: undefined,
+    });
+    expect(outcomeOf(drained)).toEqual({
+      instance: INSTANCE,
+      objects: 1,
+      forwarded: 1,
+      alreadyDone: 0,
+      events: 3,
+    });
+    expect(push.receiver.received().map((e) => e.event)).toEqual(events);
+
+    // Every S3 call the drain made is one the stack grants for these parameter values.
+    const [statement] = grant.Properties.PolicyDocument.Statement;
+    const readable = iamGlob(evaluate(statement.Resource, parameters) as string);
+    const calls = s3.requests().filter((r) => r.operation !== 'PutObject');
+    expect(calls.map((r) => r.operation)).toEqual(['GetObject']);
+    for (const call of calls) {
+      const objectKey = decodeURIComponent(call.path.slice(`/${bucket}/`.length));
+      expect(statement.Action).toContain('s3:GetObject');
+      expect(readable.test(`arn:aws:s3:::${bucket}/${objectKey}`)).toBe(true);
+    }
+
+    // EventBridge delivers at least once: the same event again adds nothing and reads nothing.
+    const again = await invokeBundle(handlerPath, env, objectCreated);
+    expect(outcomeOf(again)).toEqual({
+      instance: INSTANCE,
+      objects: 1,
+      forwarded: 0,
+      alreadyDone: 1,
+      events: 0,
+    });
+    expect(push.receiver.ids()).toHaveLength(events.length);
+    expect(s3.requests().filter((r) => r.operation === 'GetObject')).toHaveLength(1);
+  } finally {
+    client.destroy();
+    await Promise.allSettled([push.stop(), s3.stop()]);
+  }
+}, 120_000);

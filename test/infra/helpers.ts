@@ -78,9 +78,9 @@ export function synthesizeBundled(instance = 'default'): BundledSynth {
   const assembly = app.synth();
   const artifact = assembly.getStackByName(stack.stackName);
   const template = artifact.template as Record<string, Cfn>;
-  // The scheduled collector function (the Event Push receiver's carries the PushReceiverEnabled condition).
+  // The scheduled collector function (Event Push's functions carry the conditions of their parameters).
   const fn = Object.values<Cfn>(template.Resources).find(
-    (r) => r.Type === 'AWS::Lambda::Function' && r.Condition !== 'PushReceiverEnabled',
+    (r) => r.Type === 'AWS::Lambda::Function' && r.Condition === undefined,
   );
   const s3Key: string = fn.Properties.Code.S3Key;
   const assetDir = path.join(assembly.directory, `asset.${s3Key.replace(/\.zip$/, '')}`);

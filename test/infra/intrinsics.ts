@@ -33,8 +33,11 @@ export function evaluate(
     case 'Fn::If':
       return evaluate(conditions[args[0]] ? args[1] : args[2], parameters, conditions);
     default:
+      // A property whose value is AWS::NoValue is left out, as CloudFormation does.
       return Object.fromEntries(
-        Object.entries<Cfn>(value).map(([k, v]) => [k, evaluate(v, parameters, conditions)]),
+        Object.entries<Cfn>(value)
+          .map(([k, v]) => [k, evaluate(v, parameters, conditions)])
+          .filter(([, v]) => v !== undefined),
       );
   }
 }
@@ -42,3 +45,22 @@ export function evaluate(
 /** A glob of IAM's kind (`*` any run of characters) as a RegExp. */
 export const iamGlob = (resource: string) =>
   new RegExp(`^${resource.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+
+/**
+ * EventBridge's matching of an event against a pattern, for the parts the stack's rules use: a field's
+ * list of allowed values (exact strings, or `{ prefix }`), and nested objects. Every field of the
+ * pattern must be in the event and match; fields the pattern leaves out match anything.
+ */
+export function matchesEventPattern(pattern: Cfn, event: Cfn): boolean {
+  return Object.entries<Cfn>(pattern).every(([field, wanted]) => {
+    const value = event?.[field];
+    if (Array.isArray(wanted)) {
+      return wanted.some((allowed) =>
+        typeof allowed === 'object' && allowed !== null && 'prefix' in allowed
+          ? typeof value === 'string' && value.startsWith(allowed.prefix)
+          : value === allowed,
+      );
+    }
+    return typeof value === 'object' && value !== null && matchesEventPattern(wanted, value);
+  });
+}

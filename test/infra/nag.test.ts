@@ -6,6 +6,7 @@ import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { LAKE_OBJECTS_FINDING } from '../../lib/constructs/data-lake';
+import { PUSH_OBJECTS_FINDING } from '../../lib/constructs/push-bucket';
 import { buildStack, type Cfn } from './helpers';
 
 const { app, stack } = buildStack('default');
@@ -33,8 +34,11 @@ test('AwsSolutions: no unacknowledged finding', () => {
 test('exactly the expected acknowledgements, each with a real reason', () => {
   const acks = acknowledgements(stack);
   expect(acks.map(({ path, id }) => `${id} @ ${path}`).sort()).toEqual([
-    // Only the object ARN under the IngestionUrl prefix, not the rule for the whole policy.
+    // Only the object ARNs under the Event Push prefix and the IngestionUrl prefix, not the rule for
+    // the whole policy.
+    `${PUSH_OBJECTS_FINDING} @ MimecastCollector-default/Drain/ReadPolicy`,
     `${LAKE_OBJECTS_FINDING} @ MimecastCollector-default/Lake/WritePolicy`,
+    'AwsSolutions-S1 @ MimecastCollector-default/Drain/Bucket',
     'AwsSolutions-S1 @ MimecastCollector-default/Lake/Bucket',
     'AwsSolutions-SMG4 @ MimecastCollector-default/Credentials/Secret',
     'AwsSolutions-SMG4 @ MimecastCollector-default/Push/Token',

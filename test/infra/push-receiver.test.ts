@@ -21,6 +21,7 @@ test('the PushReceiver parameter defaults to Disabled, and every push resource c
   });
   expect(json.Conditions.PushReceiverEnabled).toEqual({ 'Fn::Equals': [{ Ref: 'PushReceiver' }, 'Enabled'] });
   expect(push.map(([, r]) => r.Type).sort()).toEqual([
+    'AWS::CloudWatch::Alarm',
     'AWS::IAM::Policy',
     'AWS::IAM::Role',
     'AWS::Lambda::Function',

@@ -44,10 +44,14 @@ const { template } = buildStack(INSTANCE);
 const json = template.toJSON() as Record<string, Cfn>;
 const resources: Record<string, Cfn> = json.Resources;
 
-/** Resources of `type` the stack always creates (the Event Push receiver's, created only when enabled, are tested in push-receiver.test.ts). */
+/**
+ * Resources of `type` the stack always creates (Event Push's, created only when asked for, are tested in
+ * push-receiver.test.ts and push-bucket.test.ts).
+ */
+const EVENT_PUSH_CONDITIONS = ['PushReceiverEnabled', 'DrainsPushBucket', 'CreatesPushBucket'];
 function ofType(type: string): Array<[string, Cfn]> {
   return Object.entries(resources).filter(
-    ([, r]) => r.Type === type && r.Condition !== 'PushReceiverEnabled',
+    ([, r]) => r.Type === type && !EVENT_PUSH_CONDITIONS.includes(r.Condition),
   );
 }
 function only(type: string): [string, Cfn] {
@@ -107,6 +111,10 @@ describe('parameters', () => {
       'PushReceiver',
       'PushPrimaryStreams',
       'PushTrailSeconds',
+      'PushBucket',
+      'PushBucketName',
+      'PushBucketPrefix',
+      'PushRetentionDays',
     ]) {
       expect(parameters[name]).toBeDefined();
       expect(parameters[name].Type).toBe('String');

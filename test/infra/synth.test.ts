@@ -9,7 +9,7 @@ import { builtinModules } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HANDLER_EXPORT } from '../../lib/constructs/collector-function';
-import { type BundledSynth, synthesizeBundled } from './helpers';
+import { type BundledSynth, type Cfn, synthesizeBundled } from './helpers';
 
 let synth: BundledSynth;
 
@@ -69,4 +69,15 @@ test('environment() gives the literal variables plus overrides for the reference
   expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
   expect(env.SECRET_ARN).toMatch(/^arn:aws:secretsmanager:/);
   expect(env.SINK_URL).toBeUndefined();
+});
+
+test('the Event Push drain function deploys the same asset as the collector, with the same handler and environment', () => {
+  const functions = Object.values<Cfn>(synth.template.Resources).filter(
+    (r) => r.Type === 'AWS::Lambda::Function',
+  );
+  const collector = functions.find((r) => r.Condition === undefined);
+  const drain = functions.find((r) => r.Condition === 'DrainsPushBucket');
+  expect(drain.Properties.Code).toEqual(collector.Properties.Code);
+  expect(drain.Properties.Handler).toBe(collector.Properties.Handler);
+  expect(drain.Properties.Environment).toEqual(collector.Properties.Environment);
 });

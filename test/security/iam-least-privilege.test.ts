@@ -20,6 +20,7 @@
 import * as path from 'node:path';
 import * as ts from 'typescript';
 import { buildStack, type Cfn } from '../infra/helpers';
+import { evaluate, iamGlob } from '../infra/intrinsics';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const LAMBDA_DIR = `${path.join(ROOT, 'lambda')}${path.sep}`;
@@ -35,12 +36,10 @@ const SERVICE_OF_PACKAGE: Record<string, string> = {
 };
 
 /**
- * Calls the function's code reaches only for what the stack does not offer yet: `s3:GetObject` and
- * `s3:HeadObject`, the Event Push S3 drain (lambda/drain/), which runs only when an S3 notification
- * invokes the function; no bucket notifies it until the stack names an Event Push bucket. They must
- * stay ungranted until the stack offers the drain with its least grant.
+ * SDK operations IAM authorizes under another action's name: S3's HeadObject is allowed by s3:GetObject
+ * (IAM has no s3:HeadObject).
  */
-const NOT_OFFERED_BY_STACK = ['s3:GetObject', 's3:HeadObject'];
+const IAM_ACTION_OF_CALL: Record<string, string> = { 's3:HeadObject': 's3:GetObject' };
 
 /** The DynamoDB DocumentClient's commands and the DynamoDB actions they send. */
 const DOCUMENT_CLIENT_ACTIONS: Record<string, string> = {
@@ -60,6 +59,9 @@ const DOCUMENT_CLIENT_ACTIONS: Record<string, string> = {
 /** Calls AWS services make on the function's behalf because of one of its calls. */
 const IMPLIED: Record<string, string[]> = {
   'secretsmanager:GetSecretValue': ['kms:Decrypt via secretsmanager'],
+  // The drain reads exactly the version a notification of a versioned bucket names (GetObject with
+  // VersionId), which IAM authorizes as s3:GetObjectVersion (lambda/drain/s3-object-store.ts).
+  's3:GetObject': ['s3:GetObjectVersion'],
 };
 
 /** Granted for the Lambda service itself: its log group, and the on-failure destination. */
@@ -281,17 +283,23 @@ test('the handler reaches the SDK calls a tick needs, and none of the operator-o
 });
 
 test('every SDK call the function makes is granted, and every SDK grant has its call', () => {
-  const needed = [...new Set(calls.flatMap((c) => [c.action, ...(IMPLIED[c.action] ?? [])]))]
-    .filter((action) => !NOT_OFFERED_BY_STACK.includes(action))
-    .sort();
-  expect(calls.map((c) => c.action)).toEqual(expect.arrayContaining(NOT_OFFERED_BY_STACK));
-  expect(granted.filter((action) => NOT_OFFERED_BY_STACK.includes(action))).toEqual([]);
+  const needed = [
+    ...new Set(
+      calls
+        .map((c) => IAM_ACTION_OF_CALL[c.action] ?? c.action)
+        .flatMap((action) => [action, ...(IMPLIED[action] ?? [])]),
+    ),
+  ].sort();
+  // The Event Push drain's reads are seen (and granted under DrainsPushBucket: see below).
+  expect(calls.map((c) => c.action)).toEqual(expect.arrayContaining(['s3:GetObject', 's3:HeadObject']));
   // The s3 destination's one call is seen, and granted (under IsS3Sink: see the next test).
   expect(calls.map((c) => c.action)).toContain('s3:PutObject');
   const sdkGrants = granted.filter((action) => !RUNTIME_GRANTS.includes(action));
   const where = Object.fromEntries(calls.map((c) => [c.action, `${c.command} in ${c.file}`]));
   expect({
-    missingGrants: needed.filter((a) => !sdkGrants.includes(a)).map((a) => `${a} (${where[a] ?? 'implied'})`),
+    missingGrants: needed
+      .filter((a) => !sdkGrants.includes(a))
+      .map((a) => `${a} (${where[a] ?? 'implied or authorized under this name'})`),
   }).toEqual({
     missingGrants: [],
   });
@@ -329,11 +337,62 @@ test('s3:PutObject is granted only when SinkFormat is s3 (IsS3Sink), on the obje
       Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', afterScheme, '*']] },
     },
   };
+  const drain = {
+    condition: 'DrainsPushBucket',
+    statement: {
+      Sid: 'ReadEventPushObjects',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:GetObjectVersion'],
+      Resource: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':s3:::',
+            { Ref: 'PushBucketName' },
+            '/',
+            { Ref: 'PushBucketPrefix' },
+            '*',
+          ],
+        ],
+      },
+    },
+  };
   expect(statements.filter(({ statement }) => JSON.stringify(statement.Action).includes('"s3:'))).toEqual([
     lake,
+    drain,
   ]);
-  // Every other grant holds whatever the format; only the lake's depends on it.
-  expect(statements.filter(({ condition }) => condition !== undefined)).toEqual([lake]);
+  // Every other grant holds whatever the parameters; only the lake's and the drain's depend on them.
+  expect(statements.filter(({ condition }) => condition !== undefined)).toEqual([lake, drain]);
+});
+
+test('the drain reads only objects under PushBucketPrefix of PushBucketName, and only when PushBucket is not none', () => {
+  expect(template.Conditions.DrainsPushBucket).toEqual({
+    'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'PushBucket' }, 'none'] }],
+  });
+  const policy = Object.values<Cfn>(template.Resources).find(
+    (r) => r.Type === 'AWS::IAM::Policy' && r.Condition === 'DrainsPushBucket',
+  );
+  const [statement] = policy.Properties.PolicyDocument.Statement;
+  const glob = (PushBucketName: string, PushBucketPrefix: string) =>
+    iamGlob(evaluate(statement.Resource, { PushBucketName, PushBucketPrefix }) as string);
+  const under = glob('event-push', 'mimecast/push/');
+  expect(under.test('arn:aws:s3:::event-push/mimecast/push/2026/12/06/events-1.json.gz')).toBe(true);
+  for (const outside of [
+    'arn:aws:s3:::event-push/mimecast/push',
+    'arn:aws:s3:::event-push/mimecast/pushed/x.json',
+    'arn:aws:s3:::event-push/mimecast/other.json',
+    'arn:aws:s3:::event-push',
+    'arn:aws:s3:::event-push-other/mimecast/push/x.json',
+  ]) {
+    expect({ outside, granted: under.test(outside) }).toEqual({ outside, granted: false });
+  }
+  // An empty prefix: every object of that bucket, still not the bucket itself nor another bucket.
+  const whole = glob('event-push', '');
+  expect(whole.test('arn:aws:s3:::event-push/any/key.json')).toBe(true);
+  expect(whole.test('arn:aws:s3:::event-push')).toBe(false);
+  expect(whole.test('arn:aws:s3:::event-push-other/key.json')).toBe(false);
 });
 
 test('dynamodb:Query is granted only on the push ledger partitions, never on checkpoints', () => {
