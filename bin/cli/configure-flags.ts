@@ -1,6 +1,6 @@
 /** `configure`'s flags and help, declared once (flags.ts). */
 import { STREAM_IDS, type StreamId } from '../../lambda/core/streams';
-import { V2_GLOBAL_BASE_URL } from '../../lambda/settings';
+import { PUSH_TOKEN_ENV, V2_GLOBAL_BASE_URL } from '../../lambda/settings';
 import { CREDENTIAL_ENV } from './credentials';
 import { type CommandDeclaration, helpText } from './flags';
 
@@ -21,7 +21,9 @@ environment variable or, when that is not set, from a hidden prompt:
   sink:    ${CREDENTIAL_ENV.sinkToken} (optional: Splunk HEC token, Elasticsearch encoded API key, bearer token).
            When neither given nor typed, the token already in the secret is kept.
   sentinel: ${CREDENTIAL_ENV.azureTenantId}, ${CREDENTIAL_ENV.azureClientId}, ${CREDENTIAL_ENV.azureClientSecret} (all three,
-           from the environment only; when none is set, the Entra app already in the secret is kept).`,
+           from the environment only; when none is set, the Entra app already in the secret is kept).
+  push:    ${PUSH_TOKEN_ENV} (with --push-token-secret-id: the Event Push token, 16 to 4096 characters without
+           spaces, stored as it is in its own secret; paste the same into Mimecast's Event Push integration).`,
   flags: [
     {
       name: 'secret-id',
@@ -75,6 +77,16 @@ environment variable or, when that is not set, from a hidden prompt:
         'store without asking Mimecast first, e.g. when this machine cannot reach it; run `verify` from where it can',
     },
     { name: 'no-sink-token', description: 'store no sink token, even if the secret holds one' },
+    {
+      name: 'push-token-secret-id',
+      value: 'ARN',
+      description: `also store the Event Push token (${PUSH_TOKEN_ENV}, else a hidden prompt) in this secret (stack output PushTokenSecretArn, PushReceiver Enabled), e.g. arn:aws:secretsmanager:eu-west-1:123456789012:secret:PushToken-AbC123`,
+    },
+    {
+      name: 'push-token-only',
+      description:
+        'with --push-token-secret-id: store only the Event Push token (a new token, or a rotation); no Mimecast credentials asked, --secret-id, --kms-key-id and --instance not needed',
+    },
   ],
   epilogue: `AWS credentials and endpoints come from the usual AWS environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...;
 AWS_ENDPOINT_URL_SECRETS_MANAGER and AWS_ENDPOINT_URL_KMS override the endpoints). Your identity needs
@@ -82,11 +94,18 @@ secretsmanager:PutSecretValue on the secret and kms:Encrypt on the key.
 
 Exit code: 0 when stored, 1 when Mimecast refused the credentials or AWS refused the write, 2 for bad input.
 
+The Event Push token needs secretsmanager:PutSecretValue on the push token secret (and
+kms:GenerateDataKey on its key).
+
 Example:
   export ${CREDENTIAL_ENV.clientId}=... ${CREDENTIAL_ENV.clientSecret}=...
   npx mimecast-collector configure --instance prod --region eu-west-1 \\
     --secret-id arn:aws:secretsmanager:eu-west-1:123456789012:secret:CredentialsSecret-AbC123 \\
     --kms-key-id arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+
+  export ${PUSH_TOKEN_ENV}="$(openssl rand -hex 24)"
+  npx mimecast-collector configure --push-token-only \
+    --push-token-secret-id arn:aws:secretsmanager:eu-west-1:123456789012:secret:PushToken-AbC123
 `,
 };
 

@@ -172,6 +172,19 @@ export async function writeSecret(
       'Store only the credential fields.',
     );
   }
+  return writeSecretString(secretsManager, secretId, text, options);
+}
+
+/**
+ * Stores `text` as the secret's value as it is (the Event Push token secret holds the bare token, which
+ * the push function reads as text). Errors as writeSecret's, naming the secret, never the value.
+ */
+export async function writeSecretString(
+  secretsManager: SecretsManagerClient,
+  secretId: string,
+  text: string,
+  options: { callTimeoutMs?: number } = {},
+): Promise<{ arn: string; versionId: string }> {
   try {
     const answer = await secretsManager.send(
       new PutSecretValueCommand({ SecretId: secretId, SecretString: text }),

@@ -9,6 +9,7 @@ import { configureCommand } from '../../bin/cli/configure';
 import { main } from '../../bin/cli/main';
 import { SecretError } from '../../lambda/errors';
 import { readCredentials } from '../../lambda/secrets/provider';
+import { validatePushToken } from '../../lambda/settings';
 import { REDACTED } from '../../lambda/telemetry/redact';
 import { type AwsStub, startAwsStub } from '../aws-stub';
 import { type RunningSimulator, startSimulator } from '../simulator';
@@ -332,4 +333,98 @@ test('without AWS credentials configure says no request reached AWS, and blames 
   } finally {
     process.env = saved;
   }
+});
+
+describe('the Event Push token (--push-token-secret-id, stack output PushTokenSecretArn)', () => {
+  const PUSH_TOKEN = 'push-token-0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+  let tokenSecret: string;
+  beforeEach(() => {
+    tokenSecret = `collector/push-token-${counter}`;
+    stub.putSecret(tokenSecret, PLACEHOLDER);
+  });
+  const pushArgs = (extra: string[] = []) => [
+    '--push-token-secret-id',
+    stub.secretArn(tokenSecret),
+    ...extra,
+  ];
+  /** What the push function reads: the secret's text, checked as it checks it. */
+  const storedToken = () => validatePushToken(stub.secretValue(tokenSecret));
+
+  test('with the credentials: both stored, the token as it is in its own secret, never shown', async () => {
+    const io = captureIO(v2Env({ PUSH_TOKEN }));
+    expect(await configureCommand([...args(), ...pushArgs()], io)).toBe(0);
+    expect(io.errLines).toEqual([]);
+    expect(storedToken()).toEqual({ ok: true, value: PUSH_TOKEN });
+    await expect(read('prod')).resolves.toMatchObject({ mimecast: sim.credentials.v2 });
+    expect(stub.secretValue(secretName)).not.toContain(PUSH_TOKEN);
+    expect(io.text()).toMatch(/Stored the Event Push token in \S+.* \(from the environment\)\./);
+    expect(io.text()).toMatch(/Paste the same token into Mimecast's Event Push integration/);
+    expectNoSecrets(io, [PUSH_TOKEN, sim.credentials.v2.clientSecret]);
+  });
+
+  test('--push-token-only: only the token, asked on the terminal without echo; no Mimecast call, no KMS call, the credentials untouched', async () => {
+    const before = sim.requests().length;
+    const io = captureIO(awsEnv(), { PUSH_TOKEN });
+    expect(await configureCommand([...pushArgs(), '--push-token-only'], io)).toBe(0);
+    expect(io.errLines).toEqual([]);
+    expect(io.questions).toEqual([expect.stringContaining('Event Push token (PUSH_TOKEN')]);
+    expect(storedToken()).toEqual({ ok: true, value: PUSH_TOKEN });
+    expect(io.text()).toMatch(/\(from the prompt\)/);
+    expect(sim.requests()).toHaveLength(before);
+    expect(stub.calls().map((c) => c.operation)).toEqual(['PutSecretValue']);
+    expect(stub.secretValue(secretName)).toBe(PLACEHOLDER);
+    expectNoSecrets(io, [PUSH_TOKEN]);
+  });
+
+  test('a malformed token is named by its variable, never quoted, and nothing is stored (not the credentials either)', async () => {
+    const short = 'too-short-token';
+    const io = captureIO(v2Env({ PUSH_TOKEN: short }));
+    expect(await configureCommand([...args(), ...pushArgs()], io)).toBe(2);
+    expect(io.errLines.join('\n')).toMatch(/PUSH_TOKEN: must be 16 to 4096 characters without spaces/);
+    expectNoSecrets(io, [short]);
+    expect(stub.secretValue(tokenSecret)).toBe(PLACEHOLDER);
+    expect(stub.secretValue(secretName)).toBe(PLACEHOLDER);
+    expect(stub.calls().filter((c) => c.operation === 'PutSecretValue')).toEqual([]);
+  });
+
+  test('no token and no terminal: names PUSH_TOKEN and how to make one; stores nothing', async () => {
+    const io = captureIO(awsEnv());
+    expect(await configureCommand([...pushArgs(), '--push-token-only'], io)).toBe(2);
+    const err = io.errLines.join('\n');
+    expect(err).toMatch(/PUSH_TOKEN: is not set, and there is no terminal to ask on/);
+    expect(err).toMatch(/openssl rand -hex 24/);
+    expect(stub.secretValue(tokenSecret)).toBe(PLACEHOLDER);
+  });
+
+  test('bad flags: --push-token-only without the secret, with credential flags, or a token given as a flag', async () => {
+    const alone = captureIO(awsEnv());
+    expect(await configureCommand(['--push-token-only', '--region', stub.region], alone)).toBe(2);
+    expect(alone.errLines.join('\n')).toMatch(/--push-token-only: needs --push-token-secret-id/);
+
+    const mixed = captureIO({ ...awsEnv(), PUSH_TOKEN });
+    expect(
+      await configureCommand([...pushArgs(['--push-token-only']), '--kms-key-id', stub.keyArn], mixed),
+    ).toBe(2);
+    expect(mixed.errLines.join('\n')).toMatch(/--kms-key-id: is for the Mimecast credentials/);
+
+    const notArn = captureIO({ ...awsEnv(), PUSH_TOKEN });
+    expect(await configureCommand([...args(), '--push-token-secret-id', ''], notArn)).toBe(2);
+    expect(notArn.errLines.join('\n')).toMatch(/--push-token-secret-id: /);
+
+    const flagged = captureIO(awsEnv());
+    expect(
+      await configureCommand([...pushArgs(['--push-token-only']), '--push-token', PUSH_TOKEN], flagged),
+    ).toBe(2);
+    expectNoSecrets(flagged, [PUSH_TOKEN]);
+    expect(stub.secretValue(tokenSecret)).toBe(PLACEHOLDER);
+    expect(stub.calls()).toEqual([]);
+  });
+
+  test('--help names the push token flags and PUSH_TOKEN', async () => {
+    const io = captureIO({});
+    expect(await main(['configure', '--help'], io)).toBe(0);
+    const help = io.outLines.join('\n');
+    for (const text of ['--push-token-secret-id', '--push-token-only', 'PUSH_TOKEN', 'PushTokenSecretArn'])
+      expect(help).toContain(text);
+  });
 });
