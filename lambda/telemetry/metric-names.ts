@@ -41,6 +41,8 @@ export const PUSH_METRICS = {
   pullEvents: 'PullEvents',
   /** Events only the pull found, push never delivered them: a push gap, filled (per tick). */
   pushGapEvents: 'PushGapEvents',
+  /** Events the pull of push-primary streams found already delivered by push (per tick, 0 included). */
+  pushMatchedEvents: 'PushMatchedEvents',
 } as const;
 
 /**

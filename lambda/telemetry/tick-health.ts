@@ -87,7 +87,12 @@ export function pullMetrics(result: TickResult): Record<string, number> | undefi
   if (filled.length === 0) return undefined;
   const gap = filled.reduce((sum, s) => sum + count(s.gapFill!.gap), 0);
   const unchecked = filled.reduce((sum, s) => sum + count(s.gapFill!.unchecked), 0);
-  return { [PUSH_METRICS.pullEvents]: gap + unchecked, [PUSH_METRICS.pushGapEvents]: gap };
+  const matched = filled.reduce((sum, s) => sum + count(s.gapFill!.alreadyPushed), 0);
+  return {
+    [PUSH_METRICS.pullEvents]: gap + unchecked,
+    [PUSH_METRICS.pushGapEvents]: gap,
+    [PUSH_METRICS.pushMatchedEvents]: matched,
+  };
 }
 
 /** The whole tick: instance metrics from the stream health lines, so both always agree. */

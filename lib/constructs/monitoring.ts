@@ -76,11 +76,13 @@ export const PUSH_STOPPED_ALARM_NAME = 'push-stopped';
 
 /**
  * The push-stopped alarm's metric math (docs/PUSH-GAP-FILL.md, "Metrics and alarm"): 1 in a period in
- * which the pull of push-primary streams found events push never delivered (`gap`, PushGapEvents) while the
- * push path delivered none (`push`, PushEvents; no datapoint at all when Mimecast stopped pushing, hence
- * FILL). A gap while push still delivers is what the pull is for and needs no one.
+ * which the pull of push-primary streams found events push never delivered (`gap`, PushGapEvents) and
+ * none that push did deliver (`matched`, PushMatchedEvents). Both come from the same tick's metrics, so
+ * neither is missing when the other is there: the push function's own PushEvents has no datapoint at all
+ * once Mimecast stops pushing, and how CloudWatch fills a series empty over the whole range is not
+ * something to bet an alarm on. A gap while push still delivers is what the pull is for and needs no one.
  */
-export const PUSH_STOPPED_EXPRESSION = 'IF(gap > 0 AND FILL(push, 0) == 0, 1, 0)';
+export const PUSH_STOPPED_EXPRESSION = 'IF(gap > 0 AND matched == 0, 1, 0)';
 /** Periods in a row that must breach: a short lull in push that the pull bridges does not page. */
 export const PUSH_STOPPED_PERIODS = 2;
 /**
@@ -328,15 +330,18 @@ export class Monitoring extends Construct {
     const alarm = new cloudwatch.Alarm(this, 'PushStopped', {
       alarmName: `${alarmNamePrefix(this.instance)}${PUSH_STOPPED_ALARM_NAME}`,
       alarmDescription:
-        `Event Push of collector "${this.instance}" delivered nothing for ${PUSH_STOPPED_PERIODS} periods while the ` +
-        'scheduled pull kept finding events push never delivered (PushGapEvents): Mimecast has paused or stopped ' +
+        `Event Push of collector "${this.instance}" delivered none of the events the scheduled pull found for ${PUSH_STOPPED_PERIODS} periods ` +
+        '(PushGapEvents > 0, PushMatchedEvents = 0): Mimecast has paused or stopped ' +
         'the integration. Nothing is lost, the pull forwards them. Resume the Event Push integration in ' +
         "Mimecast's Integrations Hub; if it keeps pausing, look for PushRequestsRefused (a token that no longer " +
         'matches the push token secret) or PushDestinationFailures. Why: CloudWatch Logs Insights on log group ' +
         `${props.pushLogGroup.logGroupName}, query: ${PUSH_REFUSALS_QUERY} - or the dashboard ${this.dashboardUrl}`,
       metric: new cloudwatch.MathExpression({
         expression: PUSH_STOPPED_EXPRESSION,
-        usingMetrics: { push: metric(PUSH_METRICS.pushEvents), gap: metric(PUSH_METRICS.pushGapEvents) },
+        usingMetrics: {
+          gap: metric(PUSH_METRICS.pushGapEvents),
+          matched: metric(PUSH_METRICS.pushMatchedEvents),
+        },
         period: Duration.minutes(15),
       }),
       threshold: 1,

@@ -273,7 +273,7 @@ describe('the stream health lines', () => {
 });
 
 describe('push + pull metrics (docs/PUSH-GAP-FILL.md)', () => {
-  it('adds PullEvents and PushGapEvents to the tick line only when a stream is push-primary', () => {
+  it('adds PullEvents, PushGapEvents and PushMatchedEvents to the tick line only when a stream is push-primary', () => {
     publish(tick([caughtUp]));
     publish(
       tick([
@@ -290,6 +290,7 @@ describe('push + pull metrics (docs/PUSH-GAP-FILL.md)', () => {
     expect(metricsOf(push!)).toMatchObject({
       [PUSH_METRICS.pullEvents]: ['Count', 103],
       [PUSH_METRICS.pushGapEvents]: ['Count', 93],
+      [PUSH_METRICS.pushMatchedEvents]: ['Count', 1105],
     });
     expect(dimensionsOf(push!)).toEqual([instanceDimensions('prod')]);
     const siem = healthLines().filter((line) => line.stream === 'siem');
