@@ -89,14 +89,14 @@ function containerFor(): Container {
     if (text !== undefined && isPlaceholderText(text)) {
       throw new SecretError(
         'No Event Push token is stored yet (the push token secret holds the placeholder the stack wrote).',
-        'Store a token: aws secretsmanager put-secret-value --secret-id <PushTokenSecretArn output> --secret-string "$(openssl rand -hex 24)", and paste the same token into Mimecast\'s Event Push integration.',
+        'Store a token: PUSH_TOKEN="$(openssl rand -hex 24)" npx mimecast-collector configure --push-token-only --push-token-secret-id <PushTokenSecretArn output>, and paste the same token into Mimecast\'s Event Push integration.',
       );
     }
     const checked = validatePushToken(text);
     if (!checked.ok) {
       throw new SecretError(
         `The Event Push token secret ${checked.problem}.`,
-        'Store a token of 16 to 4096 characters without spaces in the push token secret (see the PushTokenSecretArn output).',
+        'Store a token of 16 to 4096 characters without spaces: npx mimecast-collector configure --push-token-only --push-token-secret-id <PushTokenSecretArn output> (the token from PUSH_TOKEN).',
       );
     }
     log.registerSecrets([checked.value]);
