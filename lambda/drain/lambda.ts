@@ -98,8 +98,9 @@ export function summarise(instance: string, report: DrainReport): DrainSummary {
  * Thrown before anything is read or forwarded.
  */
 export function refuseOwnOutput(
-  config: Pick<LambdaConfig, 'sinkFormat' | 'sinkUrl'>,
+  config: { sinkFormat: string; sinkUrl: string },
   refs: readonly ObjectRef[],
+  where = 'PushBucketName/PushBucketPrefix',
 ): void {
   if (config.sinkFormat !== 's3') return;
   const lake = parseS3Url(config.sinkUrl, 'SINK_URL', []);
@@ -111,7 +112,7 @@ export function refuseOwnOutput(
     'Event Push bucket',
     [
       {
-        field: 'PushBucketName/PushBucketPrefix',
+        field: where,
         problem: `names s3://${own.bucket}/${own.key}, inside the s3 destination s3://${lake.bucket}/${under}: the drain would forward its own output again, without end`,
       },
     ],
