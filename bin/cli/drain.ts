@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_OBJECT_TIMEOUT_MS, drainFailure, drainObjects } from '../../lambda/drain/drain';
-import { drainDeps, s3ClientFor } from '../../lambda/drain/lambda';
+import { drainDeps, refuseOwnOutput, s3ClientFor } from '../../lambda/drain/lambda';
 import { DEFAULT_MAX_OBJECT_BYTES, S3ObjectStore } from '../../lambda/drain/s3-object-store';
 import { ConfigError, type ConfigProblem } from '../../lambda/errors';
 import { SINK_FORMATS, type SinkFormat } from '../../lambda/settings';
@@ -189,6 +189,7 @@ export async function drainCommand(argv: string[], io: CliIO): Promise<number> {
       drain.prefix,
       signal,
     );
+    refuseOwnOutput(drain, refs, '--bucket/--prefix');
     io.out(
       `Draining ${refs.length} object(s) under s3://${drain.bucket}/${drain.prefix} into ${redactUrl(new URL(drain.sinkUrl))} (${drain.sinkFormat}); done records in ${ledger.where}.`,
     );

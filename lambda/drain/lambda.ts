@@ -10,13 +10,15 @@ import type { Context } from 'aws-lambda';
 import type { Dispatcher } from 'undici';
 import type { LambdaConfig } from '../config';
 import { type Log, systemClock } from '../core/ports';
+import { ConfigError } from '../errors';
 import { secretValuesOf } from '../secrets/document';
 import { createDestination, type S3Options } from '../sinks';
+import { parseS3Url } from '../sinks/s3';
 import { createDrainLedger } from '../state/drain-ledger';
 import type { CredentialsSource } from '../tick';
 import { type DrainDeps, type DrainReport, drainFailure, drainObjects } from './drain';
 import { pushObjectForwarder } from './forward';
-import { objectsOfEvent } from './notifications';
+import { type ObjectRef, objectsOfEvent } from './notifications';
 import { DEFAULT_MAX_OBJECT_BYTES, S3ObjectStore } from './s3-object-store';
 
 /** Kept free at the end of the invocation: a failed object's claim release and the log lines. */
@@ -91,6 +93,34 @@ export function summarise(instance: string, report: DrainReport): DrainSummary {
 }
 
 /**
+ * Refuses objects under the s3 destination's own location (SinkFormat s3): draining the collector's
+ * output would write it again under the same prefix, whose notification drains it again, without end.
+ * Thrown before anything is read or forwarded.
+ */
+export function refuseOwnOutput(
+  config: { sinkFormat: string; sinkUrl: string },
+  refs: readonly ObjectRef[],
+  where = 'PushBucketName/PushBucketPrefix',
+): void {
+  if (config.sinkFormat !== 's3') return;
+  const lake = parseS3Url(config.sinkUrl, 'SINK_URL', []);
+  if (lake === undefined) return;
+  const under = lake.prefix === '' ? '' : `${lake.prefix}/`;
+  const own = refs.find((ref) => ref.bucket === lake.bucket && ref.key.startsWith(under));
+  if (own === undefined) return;
+  throw new ConfigError(
+    'Event Push bucket',
+    [
+      {
+        field: where,
+        problem: `names s3://${own.bucket}/${own.key}, inside the s3 destination s3://${lake.bucket}/${under}: the drain would forward its own output again, without end`,
+      },
+    ],
+    'Give Event Push a bucket, or a prefix, outside the IngestionUrl of the s3 destination, and redeploy.',
+  );
+}
+
+/**
  * The invocation handler for drain events, over the container's parts (built on first use). Objects
  * acknowledged stay done; any failed object fails the invocation, so S3 (or SQS) delivers it again.
  */
@@ -104,6 +134,7 @@ export function createDrainHandler(container: () => DrainContainer) {
     const { config, log } = parts;
     // Parsed before anything is read: a malformed event fails at once, naming what is wrong.
     const refs = objectsOfEvent(event);
+    refuseOwnOutput(config, refs);
     clients ??= {
       dynamo: new DynamoDBClient({
         maxAttempts: 3,

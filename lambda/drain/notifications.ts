@@ -2,11 +2,11 @@
  * Which objects an invocation is asked to drain: the S3 event notification as Lambda receives it.
  *
  * Three shapes carry the same fact ("this object was created"):
- * - direct S3 notifications (`Records[].s3`), what the stack wires: the bucket invokes the function;
+ * - EventBridge "Object Created" events (`detail.bucket.name`, `detail.object.key`), what the stack
+ *   wires (lib/constructs/push-bucket.ts): a rule on the bucket and prefix invokes the drain function;
+ * - direct S3 notifications (`Records[].s3`): a bucket that invokes the function itself;
  * - the same records inside SQS messages (`Records[].body`), for an operator who puts a queue in
- *   between to keep notifications for days and retry them with a dead-letter queue;
- * - EventBridge "Object Created" events (`detail.bucket.name`, `detail.object.key`), for a bucket
- *   that sends its events to EventBridge instead of to one target.
+ *   between to keep notifications for days and retry them with a dead-letter queue.
  * Keys in AWS notifications are URL-encoded with spaces as `+`; they are decoded here, once.
  * Anything else (object removals, S3's `s3:TestEvent`) asks for nothing. A body that is none of these
  * is a ProtocolError, never "nothing to do".

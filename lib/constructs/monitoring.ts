@@ -299,7 +299,9 @@ export class Monitoring extends Construct {
       {
         alarmDescription:
           `Records of failed or undeliverable ticks of collector "${instance}" are waiting in the failure queue ` +
-          '(FailureQueueUrl output). Read them for the cause, then purge the queue.' +
+          '(FailureQueueUrl output). Read them for the cause, then purge the queue. A record of an Event Push ' +
+          'S3 file (an Object Created event) means that file is not drained: run mimecast-collector drain ' +
+          'on its bucket and prefix (docs/DRAIN.md).' +
           findWith(HEALTH_QUERIES.failedStreams),
         metric: props.failureQueue.metricApproximateNumberOfMessagesVisible({
           period: ALARM_DEFAULTS.servicePeriod,

@@ -87,7 +87,7 @@ export function dynamoItemBytes(item: Record<string, AttributeValue>): number {
 }
 
 function countTemplate(template: Record<string, Cfn>) {
-  // The defaults deploy no conditional resource (no lake bucket, no push receiver, no alarm e-mail).
+  // The defaults deploy no conditional resource (no lake bucket, no push receiver, no S3 drain, no alarm e-mail).
   const resources = Object.values<Cfn>(template.Resources).filter((r) => r.Condition === undefined);
   const ofType = (type: string) => resources.filter((r) => r.Type === type);
   const alarms = ofType('AWS::CloudWatch::Alarm');

@@ -101,6 +101,36 @@ describe('mimecast-collector drain', () => {
     expect(receiver.received().map((e) => e.event)).toEqual([auditEvent(5)]);
   });
 
+  it('refuses to drain the s3 destination into itself, before reading or forwarding anything', async () => {
+    await put('lake/acme/audit/part-1.ndjson.gz', gzipSync(ndjson([auditEvent(8)])));
+    const before = receiver.received().length;
+    const gets = () => s3.requests().filter((r) => r.operation === 'GetObject').length;
+    const getsBefore = gets();
+    const io = captureIO(env());
+    const code = await main(
+      [
+        'drain',
+        '--bucket',
+        BUCKET,
+        '--prefix',
+        'lake/',
+        '--sink-format',
+        's3',
+        '--sink-url',
+        `s3://${BUCKET}/lake/`,
+        '--state-dir',
+        stateDir,
+      ],
+      io,
+    );
+    expect(code).not.toBe(0);
+    expect(io.text()).toContain(
+      '--bucket/--prefix: names s3://mimecast-push/lake/acme/audit/part-1.ndjson.gz',
+    );
+    expect(receiver.received()).toHaveLength(before);
+    expect(gets()).toBe(getsBefore);
+  });
+
   it('refuses a bucket given as a URL, naming the flag', async () => {
     const io = captureIO(env());
     expect(await main(['drain', '--bucket', `s3://${BUCKET}/events`, '--sink-url', receiver.url], io)).toBe(

@@ -90,6 +90,23 @@ describe('handler, S3 notification of Event Push objects', () => {
     expect(world.receiver.received().map((e) => e.event)).toEqual([auditEvent(3)]);
   });
 
+  it("refuses an object under the s3 destination's own prefix before reading it: draining it would loop", async () => {
+    await world.storeCredentials({ wrap: true });
+    const handler = coldStart(
+      world.env({ AWS_ENDPOINT_URL_S3: s3.endpoint, SINK_FORMAT: 's3', SINK_URL: `s3://${BUCKET}/lake/` }),
+    );
+    await put('lake/acme/audit/dt=2026-12-06/hour=05/part-1.ndjson.gz', gzipSync(ndjson([auditEvent(9)])));
+    const { outcome, failure } = await invoke(handler, notificationFor(s3));
+    expect(outcome).toBeUndefined();
+    expect(failure).toMatchObject({ kind: 'config' });
+    expect(String((failure as Error).message)).toContain(
+      `s3://${BUCKET}/lake/acme/audit/dt=2026-12-06/hour=05/part-1.ndjson.gz, inside the s3 destination s3://${BUCKET}/lake/`,
+    );
+    expect(
+      s3.requests().filter((r) => r.operation === 'GetObject' || r.operation === 'PutObject'),
+    ).toHaveLength(1);
+  });
+
   it('takes the same notification inside SQS messages', async () => {
     await world.storeCredentials({ wrap: true });
     const handler = coldStart(world.env({ AWS_ENDPOINT_URL_S3: s3.endpoint }));

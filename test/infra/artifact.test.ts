@@ -539,7 +539,8 @@ describe('the bundled push function behind a Function URL', () => {
     expect(pushWorld.receiver.received().map((e) => e.event)).toEqual(events);
   }, 120_000);
 });
-test('PushBucket existing: the drain function, invoked with the EventBridge event its rule delivers, drains the file once', async () => {
+
+test('PushBucket existing: the drain function, invoked with the EventBridge event its rule delivers, drains the file once, after a refusal', async () => {
   const bucket = 'acme-event-push';
   const parameters = { PushBucket: 'existing', PushBucketName: bucket, PushBucketPrefix: 'mimecast/push/' };
   const conditions = { DrainsPushBucket: true, CreatesPushBucket: false, HasPushBucketPrefix: true };
@@ -615,6 +616,19 @@ test('PushBucket existing: the drain function, invoked with the EventBridge even
       drainFn.Properties.Environment.Variables,
     );
     const outcomeOf = (run: BundleRun) => JSON.parse(run.stdout.split('OUTCOME ')[1]!.split('\n')[0]!);
+
+    // The destination refuses first: the invocation fails (Lambda retries it), nothing is recorded done.
+    push.receiver.inject({ kind: 'status', status: 400 });
+    const refused = await invokeBundle(handlerPath, env, objectCreated);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/FAILED Sink ndjson .* refused a batch of 3 events: HTTP 400/);
+    // The error log line names the object.
+    expect(`${refused.stdout}\n${refused.stderr}`).toMatch(
+      /"message":"object not drained".*mimecast\/push\/2026-12-06\/events 2\.ndjson\.gz/,
+    );
+    expect(push.receiver.ids()).toEqual([]);
+
+    // Lambda's retry of the same event forwards the file: it was not marked done.
     const drained = await invokeBundle(handlerPath, env, objectCreated);
     expect({ code: drained.code, failed: drained.stdout.match(/FAILED .*/)?.[0] }).toEqual({
       code: 0,
@@ -633,7 +647,7 @@ test('PushBucket existing: the drain function, invoked with the EventBridge even
     const [statement] = grant.Properties.PolicyDocument.Statement;
     const readable = iamGlob(evaluate(statement.Resource, parameters) as string);
     const calls = s3.requests().filter((r) => r.operation !== 'PutObject');
-    expect(calls.map((r) => r.operation)).toEqual(['GetObject']);
+    expect(calls.map((r) => r.operation)).toEqual(['GetObject', 'GetObject']);
     for (const call of calls) {
       const objectKey = decodeURIComponent(call.path.slice(`/${bucket}/`.length));
       expect(statement.Action).toContain('s3:GetObject');
@@ -650,7 +664,7 @@ test('PushBucket existing: the drain function, invoked with the EventBridge even
       events: 0,
     });
     expect(push.receiver.ids()).toHaveLength(events.length);
-    expect(s3.requests().filter((r) => r.operation === 'GetObject')).toHaveLength(1);
+    expect(s3.requests().filter((r) => r.operation === 'GetObject')).toHaveLength(2);
   } finally {
     client.destroy();
     await Promise.allSettled([push.stop(), s3.stop()]);
