@@ -33,7 +33,8 @@ export const HANDLER_EXPORT = 'handler';
 
 /**
  * How lambda/handler.ts is bundled. The Event Push drain function (push-bucket.ts) bundles the same
- * entry the same way, so both functions deploy one asset.
+ * entry the same way, so both functions deploy one asset; the push receiver (push-receiver.ts) bundles
+ * its own entry with these options.
  */
 export const HANDLER_BUNDLING: nodejs.BundlingOptions = {
   // Local esbuild (a devDependency), never Docker.

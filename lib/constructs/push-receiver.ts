@@ -23,7 +23,12 @@ import { PLACEHOLDER_SECRET } from '../../lambda/secrets/document';
 import { PUSH_TOKEN_SECRET_ENV } from '../../lambda/settings/schema';
 import { DYNAMODB_ACTIONS_FOR_PUSH_LEDGER_WRITES, PUSH_LEDGER_KEY_PREFIX } from '../../lambda/state/table';
 import { FUNCTION_DEFAULTS } from '../defaults';
-import { type CollectorSettingsValues, collectorEnvironment, PROJECT_ROOT } from './collector-function';
+import {
+  type CollectorSettingsValues,
+  collectorEnvironment,
+  HANDLER_BUNDLING,
+  PROJECT_ROOT,
+} from './collector-function';
 import { WRAP_CONTEXT_KEY } from './credentials-store';
 
 export const PUSH_HANDLER_ENTRY = path.join(PROJECT_ROOT, 'lambda', 'push-handler.ts');
@@ -104,15 +109,8 @@ export class PushReceiver extends Construct {
         // An ARN: where the token is, never the token.
         [PUSH_TOKEN_SECRET_ENV]: this.tokenSecret.secretArn,
       },
-      bundling: {
-        forceDockerBundling: false,
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        target: 'node24',
-        format: nodejs.OutputFormat.CJS,
-        externalModules: [],
-      },
+      // Its own entry (lambda/push-handler.ts), bundled as the collector's is.
+      bundling: HANDLER_BUNDLING,
     });
 
     // AuthType NONE: Mimecast cannot sign SigV4; the token is the authentication (see the file comment).
