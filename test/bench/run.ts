@@ -773,27 +773,17 @@ async function main(): Promise<void> {
       await probe('same file, batches of 1,000 events', v1.workload, simulator, {
         [ENV.batchMaxEvents]: '1000',
       });
-      const quarter = Math.round(v1.workload.events / 4);
-      const small = await simulatorWith(quarter, 1, quarter);
-      try {
-        await probe(
-          'a file a quarter the size',
-          { ...v1.workload, id: 'siem-v1-quarter', events: quarter },
-          small,
-        );
-      } finally {
-        await small.stop();
-      }
-      const double = v1.workload.events * 2;
-      const large = await simulatorWith(double, 1, double);
-      try {
-        await probe(
-          'a file twice the size',
-          { ...v1.workload, id: 'siem-v1-double', events: double },
-          large,
-        );
-      } finally {
-        await large.stop();
+      for (const [factor, label, id] of [
+        [1 / 4, 'a file a quarter the size', 'siem-v1-quarter'],
+        [2, 'a file twice the size', 'siem-v1-double'],
+      ] as const) {
+        const events = Math.round(v1.workload.events * factor);
+        const sized = await simulatorWith(events, 1, events);
+        try {
+          await probe(label, { ...v1.workload, id, events }, sized);
+        } finally {
+          await sized.stop();
+        }
       }
     }
 
