@@ -213,6 +213,40 @@ describe('siem on API 1.0', () => {
     ]);
   });
 
+  it('gives each record its own time when datetimes repeat, change, are numbers or are missing', async () => {
+    const at = (n: number, datetime: unknown) => ({ ...receipt(n), datetime });
+    siemServer([
+      {
+        name: 'receipt_20240605110000000.json',
+        body: strToU8(
+          mta([
+            at(1, '2024-06-05T13:00:00+0100'),
+            at(2, '2024-06-05T13:00:00+0100'),
+            at(3, '2024-06-05T13:00:01+0100'),
+            at(4, 1717592402000),
+            at(5, '2024-06-05T13:00:01+0100'),
+            at(6, 'not a time'),
+            at(7, '2024-06-05T13:00:01+0100'),
+            at(8, '2024-06-05T13:00:01+0000'),
+          ]),
+        ),
+        token: 't1',
+      },
+    ]);
+    const source = client().source('siem');
+    const page = await source.fetchPage(source.seed(start, new Date(NOW)), budget());
+    expect((await collectParsed(page.records)).map((r) => r.time)).toEqual([
+      '2024-06-05T12:00:00.000Z',
+      '2024-06-05T12:00:00.000Z',
+      '2024-06-05T12:00:01.000Z',
+      '2024-06-05T13:00:02.000Z',
+      '2024-06-05T12:00:01.000Z',
+      '2024-06-05T11:00:00.000Z', // no valid datetime: the file name's time
+      '2024-06-05T12:00:01.000Z',
+      '2024-06-05T13:00:01.000Z',
+    ]);
+  });
+
   it.each([200, 400])(
     'maps err_audit_siem_invalid_token (HTTP %i) to InvalidSiemTokenError',
     async (status) => {

@@ -153,16 +153,33 @@ export class SiemV1Source implements MimecastStreamSource {
     const onRecord = (memberName: string | undefined) => {
       const logType = logTypeFromFileName(answer.fileName ?? memberName);
       const fallbackTime = fileTime ?? fileNameTime(memberName);
+      // A file is in time order with many records per second: the last datetime's parse is reused.
+      let lastDatetime: string | undefined;
+      let lastMs = 0;
+      let lastIso = '';
       return (record: Record<string, unknown>, text?: string) => {
-        const timeMs = parseMimecastTime(record.datetime) ?? fallbackTime;
-        if (timeMs === undefined) {
-          throw new DecodeError('SIEM record without a valid datetime', excerpt(JSON.stringify(record)));
+        const datetime = record.datetime;
+        let timeMs: number | undefined;
+        let time: string;
+        if (datetime === lastDatetime && lastDatetime !== undefined) {
+          timeMs = lastMs;
+          time = lastIso;
+        } else {
+          timeMs = parseMimecastTime(datetime) ?? fallbackTime;
+          if (timeMs === undefined) {
+            throw new DecodeError('SIEM record without a valid datetime', excerpt(JSON.stringify(record)));
+          }
+          time = toIsoUtc(timeMs);
+          if (typeof datetime === 'string') {
+            lastDatetime = datetime;
+            lastMs = timeMs;
+            lastIso = time;
+          }
         }
         if (timeMs >= sinceMs) {
           // JSON files: the file's own bytes make the id and are the event (the file never changes;
           // the parsed record is dropped here); key_value records have no such text and are
           // canonicalised and serialised.
-          const time = toIsoUtc(timeMs);
           if (text === undefined) {
             queue.push({ id: ids.idOf(record), logType, time, event: record });
           } else {
