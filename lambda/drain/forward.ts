@@ -1,11 +1,20 @@
 /**
  * One Event Push object through the push pipeline (lambda/push): its events parsed (HEC JSON array,
  * NDJSON or one event), classified and wrapped with the pull path's id rules, then forwarded through
- * the destination in batches; resolves only once every batch was acknowledged.
+ * the destination in batches; resolves only once every batch was acknowledged, after which the events
+ * go into the push ledger as a received push's do.
  */
-import type { Clock, Sink } from '../core/ports';
+import type { Clock, Log, Sink } from '../core/ports';
+import type { PushLedger } from '../core/push-ledger';
 import { PushBodyError } from '../errors';
-import { forwardPush, type PushBatchLimits, type PushedItem, parsePushBody, pushEnvelopes } from '../push';
+import {
+  forwardPush,
+  type PushBatchLimits,
+  type PushedItem,
+  parsePushBody,
+  pushEnvelopes,
+  recordPushed,
+} from '../push';
 import type { ForwardObject } from './ports';
 
 export interface ObjectForwarderOptions {
@@ -13,6 +22,9 @@ export interface ObjectForwarderOptions {
   destination: Sink;
   limits: PushBatchLimits & { maxDecodedBytes: number };
   clock: Clock;
+  log: Log;
+  /** With push-primary streams: the ledger the pull reads, so it leaves out what was drained. */
+  pushLedger?: PushLedger;
 }
 
 export function pushObjectForwarder(options: ObjectForwarderOptions): ForwardObject {
@@ -28,6 +40,7 @@ export function pushObjectForwarder(options: ObjectForwarderOptions): ForwardObj
     // Events without a time of their own take the time the object was drained (ids never depend on it).
     const envelopes = pushEnvelopes(items, { instance: options.instance, receivedAtMs: options.clock.now() });
     await forwardPush(envelopes, options.destination, budget, options.limits);
+    await recordPushed(envelopes, options.pushLedger, options.log);
     return { events: envelopes.length };
   };
 }

@@ -10,11 +10,13 @@ import type { Context } from 'aws-lambda';
 import type { Dispatcher } from 'undici';
 import type { LambdaConfig } from '../config';
 import { type Log, systemClock } from '../core/ports';
+import type { PushLedger } from '../core/push-ledger';
 import { ConfigError } from '../errors';
 import { secretValuesOf } from '../secrets/document';
 import { createDestination, type S3Options } from '../sinks';
 import { parseS3Url } from '../sinks/s3';
 import { createDrainLedger } from '../state/drain-ledger';
+import { DynamoPushLedger } from '../state/push-ledger-store';
 import type { CredentialsSource } from '../tick';
 import { type DrainDeps, type DrainReport, drainFailure, drainObjects } from './drain';
 import { pushObjectForwarder } from './forward';
@@ -66,6 +68,8 @@ export function drainDeps(parts: {
   batch: { batchMaxEvents: number; batchMaxBytes: number };
   log: Log;
   maxObjectBytes?: number;
+  /** With push-primary streams: the ledger drained events are recorded in (docs/PUSH-GAP-FILL.md). */
+  pushLedger?: PushLedger;
 }): DrainDeps {
   const maxObjectBytes = parts.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
   return {
@@ -76,6 +80,8 @@ export function drainDeps(parts: {
       destination: parts.destination,
       limits: { ...parts.batch, maxDecodedBytes: maxObjectBytes },
       clock: systemClock,
+      log: parts.log,
+      ...(parts.pushLedger === undefined ? {} : { pushLedger: parts.pushLedger }),
     }),
     log: parts.log,
     clock: systemClock,
@@ -158,6 +164,15 @@ export function createDrainHandler(container: () => DrainContainer) {
       destination,
       batch: { batchMaxEvents: config.batchMaxEvents, batchMaxBytes: config.batchMaxBytes },
       log,
+      ...(config.pushPrimaryStreams.length === 0
+        ? {}
+        : {
+            pushLedger: new DynamoPushLedger({
+              tableName: config.checkpointTable,
+              instance: config.instance,
+              client: clients.dynamo,
+            }),
+          }),
     });
     const report = await drainObjects(refs, deps, {
       owner: context.awsRequestId,

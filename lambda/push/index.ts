@@ -24,3 +24,4 @@ export {
   receivePush,
   type StreamCounts,
 } from './receiver';
+export { recordPushed } from './record';

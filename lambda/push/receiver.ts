@@ -9,12 +9,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { describeError } from '../core/describe';
 import type { Envelope } from '../core/envelope';
 import type { CallBudget, Clock, Log, Sink } from '../core/ports';
-import type { PushedEntry, PushLedger } from '../core/push-ledger';
+import type { PushLedger } from '../core/push-ledger';
 import type { StreamId } from '../core/streams';
 import { CollectorError, PushBodyError } from '../errors';
 import { parsePushBody } from './body';
-import { pushEnvelopes, pushMatchKey } from './envelopes';
+import { pushEnvelopes } from './envelopes';
 import { forwardPush, type PushBatchLimits, type PushForwarded } from './forward';
+import { recordPushed } from './record';
 
 /** A pushed request: headers with lower-case names, the body as bytes (already base64-decoded). */
 export interface PushRequest {
@@ -163,7 +164,7 @@ export async function receivePush(request: PushRequest, deps: PushReceiverDeps):
       batches: forwarded.batches,
       bytes: forwarded.bytes,
     });
-    await recordDelivered(envelopes, deps.ledger, deps.log);
+    await recordPushed(envelopes, deps.ledger, deps.log);
     deps.onForwarded?.(forwarded);
     report(deps, { kind: 'forwarded', received, forwarded: forwarded.events });
     return answer(HEC.success);
@@ -185,32 +186,6 @@ function report(deps: PushReceiverDeps, outcome: PushOutcome): void {
     deps.onOutcome?.(outcome);
   } catch (error) {
     deps.log.warn('Push outcome not reported', { outcome: outcome.kind, error: describeError(error) });
-  }
-}
-
-/**
- * After the destination acknowledged: each event's match key into the push ledger. A failure here is
- * logged, not answered as one: the events were delivered, and the pull sends them again (a duplicate,
- * never a loss), while an error answer could pause the push integration.
- */
-async function recordDelivered(envelopes: readonly Envelope[], ledger: PushLedger | undefined, log: Log) {
-  if (ledger === undefined) return;
-  const byStream = new Map<StreamId, PushedEntry[]>();
-  for (const envelope of envelopes) {
-    const entries = byStream.get(envelope.stream) ?? [];
-    entries.push({ id: pushMatchKey(envelope.stream, envelope.event), time: envelope.time });
-    byStream.set(envelope.stream, entries);
-  }
-  for (const [stream, entries] of byStream) {
-    try {
-      await ledger.record(stream, entries);
-    } catch (error) {
-      log.warn('Push ledger not written: the pull will send these events again (duplicates, no loss)', {
-        stream,
-        events: entries.length,
-        error: describeError(error),
-      });
-    }
   }
 }
 

@@ -7,12 +7,16 @@
 import { gzipSync } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { eventId } from '../../lambda/core/envelope';
+import { bucketStart, ID_DIGEST_BYTES, packDigests } from '../../lambda/core/push-ledger';
 import type { DrainSummary } from '../../lambda/drain/lambda';
+import { ENV } from '../../lambda/env-names';
+import { pushMatchKey } from '../../lambda/push';
+import { DynamoPushLedger } from '../../lambda/state/push-ledger-store';
 import { auditEvent, hecArray, ndjson, receiptEvent } from '../push/fixtures';
 import type { S3Server } from '../receivers';
 import { startS3Server } from '../receivers';
 import { coldStart, invoke } from '../support/lambda';
-import { startWorld, type World } from '../support/world';
+import { startWorld, WORLD_INSTANCE, type World } from '../support/world';
 import { notificationFor } from './support';
 
 jest.setTimeout(60_000);
@@ -88,6 +92,44 @@ describe('handler, S3 notification of Event Push objects', () => {
     const retried = await invoke(handler, later);
     expect(retried.outcome as unknown as DrainSummary).toMatchObject({ forwarded: 1, events: 1 });
     expect(world.receiver.received().map((e) => e.event)).toEqual([auditEvent(3)]);
+  });
+
+  it('with push-primary streams, records what it forwarded in the push ledger, so the pull leaves it out', async () => {
+    await world.storeCredentials({ wrap: true });
+    const handler = coldStart(
+      world.env({ AWS_ENDPOINT_URL_S3: s3.endpoint, [ENV.pushPrimaryStreams]: 'audit' }),
+    );
+    const ledger = new DynamoPushLedger({
+      tableName: world.dynamo.tableName,
+      instance: WORLD_INSTANCE,
+      endpoint: world.dynamo.endpoint,
+      region: world.dynamo.region,
+      credentials: world.dynamo.credentials,
+    });
+    const recorded = async () => {
+      const parts = await ledger.readBucket(
+        'audit',
+        bucketStart(Date.parse(auditEvent(1).eventTime as string)),
+      );
+      return Buffer.concat(parts.map((part) => Buffer.from(part)));
+    };
+    try {
+      // A refused destination records nothing: those events were not delivered.
+      await put('2026/12/06/audit.json', hecArray([auditEvent(1), auditEvent(2)]));
+      world.receiver.inject(...Array.from({ length: 8 }, () => ({ kind: 'status' as const, status: 503 })));
+      expect((await invoke(handler, notificationFor(s3))).failure).toBeDefined();
+      expect((await recorded()).byteLength).toBe(0);
+
+      world.receiver.reset();
+      expect((await invoke(handler, notificationFor(s3))).failure).toBeUndefined();
+      const digests = await recorded();
+      expect(digests.byteLength).toBe(2 * ID_DIGEST_BYTES);
+      expect(digests).toEqual(
+        packDigests([pushMatchKey('audit', auditEvent(1)), pushMatchKey('audit', auditEvent(2))]),
+      );
+    } finally {
+      ledger.close();
+    }
   });
 
   it("refuses an object under the s3 destination's own prefix before reading it: draining it would loop", async () => {

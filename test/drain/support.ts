@@ -62,6 +62,7 @@ export async function startDrainRig(): Promise<DrainRig> {
     destination,
     limits: { batchMaxEvents: 500, batchMaxBytes: 1_000_000, maxDecodedBytes: 1_000_000 },
     clock: { now: () => Date.now() },
+    log: silentLog,
   });
   // What the drain handed over, then the function's own forwarding.
   const forward: ForwardObject = async (object, budget) => {
