@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { StreamId } from '../../lambda/core/streams';
 import { DEFAULT_OBJECT_TIMEOUT_MS, drainFailure, drainObjects } from '../../lambda/drain/drain';
 import { drainDeps, refuseOwnOutput, s3ClientFor } from '../../lambda/drain/lambda';
 import { DEFAULT_MAX_OBJECT_BYTES, S3ObjectStore } from '../../lambda/drain/s3-object-store';
@@ -14,10 +15,11 @@ import { SINK_FORMATS, type SinkFormat } from '../../lambda/settings';
 import { createDestination, s3OptionsFromEnv } from '../../lambda/sinks';
 import { redactUrl } from '../../lambda/sinks/endpoint';
 import { openLocalCheckpointStore } from '../../lambda/state/local-store';
+import { DynamoPushLedger } from '../../lambda/state/push-ledger-store';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
 import { CREDENTIAL_ENV } from './credentials';
 import { type CommandDeclaration, type FlagValues, helpText, parseFlags } from './flags';
-import { flagName, flagText, parseForwardingFlags } from './forwarding-flags';
+import { flagName, flagText, PUSH_PRIMARY_FLAG, parseForwardingFlags } from './forwarding-flags';
 import { type CliIO, EXIT_FAILED, EXIT_OK, reportError } from './io';
 import { terminalLog } from './run';
 import { DEFAULT_RUN_INSTANCE } from './run-flags';
@@ -65,6 +67,7 @@ S3-compatible server. The sink token comes from ${CREDENTIAL_ENV.sinkToken} (opt
     },
     { name: 'table', value: 'NAME', description: 'keep done records in this DynamoDB table instead' },
     { name: 'region', value: 'REGION', description: 'AWS region of --table' },
+    PUSH_PRIMARY_FLAG,
     { name: flagName('batchMaxEvents'), value: 'N', description: 'events per batch sent' },
     { name: flagName('batchMaxBytes'), value: 'N', description: 'bytes per batch sent, before compression' },
     { name: 'verbose', description: "print the drain's log lines on stderr" },
@@ -88,6 +91,7 @@ interface DrainPlan {
   instance: string;
   batchMaxEvents: number;
   batchMaxBytes: number;
+  pushPrimaryStreams: StreamId[];
   table?: string;
   stateDir?: string;
   region?: string;
@@ -201,6 +205,15 @@ export async function drainCommand(argv: string[], io: CliIO): Promise<number> {
       destination,
       batch: { batchMaxEvents: drain.batchMaxEvents, batchMaxBytes: drain.batchMaxBytes },
       log,
+      ...(drain.pushPrimaryStreams.length === 0
+        ? {}
+        : {
+            pushLedger: new DynamoPushLedger({
+              tableName: ledger.tableName,
+              instance: drain.instance,
+              client: ledger.client,
+            }),
+          }),
     });
     const report = await drainObjects(refs, deps, {
       owner: `drain-${randomUUID()}`,

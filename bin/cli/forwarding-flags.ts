@@ -1,6 +1,7 @@
 /**
- * What `receive` and `drain` both take to forward events: the destination, the instance and the batch
- * limits, each parsed by its setting's one schema (lambda/settings/schema.ts) and named by its flag.
+ * What `receive` and `drain` both take to forward events: the destination, the instance, the batch
+ * limits and the push-primary streams, each parsed by its setting's one schema
+ * (lambda/settings/schema.ts) and named by its flag.
  */
 import type { ConfigProblem } from '../../lambda/errors';
 import {
@@ -9,7 +10,7 @@ import {
   SETTING_SCHEMAS,
   SETTINGS_FLAG_NAMES,
 } from '../../lambda/settings';
-import type { FlagValues } from './flags';
+import type { FlagDeclaration, FlagValues } from './flags';
 
 /** A setting's flag without its dashes, as the command declarations name flags. */
 export const flagName = (setting: keyof typeof SETTING_CARRIERS) =>
@@ -23,8 +24,20 @@ export function flagText(values: FlagValues, name: string): string | undefined {
 
 export type ForwardingSettings = Pick<
   CollectorSettings,
-  'sinkFormat' | 'sinkUrl' | 'hecAck' | 'instance' | 'batchMaxEvents' | 'batchMaxBytes'
+  'sinkFormat' | 'sinkUrl' | 'hecAck' | 'instance' | 'batchMaxEvents' | 'batchMaxBytes' | 'pushPrimaryStreams'
 >;
+
+/**
+ * Events of these streams, once delivered, go into the push ledger of the same state folder or table,
+ * which `run --push-primary` reads to leave them out (docs/PUSH-GAP-FILL.md).
+ */
+export const PUSH_PRIMARY_FLAG: FlagDeclaration = {
+  name: flagName('pushPrimaryStreams'),
+  value: 'LIST',
+  description:
+    'streams `run --push-primary` fills the gaps of: their delivered events are recorded in the push ledger of --state-dir (or --table), for that run to leave out',
+  defaultNote: 'none: nothing recorded',
+};
 
 /** The forwarding settings, or undefined with every problem pushed. */
 export function parseForwardingFlags(
@@ -48,6 +61,7 @@ export function parseForwardingFlags(
     instance: parsed('instance'),
     batchMaxEvents: parsed('batchMaxEvents'),
     batchMaxBytes: parsed('batchMaxBytes'),
+    pushPrimaryStreams: parsed('pushPrimaryStreams'),
   };
   const { sinkFormat, hecAck } = settings;
   if (hecAck === true && sinkFormat !== undefined && sinkFormat !== 'splunk-hec') {

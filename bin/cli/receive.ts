@@ -12,10 +12,11 @@ import { redactUrl } from '../../lambda/sinks/endpoint';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
 import { CREDENTIAL_ENV } from './credentials';
 import { type CommandDeclaration, type FlagValues, helpText, parseFlags } from './flags';
-import { flagName, flagText, parseForwardingFlags } from './forwarding-flags';
+import { flagName, flagText, PUSH_PRIMARY_FLAG, parseForwardingFlags } from './forwarding-flags';
 import { type CliIO, EXIT_OK, reportError } from './io';
 import { startPushServer } from './receive-server';
 import { terminalLog } from './run';
+import { DEFAULT_STATE_DIR, openStore } from './store';
 
 /** Time one push may take to be forwarded before it is answered "busy" (Mimecast pushes it again). */
 export const RECEIVE_FORWARD_MS = 30_000;
@@ -55,6 +56,16 @@ The token comes from the environment, never from a flag:
       description: 'collector instance the envelopes carry',
       default: 'local',
     },
+    PUSH_PRIMARY_FLAG,
+    {
+      name: 'state-dir',
+      value: 'DIR',
+      description: 'with --push-primary: folder of the embedded store holding the push ledger',
+      defaultNote: DEFAULT_STATE_DIR,
+      conflicts: ['table'],
+    },
+    { name: 'table', value: 'NAME', description: 'with --push-primary: the DynamoDB table instead' },
+    { name: 'region', value: 'REGION', description: 'AWS region of --table' },
     { name: flagName('batchMaxEvents'), value: 'N', description: 'events per batch sent' },
     { name: flagName('batchMaxBytes'), value: 'N', description: 'bytes per batch sent, before compression' },
     { name: 'verbose', description: 'print a line per push on stderr' },
@@ -77,6 +88,8 @@ interface ReceivePlan {
   hecAck: boolean;
   instance: string;
   limits: PushReceiverLimits;
+  /** With --push-primary: where the push ledger is. */
+  ledgerStore?: { table?: string; stateDir?: string; region?: string };
 }
 
 function plan(values: FlagValues, conflicts: ConfigProblem[], env: CliIO['env']): ReceivePlan {
@@ -105,6 +118,9 @@ function plan(values: FlagValues, conflicts: ConfigProblem[], env: CliIO['env'])
     sinkUrl: forwarding.sinkUrl,
     hecAck: forwarding.hecAck,
     instance: forwarding.instance,
+    ...(forwarding.pushPrimaryStreams.length === 0
+      ? {}
+      : { ledgerStore: { table: text('table'), stateDir: text('state-dir'), region: text('region') } }),
     limits: {
       ...PUSH_LIMITS,
       batchMaxEvents: forwarding.batchMaxEvents,
@@ -132,7 +148,9 @@ export async function receiveCommand(argv: string[], io: CliIO): Promise<number>
   redactor.register([receive.token, ...(sinkToken ? [sinkToken] : [])]);
   const log = terminalLog(io, verbose, redactor);
   let server: Awaited<ReturnType<typeof startPushServer>>;
+  let store: Awaited<ReturnType<typeof openStore>> | undefined;
   try {
+    if (receive.ledgerStore !== undefined) store = await openStore(receive.ledgerStore);
     const destination = createDestination(
       { sinkFormat: receive.sinkFormat, sinkUrl: receive.sinkUrl, hecAck: receive.hecAck },
       { ...(sinkToken ? { token: sinkToken } : {}), log, s3: s3OptionsFromEnv(io.env) },
@@ -142,6 +160,7 @@ export async function receiveCommand(argv: string[], io: CliIO): Promise<number>
       destination,
       instance: receive.instance,
       limits: receive.limits,
+      ...(store === undefined ? {} : { ledger: store.pushLedger(receive.instance) }),
       budget: () => ({
         signal: AbortSignal.timeout(RECEIVE_FORWARD_MS),
         deadline: Date.now() + RECEIVE_FORWARD_MS,
@@ -156,10 +175,11 @@ export async function receiveCommand(argv: string[], io: CliIO): Promise<number>
       },
     });
   } catch (error) {
+    await store?.close();
     return reportError(io, error);
   }
   io.out(
-    `Receiving Event Push on ${server.origin} into ${redactUrl(new URL(receive.sinkUrl))} (${receive.sinkFormat}); token from ${PUSH_TOKEN_ENV}. Ctrl-C stops.`,
+    `Receiving Event Push on ${server.origin} into ${redactUrl(new URL(receive.sinkUrl))} (${receive.sinkFormat}); token from ${PUSH_TOKEN_ENV}${store === undefined ? '' : `; push ledger in ${store.description}`}. Ctrl-C stops.`,
   );
   await new Promise<void>((resolve) => {
     if (io.signal === undefined || io.signal.aborted) {
@@ -169,6 +189,7 @@ export async function receiveCommand(argv: string[], io: CliIO): Promise<number>
     io.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   await server.close();
+  await store?.close();
   io.out('Receiver stopped.');
   return EXIT_OK;
 }

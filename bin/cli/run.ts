@@ -222,7 +222,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     `Collecting ${settings.streams.join(', ')} from ${settings.mimecastBaseUrl} (API ${settings.apiVersion}.0) into ${redactUrl(new URL(settings.sinkUrl))} (${settings.sinkFormat}); checkpoints in ${opened.description}.`,
   );
 
-  // Push-primary streams read the ledger `receive` writes into the same state (docs/PUSH-GAP-FILL.md).
+  // Push-primary streams read the ledger `receive --push-primary` and `drain --push-primary` write into the same state (docs/PUSH-GAP-FILL.md).
   const pushLedger =
     settings.pushPrimaryStreams.length === 0 ? undefined : opened.pushLedger(settings.instance);
   const delivered = new Map<string, number>();
