@@ -89,7 +89,7 @@ function containerFor(): Container {
     if (text !== undefined && isPlaceholderText(text)) {
       throw new SecretError(
         'No Event Push token is stored yet (the push token secret holds the placeholder the stack wrote).',
-        'Store a token: PUSH_TOKEN="$(openssl rand -hex 24)" npx mimecast-collector configure --push-token-only --push-token-secret-id <PushTokenSecretArn output>, and paste the same token into Mimecast\'s Event Push integration.',
+        'Store a token: export PUSH_TOKEN="$(openssl rand -hex 24)", then npx mimecast-collector configure --push-token-only --push-token-secret-id <PushTokenSecretArn output>, and paste the same $PUSH_TOKEN into Mimecast\'s Event Push integration.',
       );
     }
     const checked = validatePushToken(text);

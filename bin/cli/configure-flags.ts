@@ -104,7 +104,7 @@ Example:
     --kms-key-id arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
 
   export ${PUSH_TOKEN_ENV}="$(openssl rand -hex 24)"
-  npx mimecast-collector configure --push-token-only \
+  npx mimecast-collector configure --push-token-only \\
     --push-token-secret-id arn:aws:secretsmanager:eu-west-1:123456789012:secret:PushToken-AbC123
 `,
 };

@@ -193,7 +193,11 @@ export async function drainCommand(argv: string[], io: CliIO): Promise<number> {
       drain.prefix,
       signal,
     );
-    refuseOwnOutput(drain, refs, '--bucket/--prefix');
+    refuseOwnOutput(drain, refs, {
+      where: '--bucket/--prefix',
+      sinkUrl: '--sink-url',
+      remedy: 'or drain into another destination',
+    });
     io.out(
       `Draining ${refs.length} object(s) under s3://${drain.bucket}/${drain.prefix} into ${redactUrl(new URL(drain.sinkUrl))} (${drain.sinkFormat}); done records in ${ledger.where}.`,
     );

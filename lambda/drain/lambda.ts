@@ -106,7 +106,11 @@ export function summarise(instance: string, report: DrainReport): DrainSummary {
 export function refuseOwnOutput(
   config: { sinkFormat: string; sinkUrl: string },
   refs: readonly ObjectRef[],
-  where = 'PushBucketName/PushBucketPrefix',
+  names: { where: string; sinkUrl: string; remedy: string } = {
+    where: 'PushBucketName/PushBucketPrefix',
+    sinkUrl: 'IngestionUrl',
+    remedy: 'and redeploy',
+  },
 ): void {
   if (config.sinkFormat !== 's3') return;
   const lake = parseS3Url(config.sinkUrl, 'SINK_URL', []);
@@ -118,11 +122,11 @@ export function refuseOwnOutput(
     'Event Push bucket',
     [
       {
-        field: where,
+        field: names.where,
         problem: `names s3://${own.bucket}/${own.key}, inside the s3 destination s3://${lake.bucket}/${under}: the drain would forward its own output again, without end`,
       },
     ],
-    'Give Event Push a bucket, or a prefix, outside the IngestionUrl of the s3 destination, and redeploy.',
+    `Give Event Push a bucket, or a prefix, outside the ${names.sinkUrl} of the s3 destination, ${names.remedy}.`,
   );
 }
 

@@ -268,6 +268,7 @@ export class SyslogDestination implements Destination {
       // receiver's, so give the TLS layer a moment to read them; an end without one is a dropped
       // connection, not a confirmation.
       const onTransportEnd = () => {
+        if (stage === 'done') return;
         if (stage === 'connecting' || stage === 'writing') return finish(closedEarly());
         graceTimer = setTimeout(
           () =>

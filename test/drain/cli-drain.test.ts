@@ -127,6 +127,9 @@ describe('mimecast-collector drain', () => {
     expect(io.text()).toContain(
       '--bucket/--prefix: names s3://mimecast-push/lake/acme/audit/part-1.ndjson.gz',
     );
+    expect(io.text()).toContain(
+      'outside the --sink-url of the s3 destination, or drain into another destination',
+    );
     expect(receiver.received()).toHaveLength(before);
     expect(gets()).toBe(getsBefore);
   });
