@@ -140,6 +140,7 @@ export class MimecastCollectorStack extends Stack {
         this.checkpoints.table,
       ),
       failureQueue: this.collector.failureQueue,
+      alarmTopic: this.monitoring.topic,
       bucketName: p.pushBucketName.valueAsString,
       prefix: p.pushBucketPrefix.valueAsString,
       retentionDays: p.pushRetentionDays.valueAsString,

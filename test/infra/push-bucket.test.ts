@@ -143,6 +143,7 @@ describe('parameters and conditions', () => {
       .map(([, r]) => `${r.Type} ${r.Condition}`)
       .sort();
     expect(drainResources).toEqual([
+      'AWS::CloudWatch::Alarm DrainsPushBucket',
       'AWS::Events::Rule DrainsPushBucket',
       'AWS::IAM::Policy DrainsPushBucket',
       'AWS::Lambda::EventInvokeConfig DrainsPushBucket',
@@ -330,6 +331,27 @@ describe('the rule and the function', () => {
         SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
       },
     ]);
+  });
+
+  test('a notification the rule could not hand to the function pages on the alarm topic (the target has no dead-letter queue)', () => {
+    const [, alarm] = only('AWS::CloudWatch::Alarm', 'DrainsPushBucket');
+    const topic = Object.entries<Cfn>(resources).find(([, r]) => r.Type === 'AWS::SNS::Topic')![0];
+    expect(alarm.Properties).toMatchObject({
+      AlarmName: 'mimecast-collector/acme/event-push-not-drained',
+      Namespace: 'AWS/Events',
+      MetricName: 'FailedInvocations',
+      Dimensions: [{ Name: 'RuleName', Value: { Ref: ruleId } }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topic }],
+      OKActions: [{ Ref: topic }],
+    });
+    expect(rule.Properties.Targets[0].DeadLetterConfig).toBeUndefined();
+    expect(JSON.stringify(alarm.Properties.AlarmDescription)).toContain(
+      'npx mimecast-collector drain --bucket',
+    );
   });
 
   test("the drain function: the collector's code, role, log group and environment; its own concurrency, timeout and retries", () => {

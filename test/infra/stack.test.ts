@@ -915,8 +915,9 @@ describe('several instances', () => {
         );
     const namesA = physicalNames(a.template.toJSON());
     const namesB = physicalNames(b.template.toJSON());
-    // The alias, the alarms (with the push receiver's "push stopped"), the dashboard; nothing else is named.
-    expect(namesA).toHaveLength(1 + Object.keys(ALARM_NAMES).length + 1 + 1);
+    // The alias, the alarms (with the push receiver's "push stopped" and the drain's "not drained"), the
+    // dashboard; nothing else is named.
+    expect(namesA).toHaveLength(1 + Object.keys(ALARM_NAMES).length + 2 + 1);
     for (const name of namesA) expect(namesB).not.toContain(name);
     // Resources that must never carry a fixed physical name.
     for (const t of [a.template, b.template]) {
