@@ -4,7 +4,7 @@
  * The Lambda parses every value again (lambda/config.ts): a parameter is only a token at synth time.
  */
 import { CfnCondition, CfnParameter, CfnRule, Fn, type Stack } from 'aws-cdk-lib';
-import { NUMERIC_SETTINGS, PUSHABLE_STREAMS, SIEM_EVENT_TYPE_SETS, SINK_FORMATS } from '../lambda/config';
+import { NUMERIC_SETTINGS, SIEM_EVENT_TYPE_SETS, SINK_FORMATS } from '../lambda/config';
 import { STREAM_IDS, streamsFor } from '../lambda/core/streams';
 import { MIMECAST_V1_HOSTS, MIMECAST_V2_HOSTS } from '../lambda/mimecast/hosts';
 import { STACK_SINK_FORMATS } from '../lambda/sinks/format';
@@ -15,7 +15,13 @@ import {
   SCHEDULE_MINUTES,
 } from './defaults';
 import { defineLakeParameters, type LakeParameters, S3_INGESTION_URL_PATTERN } from './lake-parameters';
-import { definePushBucketParameters, type PushBucketParameters } from './push-bucket-parameters';
+import { listPattern } from './list-pattern';
+import {
+  definePushBucketParameters,
+  definePushPrimaryParameters,
+  type PushBucketParameters,
+  type PushPrimaryParameters,
+} from './push-parameters';
 
 /** API 1.0 (HMAC-signed) regional hosts, as the function's config validation knows them. */
 export const MIMECAST_V1_BASE_URLS: readonly string[] = MIMECAST_V1_HOSTS.map((h) => h.baseUrl);
@@ -50,13 +56,8 @@ export const STREAMS_PATTERN = `^${STREAM_ALTERNATIVES}(,${STREAM_ALTERNATIVES})
  */
 export const DEFAULT_STACK_STREAMS: readonly string[] = streamsFor(1);
 
-/** Empty (every known type) or known event types, comma-separated, no space around the commas. */
-function eventTypesPattern(types: readonly string[]): string {
-  const one = `(${types.join('|')})`;
-  return `^$|^${one}(,${one})*$`;
-}
-export const SIEM_EVENT_TYPES_PATTERN = eventTypesPattern(SIEM_EVENT_TYPE_SETS.siem);
-export const SIEM_CI_EVENT_TYPES_PATTERN = eventTypesPattern(SIEM_EVENT_TYPE_SETS['siem-ci']);
+export const SIEM_EVENT_TYPES_PATTERN = listPattern(SIEM_EVENT_TYPE_SETS.siem);
+export const SIEM_CI_EVENT_TYPES_PATTERN = listPattern(SIEM_EVENT_TYPE_SETS['siem-ci']);
 
 /** A whole number from 1 to `max` (100 or 500), no leading zero: what the function accepts, nothing more. */
 function oneTo(max: 100 | 500): string {
@@ -81,22 +82,10 @@ const URL_PORT = '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][
  */
 export const INGESTION_URL_PATTERN = `^https://${URL_HOST}(:${URL_PORT})?([/?][^\\s#]*)?$|${S3_INGESTION_URL_PATTERN}`;
 
-const PUSHABLE_ALTERNATIVES = `(${PUSHABLE_STREAMS.join('|')})`;
-/**
- * Empty (none), or stream ids Event Push can carry, comma-separated, no spaces: what the function's
- * parsePushPrimaryStreams accepts on its own (that each is collected too, the function checks against
- * Streams, since a parameter pattern cannot see another parameter).
- */
-export const PUSH_PRIMARY_STREAMS_PATTERN = `^$|^${PUSHABLE_ALTERNATIVES}(,${PUSHABLE_ALTERNATIVES})*$`;
-
-/** A whole number of seconds from 0 to 86 400 (a day), no leading zero: NUMERIC_SETTINGS.pushTrailSeconds. */
-export const PUSH_TRAIL_SECONDS_PATTERN =
-  '^(0|[1-9][0-9]{0,3}|[1-7][0-9]{4}|8[0-5][0-9]{3}|86[0-3][0-9]{2}|86400)$';
-
 /** Empty (no subscription) or one plausible e-mail address. */
 export const ALARM_EMAIL_PATTERN = '^$|^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$';
 
-export interface CollectorParameters extends LakeParameters, PushBucketParameters {
+export interface CollectorParameters extends LakeParameters, PushBucketParameters, PushPrimaryParameters {
   collectionStart: CfnParameter;
   apiVersion: CfnParameter;
   mimecastBaseUrl: CfnParameter;
@@ -118,10 +107,6 @@ export interface CollectorParameters extends LakeParameters, PushBucketParameter
   pushReceiver: CfnParameter;
   /** True when PushReceiver is Enabled. */
   pushReceiverEnabled: CfnCondition;
-  /** Streams whose primary path is Event Push; the pull fills their gaps (docs/PUSH-GAP-FILL.md). */
-  pushPrimaryStreams: CfnParameter;
-  /** Seconds the pull of push-primary streams trails now. */
-  pushTrailSeconds: CfnParameter;
 }
 
 /**
@@ -282,37 +267,7 @@ export function defineParameters(stack: Stack): CollectorParameters {
   });
   const pushBucket = definePushBucketParameters(stack);
 
-  const pushPrimaryStreams = new CfnParameter(stack, 'PushPrimaryStreams', {
-    type: 'String',
-    default: '',
-    allowedPattern: PUSH_PRIMARY_STREAMS_PATTERN,
-    constraintDescription: `must be empty or a comma-separated list (no spaces) of: ${PUSHABLE_STREAMS.join(', ')}`,
-    description:
-      'Streams whose primary path is Event Push (needs PushReceiver Enabled; each must also be collected, see Streams): ' +
-      'the scheduled pull runs behind push and forwards only the events push did not deliver (docs/PUSH-GAP-FILL.md). ' +
-      'Empty = none.',
-  });
-  const pushTrailSeconds = new CfnParameter(stack, 'PushTrailSeconds', {
-    type: 'String',
-    default: String(NUMERIC_SETTINGS.pushTrailSeconds.default),
-    allowedPattern: PUSH_TRAIL_SECONDS_PATTERN,
-    constraintDescription: 'must be a whole number of seconds from 0 to 86400',
-    description:
-      'Push-primary window streams: seconds their pull stays behind now, so Event Push has delivered first ' +
-      '(0-86400; default 15 minutes). Too short shows false gaps (and duplicates), never a loss.',
-  });
-  // The ledger is written by the push function only: push-primary streams without it would have the
-  // pull forward everything and count every event as a push gap.
-  new CfnRule(stack, 'PushPrimaryStreamsNeedPushReceiver', {
-    ruleCondition: Fn.conditionNot(Fn.conditionEquals(pushPrimaryStreams.valueAsString, '')),
-    assertions: [
-      {
-        assert: Fn.conditionEquals(pushReceiver.valueAsString, 'Enabled'),
-        assertDescription:
-          'PushPrimaryStreams needs PushReceiver Enabled (the push receiver records what it delivered, so the pull fills only the gaps)',
-      },
-    ],
-  });
+  const pushPrimary = definePushPrimaryParameters(stack, pushReceiver, pushBucket.pushBucket);
 
   // The host list allows both generations; these rules refuse a host of the other generation
   // at deploy time, before anything is created.
@@ -368,8 +323,8 @@ export function defineParameters(stack: Stack): CollectorParameters {
           Label: { default: 'Event Push' },
           Parameters: [
             pushReceiver.logicalId,
-            pushPrimaryStreams.logicalId,
-            pushTrailSeconds.logicalId,
+            pushPrimary.pushPrimaryStreams.logicalId,
+            pushPrimary.pushTrailSeconds.logicalId,
             pushBucket.pushBucket.logicalId,
             pushBucket.pushBucketName.logicalId,
             pushBucket.pushBucketPrefix.logicalId,
@@ -399,8 +354,7 @@ export function defineParameters(stack: Stack): CollectorParameters {
     ...lake,
     pushReceiver,
     pushReceiverEnabled,
-    pushPrimaryStreams,
-    pushTrailSeconds,
+    ...pushPrimary,
     ...pushBucket,
   };
 }

@@ -16,18 +16,12 @@ import {
   CHECKPOINT_ATTRIBUTES as A,
   DRAIN_ATTRIBUTES as D,
   DRAIN_PARTITION_PREFIX,
+  DRAIN_RECORD_DAYS,
   TTL_ATTRIBUTE,
 } from './table';
 import { Expression } from './update-expression';
 
-/**
- * How long a done record is kept. It must outlive every re-delivery of the object's notification (S3
- * retries an asynchronous invocation for up to 6 hours; an SQS queue keeps a message up to 14 days)
- * and every `drain` over the bucket while the object is still there: expire Event Push objects in
- * fewer days than this (a bucket lifecycle rule), or a `drain` over an older prefix forwards their
- * events again (with the same ids, for the destination to drop).
- */
-export const DRAIN_RECORD_DAYS = 90;
+export { DRAIN_RECORD_DAYS };
 
 /** DynamoDB's limit on a sort key value. */
 const MAX_SORT_KEY_BYTES = 1024;

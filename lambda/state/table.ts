@@ -54,6 +54,15 @@ export const CHECKPOINT_ATTRIBUTES = {
  */
 export const DRAIN_PARTITION_PREFIX = 'drain#';
 
+/**
+ * How long a done record is kept. It must outlive every re-delivery of the object's notification (S3
+ * retries an asynchronous invocation for up to 6 hours; an SQS queue keeps a message up to 14 days)
+ * and every `drain` over the bucket while the object is still there: expire Event Push objects in
+ * fewer days than this (a bucket lifecycle rule), or a `drain` over an older prefix forwards their
+ * events again (with the same ids, for the destination to drop).
+ */
+export const DRAIN_RECORD_DAYS = 90;
+
 /** Attributes of a drain record besides the keys (`leaseOwner`/`leaseExpiresAt` as on checkpoints). */
 export const DRAIN_ATTRIBUTES = {
   /** S: `claimed` (being forwarded) or `done` (acknowledged by the destination). */

@@ -32,13 +32,12 @@ import {
   JSON_PAGE_SIZE_PATTERN,
   MIMECAST_V1_BASE_URLS,
   MIMECAST_V2_BASE_URLS,
-  PUSH_PRIMARY_STREAMS_PATTERN,
-  PUSH_TRAIL_SECONDS_PATTERN,
   SIEM_BATCH_PAGE_SIZE_PATTERN,
   SIEM_CI_EVENT_TYPES_PATTERN,
   SIEM_EVENT_TYPES_PATTERN,
   STREAMS_PATTERN,
 } from '../../lib/parameters';
+import { PUSH_PRIMARY_STREAMS_PATTERN, PUSH_TRAIL_SECONDS_PATTERN } from '../../lib/push-parameters';
 import { buildStack, type Cfn } from './helpers';
 
 const { template } = buildStack('acme');
@@ -151,13 +150,18 @@ test('PushTrailSeconds: the pattern allows exactly the whole numbers the functio
     expect(new RegExp(PUSH_TRAIL_SECONDS_PATTERN).test(bad)).toBe(false);
 });
 
-test('PushPrimaryStreams needs PushReceiver Enabled: a rule refuses it at deploy time', () => {
-  expect(json.Rules.PushPrimaryStreamsNeedPushReceiver).toEqual({
+test('PushPrimaryStreams needs something that receives pushes (PushReceiver Enabled or a PushBucket): a rule refuses it at deploy time', () => {
+  expect(json.Rules.PushPrimaryStreamsNeedPush).toEqual({
     RuleCondition: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'PushPrimaryStreams' }, ''] }] },
     Assertions: [
       {
-        Assert: { 'Fn::Equals': [{ Ref: 'PushReceiver' }, 'Enabled'] },
-        AssertDescription: expect.stringContaining('PushReceiver Enabled'),
+        Assert: {
+          'Fn::Or': [
+            { 'Fn::Equals': [{ Ref: 'PushReceiver' }, 'Enabled'] },
+            { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'PushBucket' }, 'none'] }] },
+          ],
+        },
+        AssertDescription: expect.stringContaining('PushReceiver Enabled or a PushBucket'),
       },
     ],
   });

@@ -1,9 +1,14 @@
 /**
- * The Event Push S3 drain's parameters (docs/DRAIN.md): whether there is an Event Push bucket to drain,
- * whether the stack creates it or takes one that exists, its name, the key prefix Event Push writes
- * under, and how long a created bucket keeps the files; and the conditions built on them.
+ * Event Push parameters besides PushReceiver (lib/parameters.ts):
+ * - the S3 drain's (docs/DRAIN.md): whether there is an Event Push bucket to drain, whether the stack
+ *   creates it or takes one that exists, its name, the key prefix Event Push writes under, and how long
+ *   a created bucket keeps the files; and the conditions built on them;
+ * - the gap fill's (docs/PUSH-GAP-FILL.md): the push-primary streams and how far their pull trails.
  */
 import { CfnCondition, CfnParameter, CfnRule, Fn, type Stack } from 'aws-cdk-lib';
+import { NUMERIC_SETTINGS, PUSHABLE_STREAMS } from '../lambda/config';
+import { DRAIN_RECORD_DAYS } from '../lambda/state/table';
+import { listPattern } from './list-pattern';
 
 /** none: no drain (the default); create: the stack creates the bucket; existing: it exists. */
 export const PUSH_BUCKET_CHOICES = ['none', 'create', 'existing'] as const;
@@ -28,8 +33,6 @@ export const PUSH_BUCKET_PREFIX_PATTERN = '^$|^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)
 export const PUSH_RETENTION_MAX_DAYS = 60;
 export const DEFAULT_PUSH_RETENTION_DAYS = '30';
 export const PUSH_RETENTION_DAYS_PATTERN = '^([1-9]|[1-5][0-9]|60)$';
-/** DRAIN_RECORD_DAYS of lambda/state/drain-ledger.ts (not imported: it loads the SDK); a test keeps them equal. */
-export const DONE_RECORD_DAYS = 90;
 
 export interface PushBucketParameters {
   pushBucket: CfnParameter;
@@ -82,7 +85,7 @@ export function definePushBucketParameters(stack: Stack): PushBucketParameters {
     constraintDescription: `must be a whole number of days from 1 to ${PUSH_RETENTION_MAX_DAYS}`,
     description:
       `PushBucket create only: days S3 keeps an Event Push file after it was written (1-${PUSH_RETENTION_MAX_DAYS}). ` +
-      `Files are drained within minutes; the done records that stop a second forwarding live ${DONE_RECORD_DAYS} days.`,
+      `Files are drained within minutes; the done records that stop a second forwarding live ${DRAIN_RECORD_DAYS} days.`,
   });
 
   const drainsPushBucket = new CfnCondition(stack, 'DrainsPushBucket', {
@@ -112,4 +115,64 @@ export function definePushBucketParameters(stack: Stack): PushBucketParameters {
     createsPushBucket,
     hasPushBucketPrefix,
   };
+}
+
+/**
+ * Empty (none), or stream ids Event Push can carry, comma-separated, no spaces: what the function's
+ * parsePushPrimaryStreams accepts on its own (that each is collected too, the function checks against
+ * Streams, since a parameter pattern cannot see another parameter).
+ */
+export const PUSH_PRIMARY_STREAMS_PATTERN = listPattern(PUSHABLE_STREAMS);
+
+/** A whole number of seconds from 0 to 86 400 (a day), no leading zero: NUMERIC_SETTINGS.pushTrailSeconds. */
+export const PUSH_TRAIL_SECONDS_PATTERN =
+  '^(0|[1-9][0-9]{0,3}|[1-7][0-9]{4}|8[0-5][0-9]{3}|86[0-3][0-9]{2}|86400)$';
+
+export interface PushPrimaryParameters {
+  /** Streams whose primary path is Event Push; the pull fills their gaps (docs/PUSH-GAP-FILL.md). */
+  pushPrimaryStreams: CfnParameter;
+  /** Seconds the pull of push-primary streams trails now. */
+  pushTrailSeconds: CfnParameter;
+}
+
+export function definePushPrimaryParameters(
+  stack: Stack,
+  pushReceiver: CfnParameter,
+  pushBucket: CfnParameter,
+): PushPrimaryParameters {
+  const pushPrimaryStreams = new CfnParameter(stack, 'PushPrimaryStreams', {
+    type: 'String',
+    default: '',
+    allowedPattern: PUSH_PRIMARY_STREAMS_PATTERN,
+    constraintDescription: `must be empty or a comma-separated list (no spaces) of: ${PUSHABLE_STREAMS.join(', ')}`,
+    description:
+      'Streams whose primary path is Event Push (needs PushReceiver Enabled or a PushBucket; each must also be collected, see Streams): ' +
+      'the scheduled pull runs behind push and forwards only the events push did not deliver (docs/PUSH-GAP-FILL.md). ' +
+      'Empty = none.',
+  });
+  const pushTrailSeconds = new CfnParameter(stack, 'PushTrailSeconds', {
+    type: 'String',
+    default: String(NUMERIC_SETTINGS.pushTrailSeconds.default),
+    allowedPattern: PUSH_TRAIL_SECONDS_PATTERN,
+    constraintDescription: 'must be a whole number of seconds from 0 to 86400',
+    description:
+      'Push-primary window streams: seconds their pull stays behind now, so Event Push has delivered first ' +
+      '(0-86400; default 15 minutes). Too short shows false gaps (and duplicates), never a loss.',
+  });
+  // The ledger is written by what receives pushes (the push function, the S3 drain): push-primary
+  // streams without either would have the pull forward everything and count every event as a gap.
+  new CfnRule(stack, 'PushPrimaryStreamsNeedPush', {
+    ruleCondition: Fn.conditionNot(Fn.conditionEquals(pushPrimaryStreams.valueAsString, '')),
+    assertions: [
+      {
+        assert: Fn.conditionOr(
+          Fn.conditionEquals(pushReceiver.valueAsString, 'Enabled'),
+          Fn.conditionNot(Fn.conditionEquals(pushBucket.valueAsString, 'none')),
+        ),
+        assertDescription:
+          'PushPrimaryStreams needs PushReceiver Enabled or a PushBucket (what receives pushes records what it delivered, so the pull fills only the gaps)',
+      },
+    ],
+  });
+  return { pushPrimaryStreams, pushTrailSeconds };
 }
