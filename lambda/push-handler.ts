@@ -17,7 +17,12 @@ import { sharedAgent } from './http/agent';
 import { PUSH_LIMITS, type PushAnswer, receivePush } from './push';
 import { isPlaceholderSecret } from './secrets/document';
 import { createCredentialsProvider } from './secrets/provider';
-import { PUSH_TOKEN_SECRET_ENV, validatePushToken } from './settings';
+import {
+  PUSH_TOKEN_MAX_LENGTH,
+  PUSH_TOKEN_MIN_LENGTH,
+  PUSH_TOKEN_SECRET_ENV,
+  validatePushToken,
+} from './settings';
 import { createDestination } from './sinks/create';
 import { DynamoPushLedger } from './state/push-ledger-store';
 import { createLogger, createMetrics, publishPushOutcome } from './telemetry';
@@ -96,7 +101,7 @@ function containerFor(): Container {
     if (!checked.ok) {
       throw new SecretError(
         `The Event Push token secret ${checked.problem}.`,
-        'Store a token of 16 to 4096 characters without spaces: npx mimecast-collector configure --push-token-only --push-token-secret-id <PushTokenSecretArn output> (the token from PUSH_TOKEN).',
+        `Store a token of ${PUSH_TOKEN_MIN_LENGTH} to ${PUSH_TOKEN_MAX_LENGTH} characters without spaces: npx mimecast-collector configure --push-token-only --push-token-secret-id <PushTokenSecretArn output> (the token from PUSH_TOKEN).`,
       );
     }
     log.registerSecrets([checked.value]);

@@ -1,6 +1,11 @@
 /** `configure`'s flags and help, declared once (flags.ts). */
 import { STREAM_IDS, type StreamId } from '../../lambda/core/streams';
-import { PUSH_TOKEN_ENV, V2_GLOBAL_BASE_URL } from '../../lambda/settings';
+import {
+  PUSH_TOKEN_ENV,
+  PUSH_TOKEN_MAX_LENGTH,
+  PUSH_TOKEN_MIN_LENGTH,
+  V2_GLOBAL_BASE_URL,
+} from '../../lambda/settings';
 import { CREDENTIAL_ENV } from './credentials';
 import { type CommandDeclaration, helpText } from './flags';
 
@@ -22,7 +27,7 @@ environment variable or, when that is not set, from a hidden prompt:
            When neither given nor typed, the token already in the secret is kept.
   sentinel: ${CREDENTIAL_ENV.azureTenantId}, ${CREDENTIAL_ENV.azureClientId}, ${CREDENTIAL_ENV.azureClientSecret} (all three,
            from the environment only; when none is set, the Entra app already in the secret is kept).
-  push:    ${PUSH_TOKEN_ENV} (with --push-token-secret-id: the Event Push token, 16 to 4096 characters without
+  push:    ${PUSH_TOKEN_ENV} (with --push-token-secret-id: the Event Push token, ${PUSH_TOKEN_MIN_LENGTH} to ${PUSH_TOKEN_MAX_LENGTH} characters without
            spaces, stored as it is in its own secret; paste the same into Mimecast's Event Push integration).`,
   flags: [
     {

@@ -24,18 +24,17 @@ import { createMimecastClient } from '../../lambda/mimecast';
 import type { CollectorCredentials } from '../../lambda/secrets/credentials';
 import { AZURE_FIELDS, type CredentialField } from '../../lambda/secrets/document';
 import { encryptionContextFor, wrapSecretFields } from '../../lambda/secrets/kms-fields';
-import { readCredentials, writeSecret, writeSecretString } from '../../lambda/secrets/provider';
+import { readCredentials, writeSecret } from '../../lambda/secrets/provider';
 import {
   type ApiVersion,
-  PUSH_TOKEN_ENV,
   parseApiVersion,
   validateInstanceId,
-  validatePushToken,
   validateSecretId,
 } from '../../lambda/settings';
 import { SecretRedactor } from '../../lambda/telemetry/redact';
 import { CONFIGURE_COMMAND, CONFIGURE_HELP, DEFAULT_CHECK_STREAM } from './configure-flags';
-import { apiVersionFromEnv, CREDENTIAL_ENV, checkedCredentials } from './credentials';
+import * as push from './configure-push-token';
+import { apiVersionFromEnv, CREDENTIAL_ENV, checkedCredentials, valueFromEnvOrPrompt } from './credentials';
 import { type SplitFlags, splitFlags } from './flags';
 import { type CliIO, EXIT_FAILED, EXIT_OK, redactingIO, reportError } from './io';
 import { awsClientConfig, parseSecretSafeFlags, resolveMimecastUrl, resolveRegion } from './secret-commands';
@@ -97,117 +96,6 @@ interface Inputs {
   pushTokenSecretId?: string;
 }
 
-/** Where the Event Push token goes (stack output PushTokenSecretArn), and the region to reach it. */
-interface PushTokenInputs {
-  secretId: string;
-  region: string;
-}
-
-/**
- * --push-token-secret-id, checked; undefined when not given. --push-token-only without it is a problem:
- * there would be nothing to do.
- */
-function parsePushTokenSecretId(
-  flags: SplitFlags['text'],
-  only: boolean,
-  problems: ConfigProblem[],
-): string | undefined {
-  const text = flags['push-token-secret-id'];
-  if (text === undefined) {
-    if (only) {
-      problems.push({
-        field: '--push-token-only',
-        problem: "needs --push-token-secret-id (the stack's PushTokenSecretArn output)",
-      });
-    }
-    return undefined;
-  }
-  const secret = validateSecretId(text);
-  if (!secret.ok) {
-    problems.push({ field: '--push-token-secret-id', problem: secret.problem });
-    return undefined;
-  }
-  return secret.value;
-}
-
-/** --push-token-only: only the push token's flags; any credentials flag is a mistake worth saying. */
-function parsePushTokenOnly(flags: SplitFlags['text'], env: CliIO['env']): PushTokenInputs {
-  const problems: ConfigProblem[] = [];
-  const secretId = parsePushTokenSecretId(flags, true, problems);
-  // The region comes from its ARN (or --region, or AWS_REGION), as for the credentials secret.
-  const region = resolveRegion(flags.region, [flags['push-token-secret-id']], env, problems);
-  for (const name of ['secret-id', 'kms-key-id', 'api-version', 'mimecast-url'] as const) {
-    if (flags[name] !== undefined) {
-      problems.push({
-        field: `--${name}`,
-        problem: 'is for the Mimecast credentials; --push-token-only stores only the Event Push token',
-      });
-    }
-  }
-  if (problems.length > 0 || secretId === undefined || region === undefined) {
-    throw new ConfigError(
-      'command line',
-      problems,
-      'Fix the listed flags; see `mimecast-collector configure --help`.',
-    );
-  }
-  return { secretId, region };
-}
-
-/**
- * The Event Push token from PUSH_TOKEN, else a hidden prompt; checked as the push function checks it.
- * Problems name the variable, never the value.
- */
-async function gatherPushToken(io: CliIO): Promise<{ token: string; from: 'environment' | 'prompt' }> {
-  const fromEnv = io.env[PUSH_TOKEN_ENV];
-  let text: string | undefined;
-  let from: 'environment' | 'prompt' = 'environment';
-  if (fromEnv !== undefined && fromEnv.trim() !== '') text = fromEnv;
-  else {
-    from = 'prompt';
-    text = await io.promptHidden?.(
-      `Event Push token (${PUSH_TOKEN_ENV}; the same one goes into Mimecast's Event Push integration, e.g. from openssl rand -hex 24): `,
-    );
-    if (text === undefined) {
-      throw new ConfigError(
-        'Event Push token',
-        [
-          {
-            field: PUSH_TOKEN_ENV,
-            problem: 'is not set, and there is no terminal to ask on; export it before running configure',
-          },
-        ],
-        `Set ${PUSH_TOKEN_ENV} (e.g. export ${PUSH_TOKEN_ENV}="$(openssl rand -hex 24)") and run configure again.`,
-      );
-    }
-  }
-  const checked = validatePushToken(text);
-  if (!checked.ok) {
-    throw new ConfigError(
-      'Event Push token',
-      [{ field: PUSH_TOKEN_ENV, problem: checked.problem }],
-      `Set ${PUSH_TOKEN_ENV} to a token of 16 to 4096 characters without spaces and run configure again.`,
-    );
-  }
-  return { token: checked.value, from };
-}
-
-/** Stores the token as the push token secret's value and says what to do with it, never showing it. */
-async function storePushToken(
-  io: CliIO,
-  sm: SecretsManagerClient,
-  secretId: string,
-  pushToken: { token: string; from: 'environment' | 'prompt' },
-): Promise<void> {
-  const written = await writeSecretString(sm, secretId, pushToken.token);
-  io.out(
-    `Stored the Event Push token in ${written.arn}${written.versionId ? ` (version ${written.versionId})` : ''} (from the ${pushToken.from}).`,
-  );
-  io.out(
-    "Paste the same token into Mimecast's Event Push integration (HEC or NDJSON type) with the PushUrl output as the URL; the push function reads the new token within 5 minutes.",
-  );
-}
-
 function parseInputs(flags: SplitFlags['text'], env: CliIO['env']): Inputs {
   const problems: ConfigProblem[] = [];
   const secret = validateSecretId(flags['secret-id']);
@@ -233,7 +121,7 @@ function parseInputs(flags: SplitFlags['text'], env: CliIO['env']): Inputs {
   if (!isStreamId(checkStream)) {
     problems.push({ field: '--check-stream', problem: `must be one of ${STREAM_IDS.join(', ')}` });
   }
-  const pushTokenSecretId = parsePushTokenSecretId(flags, false, problems);
+  const pushTokenSecretId = push.parsePushTokenSecretId(flags, false, problems);
   if (
     problems.length > 0 ||
     !secret.ok ||
@@ -274,29 +162,19 @@ async function gatherCredentials(
   const fields = [...FIELDS_BY_VERSION[apiVersion], ...(askSinkToken ? (['sinkToken'] as const) : [])];
   for (const field of fields) {
     const name = CREDENTIAL_ENV[field];
-    const fromEnv = io.env[name];
-    if (fromEnv !== undefined && fromEnv.trim() !== '') {
-      document[field] = fromEnv;
-      sources.set(field, 'environment');
-      continue;
-    }
     const optional = field === 'sinkToken';
-    const answer = await io.promptHidden?.(
+    const given = await valueFromEnvOrPrompt(
+      io,
+      name,
       optional
         ? `Sink token for the receiver (${name}; Enter to keep the secret's current one, if any): `
         : `Mimecast ${FIELD_LABELS[field]} (${name}): `,
     );
-    if (answer !== undefined && answer.trim() !== '') {
-      document[field] = answer;
-      sources.set(field, 'prompt');
+    if (given.ok && given.value.trim() !== '') {
+      document[field] = given.value;
+      sources.set(field, given.from);
     } else if (!optional) {
-      missing.push({
-        field: name,
-        problem:
-          answer === undefined
-            ? 'is not set, and there is no terminal to ask on; export it before running configure'
-            : 'was left empty',
-      });
+      missing.push(given.ok ? { field: name, problem: 'was left empty' } : given.problem);
     }
   }
   // sentinel's Entra app: from AZURE_* only (no prompt: most receivers need none); all three or none.
@@ -408,7 +286,8 @@ export async function configureCommand(argv: string[], io: CliIO): Promise<numbe
       return EXIT_OK;
     }
     const { text, on } = splitFlags(parsed.values);
-    if (on('push-token-only')) return await configurePushTokenOnly(parsePushTokenOnly(text, io.env), io);
+    if (on('push-token-only'))
+      return await push.configurePushTokenOnly(push.parsePushTokenOnly(text, io.env), io);
     switches = on;
     inputs = parseInputs(text, io.env);
   } catch (error) {
@@ -432,7 +311,7 @@ export async function configureCommand(argv: string[], io: CliIO): Promise<numbe
       ),
     );
     // Asked before anything is stored, so a missing or malformed token stores nothing at all.
-    const pushToken = inputs.pushTokenSecretId === undefined ? undefined : await gatherPushToken(io);
+    const pushToken = inputs.pushTokenSecretId === undefined ? undefined : await push.gatherPushToken(io);
     if (pushToken !== undefined) redactor.register([pushToken.token]);
 
     if (switches('skip-check')) {
@@ -501,7 +380,7 @@ export async function configureCommand(argv: string[], io: CliIO): Promise<numbe
       'The function reads the new values within 5 minutes, or at once after an authentication failure.',
     );
     if (pushToken !== undefined && inputs.pushTokenSecretId !== undefined) {
-      await storePushToken(safe, sm, inputs.pushTokenSecretId, pushToken);
+      await push.storePushToken(safe, sm, inputs.pushTokenSecretId, pushToken);
     }
     safe.out('');
     safe.out('Next, check every stream and the receiver with the stored credentials:');
@@ -514,22 +393,5 @@ export async function configureCommand(argv: string[], io: CliIO): Promise<numbe
   } finally {
     sm.destroy();
     kms.destroy();
-  }
-}
-
-/** --push-token-only: the Event Push token into its secret, nothing else asked or stored. */
-async function configurePushTokenOnly(push: PushTokenInputs, io: CliIO): Promise<number> {
-  const redactor = new SecretRedactor();
-  const safe = redactingIO(io, redactor);
-  const sm = new SecretsManagerClient(awsClientConfig(io.env, 'secretsManager', push.region));
-  try {
-    const pushToken = await gatherPushToken(io);
-    redactor.register([pushToken.token]);
-    await storePushToken(safe, sm, push.secretId, pushToken);
-    return EXIT_OK;
-  } catch (error) {
-    return reportError(safe, error);
-  } finally {
-    sm.destroy();
   }
 }

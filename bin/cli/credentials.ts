@@ -3,13 +3,14 @@
  * from flags: a flag's value ends up in shell history and process listings.
  */
 
-import { ConfigError } from '../../lambda/errors';
+import { ConfigError, type ConfigProblem } from '../../lambda/errors';
 import type { CollectorCredentials } from '../../lambda/secrets/credentials';
 import {
   AZURE_FIELDS,
   type CredentialField,
   validateCredentialsDocument,
 } from '../../lambda/secrets/document';
+import type { CliIO } from './io';
 
 export const CREDENTIAL_ENV: Record<CredentialField, string> = {
   appId: 'MIMECAST_APP_ID',
@@ -67,4 +68,33 @@ export function checkedCredentials(document: Record<string, unknown>, remedy?: s
     );
   }
   return checked.value;
+}
+
+/** Where configure took a value from: its environment variable, or the hidden prompt. */
+export type ValueSource = 'environment' | 'prompt';
+
+/**
+ * One secret value: envName's value when set (and not blank), else the answer to a hidden prompt asking
+ * `question` (returned as typed, possibly empty). With no terminal to ask on, the problem to report
+ * instead, naming the variable, never a value.
+ */
+export async function valueFromEnvOrPrompt(
+  io: CliIO,
+  envName: string,
+  question: string,
+): Promise<{ ok: true; value: string; from: ValueSource } | { ok: false; problem: ConfigProblem }> {
+  const fromEnv = io.env[envName];
+  if (fromEnv !== undefined && fromEnv.trim() !== '')
+    return { ok: true, value: fromEnv, from: 'environment' };
+  const answer = await io.promptHidden?.(question);
+  if (answer === undefined) {
+    return {
+      ok: false,
+      problem: {
+        field: envName,
+        problem: 'is not set, and there is no terminal to ask on; export it before running configure',
+      },
+    };
+  }
+  return { ok: true, value: answer, from: 'prompt' };
 }

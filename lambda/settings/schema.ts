@@ -375,6 +375,7 @@ export const toMimecastBaseUrl = (
  */
 export const PUSH_TOKEN_ENV = 'PUSH_TOKEN';
 export const PUSH_TOKEN_MIN_LENGTH = 16;
+export const PUSH_TOKEN_MAX_LENGTH = 4096;
 
 export function validatePushToken(text: string | undefined): Check<string> {
   const token = text?.trim() ?? '';
@@ -384,10 +385,10 @@ export function validatePushToken(text: string | undefined): Check<string> {
       problem: 'is not set: the receiver authenticates pushes by this token (Authorization: Splunk <token>)',
     };
   }
-  if (token.length < PUSH_TOKEN_MIN_LENGTH || token.length > 4096 || /\s/.test(token)) {
+  if (token.length < PUSH_TOKEN_MIN_LENGTH || token.length > PUSH_TOKEN_MAX_LENGTH || /\s/.test(token)) {
     return {
       ok: false,
-      problem: `must be ${PUSH_TOKEN_MIN_LENGTH} to 4096 characters without spaces, e.g. the output of \`openssl rand -hex 24\``,
+      problem: `must be ${PUSH_TOKEN_MIN_LENGTH} to ${PUSH_TOKEN_MAX_LENGTH} characters without spaces, e.g. the output of \`openssl rand -hex 24\``,
     };
   }
   return { ok: true, value: token };
