@@ -16,6 +16,7 @@ import {
 import { CredentialsStore } from './constructs/credentials-store';
 import { DataLake } from './constructs/data-lake';
 import { Monitoring } from './constructs/monitoring';
+import { addPushStoppedAlarm } from './constructs/push-alarm';
 import { PushBucketDrain } from './constructs/push-bucket';
 import { PushReceiver } from './constructs/push-receiver';
 import { LAG_ALARM_THRESHOLDS, lagAlarmSeconds, validateInstance } from './defaults';
@@ -124,7 +125,12 @@ export class MimecastCollectorStack extends Stack {
       condition: p.pushReceiverEnabled,
       entry: props.pushHandlerEntry,
     });
-    this.monitoring.addPushStoppedAlarm({
+    // Under Monitoring, where the alarm has always been: its logical ID (and so the named alarm) stays.
+    addPushStoppedAlarm(this.monitoring, {
+      instance: this.instance,
+      topic: this.monitoring.topic,
+      scheduleMinutes: p.scheduleMinutes.valueAsString,
+      dashboardUrl: this.monitoring.dashboardUrl,
       condition: p.pushReceiverEnabled,
       pushLogGroup: this.push.logGroup,
     });

@@ -7,8 +7,8 @@
  * watch an empty metric and never fire). None carries the stream, so adding streams adds neither
  * metrics nor alarms. Per-stream detail lives in the stream health log lines; the dashboard reads
  * them with Logs Insights and every alarm description says which query names the stream(s).
- * With the push receiver, one more alarm (push stopped, addPushStoppedAlarm) does metric math over the
- * push path's and the pull's instance metrics.
+ * With the push receiver, one more alarm (push stopped, push-alarm.ts) does metric math over the push
+ * path's and the pull's instance metrics, with CollectorMetrics and addPagingAlarm from here.
  */
 import { Aws, type CfnCondition, CfnMapping, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -22,12 +22,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StreamId } from '../../lambda/core/streams';
 import { HEALTH_QUERIES, STREAM_HEALTH_MESSAGE } from '../../lambda/telemetry/health-log';
-import {
-  INSTANCE_METRICS,
-  instanceDimensions,
-  METRICS_NAMESPACE,
-  PUSH_METRICS,
-} from '../../lambda/telemetry/metric-names';
+import { INSTANCE_METRICS, instanceDimensions, METRICS_NAMESPACE } from '../../lambda/telemetry/metric-names';
 import { ALARM_DEFAULTS, alarmNamePrefix, SCHEDULE_MINUTES } from '../defaults';
 
 export interface MonitoringProps {
@@ -71,39 +66,6 @@ export const ALARM_NAMES: Record<AlarmKey, string> = {
   failureQueue: 'failed-ticks-queued',
 };
 
-/** Name suffix of the "push stopped while pull still finds events" alarm (only with the push receiver). */
-export const PUSH_STOPPED_ALARM_NAME = 'push-stopped';
-
-/**
- * The push-stopped alarm's metric math (docs/PUSH-GAP-FILL.md, "Metrics and alarm"): 1 in a period in
- * which the pull of push-primary streams found events push never delivered (`gap`, PushGapEvents) and
- * none that push did deliver (`matched`, PushMatchedEvents). Both come from the same tick's metrics, so
- * neither is missing when the other is there: the push function's own PushEvents has no datapoint at all
- * once Mimecast stops pushing, and how CloudWatch fills a series empty over the whole range is not
- * something to bet an alarm on. A gap while push still delivers is what the pull is for and needs no one.
- */
-export const PUSH_STOPPED_EXPRESSION = 'IF(gap > 0 AND matched == 0, 1, 0)';
-/** Periods in a row that must breach: a short lull in push that the pull bridges does not page. */
-export const PUSH_STOPPED_PERIODS = 2;
-/**
- * The alarm's period per ScheduleMinutes: 15 minutes, or one schedule interval when that is longer, so
- * every period holds at least one tick (a period without one has no PushGapEvents and cannot breach).
- */
-export function pushStoppedPeriodSeconds(scheduleMinutes: string): number {
-  return Math.max(15 * 60, Number(scheduleMinutes) * 60);
-}
-
-export interface PushStoppedAlarmProps {
-  /** True when the `PushReceiver` parameter is Enabled: the alarm exists only then. */
-  condition: CfnCondition;
-  /** The push function's log group, named in the description. */
-  pushLogGroup: logs.ILogGroup;
-}
-
-/** Logs Insights query naming why pushes were refused or not forwarded (the push function's log lines). */
-export const PUSH_REFUSALS_QUERY =
-  'filter message like /^Push (refused|not forwarded)/ | stats count(*) as requests by message, bin(1h)';
-
 /** Metric helpers bound to one instance. */
 export class CollectorMetrics {
   constructor(private readonly instance: string) {}
@@ -123,35 +85,56 @@ export class CollectorMetrics {
   }
 }
 
+/** What an alarm states beyond the defaults of addPagingAlarm. */
+export type AlarmSpec = Pick<cloudwatch.AlarmProps, 'alarmDescription' | 'metric'> &
+  Partial<cloudwatch.AlarmProps>;
+
+/**
+ * An alarm of `instance`, on `topic` for ALARM and OK, named `<alarmNamePrefix><nameSuffix>` (the prefix
+ * the topic and key policies admit). It pages on a count of at least 1, in one period unless told otherwise.
+ */
+export function addPagingAlarm(
+  scope: Construct,
+  id: string,
+  on: { instance: string; topic: sns.ITopic; nameSuffix: string },
+  alarm: AlarmSpec,
+): cloudwatch.Alarm {
+  const created = new cloudwatch.Alarm(scope, id, {
+    alarmName: `${alarmNamePrefix(on.instance)}${on.nameSuffix}`,
+    threshold: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    ...alarm,
+  });
+  const action = new cwActions.SnsAction(on.topic);
+  created.addAlarmAction(action);
+  created.addOkAction(action);
+  return created;
+}
+
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
   readonly dashboard: cloudwatch.Dashboard;
   readonly alarms = {} as Record<AlarmKey, cloudwatch.Alarm>;
-  /** Created by addPushStoppedAlarm, under the push receiver's condition (not on the dashboard: it may not exist). */
-  pushStopped?: cloudwatch.Alarm;
-  private readonly periodSeconds: number;
-  private readonly scheduleMinutes: string;
-  private readonly instance: string;
-  private readonly dashboardUrl: string;
+  /** The dashboard's console URL (alarm descriptions name it). */
+  readonly dashboardUrl: string;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const { instance, key, logGroup } = props;
-    this.instance = instance;
-    this.scheduleMinutes = props.scheduleMinutes;
     const stack = Stack.of(this);
     const alarmArnPattern = `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:${alarmNamePrefix(instance)}*`;
     // Dashboards are global to the account: the region keeps same-named instances apart.
     const dashboardName = `MimecastCollector-${instance}-${stack.region}`;
-    const dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${dashboardName}`;
-    this.dashboardUrl = dashboardUrl;
+    this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${dashboardName}`;
 
     // One CloudWatch period per tick: a period shorter than the interval would see periods with
     // no tick at all (false "streams failing"), so the period follows the ScheduleMinutes parameter.
     const periods = new CfnMapping(this, 'SchedulePeriod', {
       mapping: Object.fromEntries(SCHEDULE_MINUTES.map((m) => [m, { Seconds: Number(m) * 60 }])),
     });
-    this.periodSeconds = Token.asNumber(periods.findInMap(props.scheduleMinutes, 'Seconds'));
+    const periodSeconds = Token.asNumber(periods.findInMap(props.scheduleMinutes, 'Seconds'));
 
     // CloudWatch publishes to the encrypted topic, so it needs the key: only for this instance's
     // alarms, and only for SNS data keys (SNS binds them to the topic through the encryption context
@@ -200,34 +183,19 @@ export class Monitoring extends Construct {
     (subscription.node.defaultChild as sns.CfnSubscription).cfnOptions.condition = props.hasAlarmEmail;
 
     const metrics = new CollectorMetrics(instance);
-    const action = new cwActions.SnsAction(this.topic);
-    const name = (key: AlarmKey) => `${alarmNamePrefix(instance)}${ALARM_NAMES[key]}`;
     /** Where the alarm's stream(s) show: a query to paste into Logs Insights, and the dashboard. */
     const findWith = (query: string) =>
       ` Which stream(s): CloudWatch Logs Insights on log group ${logGroup.logGroupName}, query: ${query} ` +
-      `- or the dashboard ${dashboardUrl}`;
+      `- or the dashboard ${this.dashboardUrl}`;
     const anyStream = (metricName: string) => metrics.instanceMetric(metricName, cloudwatch.Stats.MAXIMUM);
     /**
-     * Every alarm pages on a count of at least 1, in one period unless told otherwise; `perTick` alarms
+     * addPagingAlarm, kept in `alarms` (the dashboard shows them); `perTick` alarms
      * evaluate the collector's own metrics once per schedule period.
      */
-    const addAlarm = (
-      key: AlarmKey,
-      id: string,
-      alarm: Pick<cloudwatch.AlarmProps, 'alarmDescription' | 'metric'> & Partial<cloudwatch.AlarmProps>,
-      perTick: boolean,
-    ) => {
-      const created = new cloudwatch.Alarm(this, id, {
-        alarmName: name(key),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...alarm,
-      });
-      if (perTick) (created.node.defaultChild as cloudwatch.CfnAlarm).period = this.periodSeconds;
-      created.addAlarmAction(action);
-      created.addOkAction(action);
+    const addAlarm = (key: AlarmKey, id: string, alarm: AlarmSpec, perTick: boolean) => {
+      const on = { instance, topic: this.topic, nameSuffix: ALARM_NAMES[key] };
+      const created = addPagingAlarm(this, id, on, alarm);
+      if (perTick) (created.node.defaultChild as cloudwatch.CfnAlarm).period = periodSeconds;
       this.alarms[key] = created;
     };
 
@@ -314,65 +282,6 @@ export class Monitoring extends Construct {
     this.dashboard = this.buildDashboard(props, metrics, dashboardName);
   }
 
-  /**
-   * "Push stopped while pull still finds events": Event Push paused (or failing) for two periods in a row
-   * while the scheduled pull keeps finding events push never delivered. Nothing is lost (the pull
-   * forwards them); a person must resume the integration in Mimecast. Same topic, actions and name
-   * prefix as the other alarms (so the topic and key policies already admit it).
-   */
-  addPushStoppedAlarm(props: PushStoppedAlarmProps): cloudwatch.Alarm {
-    const metric = (metricName: string) =>
-      new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName,
-        dimensionsMap: instanceDimensions(this.instance),
-        statistic: cloudwatch.Stats.SUM,
-        period: Duration.minutes(15),
-      });
-    const alarm = new cloudwatch.Alarm(this, 'PushStopped', {
-      alarmName: `${alarmNamePrefix(this.instance)}${PUSH_STOPPED_ALARM_NAME}`,
-      alarmDescription:
-        `Event Push of collector "${this.instance}" delivered none of the events the scheduled pull found for ${PUSH_STOPPED_PERIODS} periods ` +
-        '(PushGapEvents > 0, PushMatchedEvents = 0): Mimecast has paused or stopped ' +
-        'the integration. Nothing is lost, the pull forwards them. Resume the Event Push integration in ' +
-        "Mimecast's Integrations Hub; if it keeps pausing, look for PushRequestsRefused (a token that no longer " +
-        'matches the push token secret) or PushDestinationFailures. Why: CloudWatch Logs Insights on log group ' +
-        `${props.pushLogGroup.logGroupName}, query: ${PUSH_REFUSALS_QUERY} - or the dashboard ${this.dashboardUrl}`,
-      metric: new cloudwatch.MathExpression({
-        expression: PUSH_STOPPED_EXPRESSION,
-        usingMetrics: {
-          gap: metric(PUSH_METRICS.pushGapEvents),
-          matched: metric(PUSH_METRICS.pushMatchedEvents),
-        },
-        period: Duration.minutes(15),
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: PUSH_STOPPED_PERIODS,
-      datapointsToAlarm: PUSH_STOPPED_PERIODS,
-      // No gap data (no tick with push-primary streams, or nothing to collect) is no reason to page.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    const action = new cwActions.SnsAction(this.topic);
-    alarm.addAlarmAction(action);
-    alarm.addOkAction(action);
-    const cfn = alarm.node.defaultChild as cloudwatch.CfnAlarm;
-    cfn.cfnOptions.condition = props.condition;
-    // The period follows ScheduleMinutes (a parameter, so a mapping): every period must hold a tick.
-    const periods = new CfnMapping(this, 'PushStoppedPeriod', {
-      mapping: Object.fromEntries(SCHEDULE_MINUTES.map((m) => [m, { Seconds: pushStoppedPeriodSeconds(m) }])),
-    });
-    const period = Token.asNumber(periods.findInMap(this.scheduleMinutes, 'Seconds'));
-    const queries = cfn.metrics as cloudwatch.CfnAlarm.MetricDataQueryProperty[];
-    cfn.metrics = queries.map((q) =>
-      q.metricStat === undefined
-        ? q
-        : { ...q, metricStat: { ...(q.metricStat as cloudwatch.CfnAlarm.MetricStatProperty), period } },
-    );
-    this.pushStopped = alarm;
-    return alarm;
-  }
-
   private buildDashboard(
     props: MonitoringProps,
     metrics: CollectorMetrics,
@@ -383,6 +292,7 @@ export class Monitoring extends Construct {
       dashboardName,
       defaultInterval: Duration.days(1),
     });
+    const View = cloudwatch.LogQueryVisualizationType;
     const logQuery = (
       title: string,
       queryString: string,
@@ -425,41 +335,15 @@ export class Monitoring extends Construct {
       }),
     );
     dashboard.addWidgets(
-      logQuery(
-        'Streams (over the dashboard period)',
-        HEALTH_QUERIES.streamsNow,
-        cloudwatch.LogQueryVisualizationType.TABLE,
-        24,
-        8,
-      ),
+      logQuery('Streams (over the dashboard period)', HEALTH_QUERIES.streamsNow, View.TABLE, 24, 8),
     );
     dashboard.addWidgets(
-      logQuery(
-        'Collection lag (s, max per hour)',
-        HEALTH_QUERIES.lagOverTime,
-        cloudwatch.LogQueryVisualizationType.LINE,
-        12,
-      ),
-      logQuery(
-        'Events forwarded per hour',
-        HEALTH_QUERIES.eventsOverTime,
-        cloudwatch.LogQueryVisualizationType.LINE,
-        12,
-      ),
+      logQuery('Collection lag (s, max per hour)', HEALTH_QUERIES.lagOverTime, View.LINE, 12),
+      logQuery('Events forwarded per hour', HEALTH_QUERIES.eventsOverTime, View.LINE, 12),
     );
     dashboard.addWidgets(
-      logQuery(
-        'Failed ticks per hour',
-        HEALTH_QUERIES.failuresOverTime,
-        cloudwatch.LogQueryVisualizationType.BAR,
-        12,
-      ),
-      logQuery(
-        'Failures by class',
-        HEALTH_QUERIES.failuresByClass,
-        cloudwatch.LogQueryVisualizationType.TABLE,
-        12,
-      ),
+      logQuery('Failed ticks per hour', HEALTH_QUERIES.failuresOverTime, View.BAR, 12),
+      logQuery('Failures by class', HEALTH_QUERIES.failuresByClass, View.TABLE, 12),
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({

@@ -15,7 +15,7 @@ import {
   PUSH_STOPPED_ALARM_NAME,
   PUSH_STOPPED_EXPRESSION,
   pushStoppedPeriodSeconds,
-} from '../../lib/constructs/monitoring';
+} from '../../lib/constructs/push-alarm';
 import { SCHEDULE_MINUTES } from '../../lib/defaults';
 import { captureOutput } from '../support/capture-output';
 import { type Datapoint, emfDatapoints, metricIdentity } from '../support/emf';
