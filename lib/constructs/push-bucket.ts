@@ -19,7 +19,6 @@
 import * as path from 'node:path';
 import { Aws, type CfnCondition, CfnResource, Duration, Fn, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -31,9 +30,10 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { alarmNamePrefix, FUNCTION_DEFAULTS } from '../defaults';
+import { FUNCTION_DEFAULTS } from '../defaults';
 import { HANDLER_BUNDLING, HANDLER_ENTRY, HANDLER_EXPORT, PROJECT_ROOT } from './collector-function';
 import { hardenedBucket } from './hardened-bucket';
+import { addPagingAlarm } from './monitoring';
 
 /**
  * cdk-nag's finding for the one wildcard of the read grant, as it names it: acknowledging this id
@@ -179,27 +179,25 @@ export class PushBucketDrain extends Construct {
     // The rule's target has no dead-letter queue (the failure queue's policy would name a rule that
     // exists only under the condition): EventBridge's FailedInvocations is what shows a notification
     // it could not hand to the function, and its object then waits undone for `drain`.
-    this.undeliveredAlarm = new cloudwatch.Alarm(this, 'Undelivered', {
-      alarmName: `${alarmNamePrefix(instance)}event-push-not-drained`,
-      alarmDescription:
-        `EventBridge could not invoke the Event Push drain function of collector "${instance}" for a new file ` +
-        `in s3://${bucketName}/${prefix} (FailedInvocations of the rule): the file is not forwarded. Check that ` +
-        'the drain function exists and may be invoked by the rule, then forward what is undone with ' +
-        `npx mimecast-collector drain --bucket ${bucketName} --prefix ${prefix} (docs/DRAIN.md).`,
-      metric: new cloudwatch.Metric({
-        namespace: 'AWS/Events',
-        metricName: 'FailedInvocations',
-        dimensionsMap: { RuleName: this.rule.ruleName },
-        statistic: cloudwatch.Stats.SUM,
-        period: Duration.minutes(5),
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.undeliveredAlarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
-    this.undeliveredAlarm.addOkAction(new cwActions.SnsAction(props.alarmTopic));
+    this.undeliveredAlarm = addPagingAlarm(
+      this,
+      'Undelivered',
+      { instance, topic: props.alarmTopic, nameSuffix: 'event-push-not-drained' },
+      {
+        alarmDescription:
+          `EventBridge could not invoke the Event Push drain function of collector "${instance}" for a new file ` +
+          `in s3://${bucketName}/${prefix} (FailedInvocations of the rule): the file is not forwarded. Check that ` +
+          'the drain function exists and may be invoked by the rule, then forward what is undone with ' +
+          `npx mimecast-collector drain --bucket ${bucketName} --prefix ${prefix} (docs/DRAIN.md).`,
+        metric: new cloudwatch.Metric({
+          namespace: 'AWS/Events',
+          metricName: 'FailedInvocations',
+          dimensionsMap: { RuleName: this.rule.ruleName },
+          statistic: cloudwatch.Stats.SUM,
+          period: Duration.minutes(5),
+        }),
+      },
+    );
 
     for (const child of this.node.findAll()) {
       if (child instanceof CfnResource && child.cfnOptions.condition === undefined) {
