@@ -65,7 +65,7 @@ export interface PushReceiverDeps {
   budget(): CallBudget;
   clock: Clock;
   log: Log;
-  /** Told of each push forwarded (the command line prints it). */
+  /** Told of each push forwarded (the command line prints it); a throw from it is logged, never answered. */
   onForwarded?: (forwarded: PushForwarded) => void;
   /**
    * Told how each request ended (the push function turns it into metrics, lambda/telemetry
@@ -165,7 +165,7 @@ export async function receivePush(request: PushRequest, deps: PushReceiverDeps):
       bytes: forwarded.bytes,
     });
     await recordPushed(envelopes, deps.ledger, deps.log);
-    deps.onForwarded?.(forwarded);
+    observe(deps, 'Push forwarding not reported', () => deps.onForwarded?.(forwarded));
     report(deps, { kind: 'forwarded', received, forwarded: forwarded.events });
     return answer(HEC.success);
   } catch (err) {
@@ -180,12 +180,24 @@ function countByStream(envelopes: readonly Envelope[]): StreamCounts {
   return counts;
 }
 
-/** Telemetry must not turn an answer into a throw: a failing observer is logged and the answer stands. */
 function report(deps: PushReceiverDeps, outcome: PushOutcome): void {
+  observe(deps, 'Push outcome not reported', () => deps.onOutcome?.(outcome), { outcome: outcome.kind });
+}
+
+/**
+ * Observers must not turn an answer into a throw: after delivery an error answer would have Mimecast
+ * push the events again (duplicates). A failing observer is logged and the answer stands.
+ */
+function observe(
+  deps: PushReceiverDeps,
+  failed: string,
+  call: () => void,
+  context: Record<string, unknown> = {},
+): void {
   try {
-    deps.onOutcome?.(outcome);
+    call();
   } catch (error) {
-    deps.log.warn('Push outcome not reported', { outcome: outcome.kind, error: describeError(error) });
+    deps.log.warn(failed, { ...context, error: describeError(error) });
   }
 }
 

@@ -87,3 +87,23 @@ test('answers success when the ledger fails, and says the pull will repeat the e
   expect(answer.status).toBe(200);
   expect(log.find('warn', 'Push ledger not written')).toHaveLength(1);
 });
+
+test('an observer that throws after delivery is logged; the answer stays success (an error would bring the push again)', async () => {
+  const log = new RecordingLog();
+  const destination = new RecordingSink();
+  const answer = await push({
+    destination,
+    log,
+    onForwarded: () => {
+      throw new Error('terminal closed');
+    },
+    onOutcome: () => {
+      throw new Error('metrics unavailable');
+    },
+  });
+  expect(answer.status).toBe(200);
+  expect(destination.delivered).toHaveLength(2);
+  expect(log.lines.map((l) => l.message)).toEqual(
+    expect.arrayContaining(['Push forwarding not reported', 'Push outcome not reported']),
+  );
+});
