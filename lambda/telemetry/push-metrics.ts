@@ -4,8 +4,9 @@
  * no PutMetricData call, so no IAM grant and no latency. Every line sets all its dimensions itself
  * (clearing Powertools' defaults), so the alarm's metric math finds exactly the set it names.
  */
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { PushOutcome } from '../push/receiver';
+import { count, publishEmfLine } from './emf';
 import {
   instanceDimensions,
   PUSH_METRICS,
@@ -25,15 +26,8 @@ export function publishPushOutcome(
   outcome: PushOutcome,
   now: number,
 ): void {
-  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  const line = (dimensions: Record<string, string>, values: Record<string, number>) => {
-    metrics.clearDimensions();
-    metrics.clearDefaultDimensions();
-    for (const [name, value] of Object.entries(dimensions)) metrics.addDimension(name, value);
-    for (const [name, value] of Object.entries(values)) metrics.addMetric(name, MetricUnit.Count, value);
-    metrics.setTimestamp(now);
-    metrics.publishStoredMetrics();
-  };
+  const line = (dimensions: Record<string, string>, values: Record<string, number>) =>
+    publishEmfLine(metrics, dimensions, values, now);
   const base = instanceDimensions(instance);
   const forwarded = outcome.kind === 'forwarded' ? outcome.forwarded : {};
   const delivered = Object.values(forwarded).reduce((sum, n) => sum + count(n), 0);
@@ -57,9 +51,4 @@ export function publishPushOutcome(
       },
     );
   }
-}
-
-/** Counts are non-negative integers; anything else is a bug that must not break telemetry. */
-function count(value: number | undefined): number {
-  return value !== undefined && Number.isFinite(value) && value > 0 ? value : 0;
 }

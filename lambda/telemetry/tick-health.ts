@@ -9,12 +9,13 @@
  * dimensions someone set; an alarm on a different set watches an empty metric. So publishing
  * clears the default dimensions and sets every dimension itself, from metric-names.ts.
  */
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { toLastError } from '../core/checkpoint';
 import type { Log } from '../core/ports';
 import { isHealthy, type StreamResult, type TickResult } from '../core/results';
 import type { StreamId } from '../core/streams';
 import { CollectorError, type ErrorKind } from '../errors';
+import { count, publishEmfLine } from './emf';
 import { REFUSALS, STREAM_HEALTH_MESSAGE, type StreamHealthLine } from './health-log';
 import {
   INSTANCE_METRICS,
@@ -138,21 +139,18 @@ export function createTickTelemetry(options: TickTelemetryOptions): TickTelemetr
       const health = tickHealth(result, now, lagAlarmSeconds);
       for (const line of health.streams) log.info(STREAM_HEALTH_MESSAGE, { ...line });
 
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-      metrics.clearDimensions();
-      metrics.clearDefaultDimensions();
-      for (const [name, value] of Object.entries(instanceDimensions(instance)))
-        metrics.addDimension(name, value);
-      for (const [name, value] of Object.entries(health.metrics))
-        metrics.addMetric(name, MetricUnit.Count, value);
-      for (const [name, value] of Object.entries(pullMetrics(result) ?? {}))
-        metrics.addMetric(name, MetricUnit.Count, value);
-      // In the EMF line too, so a query on the metric's own line names the streams behind it.
-      metrics.addMetadata('failedStreams', health.failedStreams);
-      metrics.addMetadata('laggingStreams', health.laggingStreams);
-      metrics.addMetadata('refusedStreams', health.refusedStreams);
-      metrics.setTimestamp(now);
-      metrics.publishStoredMetrics();
+      publishEmfLine(
+        metrics,
+        instanceDimensions(instance),
+        { ...health.metrics, ...pullMetrics(result) },
+        now,
+        // In the EMF line too, so a query on the metric's own line names the streams behind it.
+        {
+          failedStreams: health.failedStreams,
+          laggingStreams: health.laggingStreams,
+          refusedStreams: health.refusedStreams,
+        },
+      );
     },
   };
 }
@@ -165,9 +163,4 @@ function lagSeconds(result: StreamResult, now: number): number | undefined {
   if (Number.isNaN(newest)) return undefined;
   // Clock skew can put an event slightly in the future; lag is never negative.
   return Math.max(0, Math.round((now - newest) / 1000));
-}
-
-/** Counts from the engine are non-negative integers; anything else is a bug that must not break telemetry. */
-function count(value: number | undefined): number {
-  return value !== undefined && Number.isFinite(value) && value > 0 ? value : 0;
 }
