@@ -143,7 +143,7 @@ reads them); otherwise from the environment, as \`run\` takes them:
   sumo          an empty POST to the source URL (stores nothing; 401 means the URL was regenerated)
   datadog       an empty POST with DD-API-KEY (the key is checked first; the empty body is refused)
   sentinel      an Entra token for the app (AZURE_* or the secret's azure fields), then an empty POST
-                with it (the API checks token and role first; the empty body is refused, nothing ingested)
+                with it (403: the app lacks its role on the rule; the empty body ingests nothing)
   s3            HeadBucket (AWS_REGION, AWS_ENDPOINT_URL_S3 and the AWS credentials as \`run\` uses them)
   syslog        connects (and completes the TLS handshake) and closes, sending nothing
 
@@ -283,8 +283,6 @@ async function loadCredentials(plan: Plan, env: CliIO['env']): Promise<Collector
     kms.destroy();
   }
 }
-
-// ---------------------------------------------------------------------------------------------
 
 export async function verifyCommand(argv: string[], io: CliIO): Promise<number> {
   let flags: Flags;
