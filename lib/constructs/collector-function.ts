@@ -51,6 +51,35 @@ export const HANDLER_BUNDLING: nodejs.BundlingOptions = {
   externalModules: [],
 };
 
+/**
+ * What every function running lambda/handler.ts's bundle shares (the collector's and the Event Push
+ * drain's, push-bucket.ts): the entry, its bundling, runtime, architecture and memory.
+ */
+export function handlerFunctionProps(
+  entry: string | undefined,
+): Pick<
+  nodejs.NodejsFunctionProps,
+  | 'entry'
+  | 'handler'
+  | 'projectRoot'
+  | 'depsLockFilePath'
+  | 'runtime'
+  | 'architecture'
+  | 'memorySize'
+  | 'bundling'
+> {
+  return {
+    entry: entry ?? HANDLER_ENTRY,
+    handler: HANDLER_EXPORT,
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: FUNCTION_DEFAULTS.memorySizeMb,
+    bundling: HANDLER_BUNDLING,
+  };
+}
+
 /** The settings the function reads from its environment (tokens of the stack parameters). */
 export interface CollectorSettingsValues {
   apiVersion: string;
@@ -163,13 +192,7 @@ export class CollectorFunction extends Construct {
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: `Mimecast collector "${instance}": one collection tick`,
-      entry: props.entry ?? HANDLER_ENTRY,
-      handler: HANDLER_EXPORT,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: FUNCTION_DEFAULTS.memorySizeMb,
+      ...handlerFunctionProps(props.entry),
       timeout: FUNCTION_DEFAULTS.timeout,
       reservedConcurrentExecutions: FUNCTION_DEFAULTS.reservedConcurrency,
       retryAttempts: FUNCTION_DEFAULTS.retryAttempts,
@@ -178,7 +201,6 @@ export class CollectorFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       environment: collectorEnvironment(instance, settings, secret, table),
-      bundling: HANDLER_BUNDLING,
     });
 
     this.grantCollectorCalls(instance, key, secret, table);

@@ -16,13 +16,11 @@
  * drain function runs the same bundle (lambda/handler.ts dispatches drain events) as the same role, in
  * the same log group, with the async settings a drain needs (DRAIN_FUNCTION_DEFAULTS).
  */
-import * as path from 'node:path';
 import { Aws, type CfnCondition, CfnResource, Duration, Fn, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -30,8 +28,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FUNCTION_DEFAULTS } from '../defaults';
-import { HANDLER_BUNDLING, HANDLER_ENTRY, HANDLER_EXPORT, PROJECT_ROOT } from './collector-function';
+import { handlerFunctionProps } from './collector-function';
 import { hardenedBucket } from './hardened-bucket';
 import { addPagingAlarm } from './monitoring';
 
@@ -138,13 +135,7 @@ export class PushBucketDrain extends Construct {
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: `Mimecast collector "${instance}": drain Event Push files from S3`,
-      entry: props.entry ?? HANDLER_ENTRY,
-      handler: HANDLER_EXPORT,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: FUNCTION_DEFAULTS.memorySizeMb,
+      ...handlerFunctionProps(props.entry),
       timeout: DRAIN_FUNCTION_DEFAULTS.timeout,
       reservedConcurrentExecutions: DRAIN_FUNCTION_DEFAULTS.reservedConcurrency,
       retryAttempts: DRAIN_FUNCTION_DEFAULTS.retryAttempts,
@@ -153,7 +144,6 @@ export class PushBucketDrain extends Construct {
       role: props.role,
       logGroup: props.logGroup,
       environment: props.environment,
-      bundling: HANDLER_BUNDLING,
     });
 
     // Every object created under the prefix of that bucket, as S3 sends it to EventBridge. EventBridge
