@@ -4,7 +4,7 @@
  * Settings, credentials (for the sink token) and the HTTP agent are the container's, as for a tick;
  * the S3 and DynamoDB clients are built once per container here.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import type { Dispatcher } from 'undici';
@@ -17,6 +17,7 @@ import { createDestination, type S3Options } from '../sinks';
 import { parseS3Url } from '../sinks/s3';
 import { createDrainLedger } from '../state/drain-ledger';
 import { DynamoPushLedger } from '../state/push-ledger-store';
+import { checkpointTableClient } from '../state/table-client';
 import type { CredentialsSource } from '../tick';
 import { type DrainDeps, type DrainReport, drainFailure, drainObjects } from './drain';
 import { pushObjectForwarder } from './forward';
@@ -146,10 +147,7 @@ export function createDrainHandler(container: () => DrainContainer) {
     const refs = objectsOfEvent(event);
     refuseOwnOutput(config, refs);
     clients ??= {
-      dynamo: new DynamoDBClient({
-        maxAttempts: 3,
-        requestHandler: { requestTimeout: 5000, connectionTimeout: 2000 },
-      }),
+      dynamo: checkpointTableClient(),
       s3: s3ClientFor(parts.s3),
     };
     const credentials = await parts.credentials.get();

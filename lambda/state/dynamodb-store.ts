@@ -5,7 +5,7 @@
  * the same on DynamoDB and on dynalite (the local store). Every attribute name goes through
  * ExpressionAttributeNames, because `cursor` and `offset` are DynamoDB reserved words.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -29,6 +29,7 @@ import { ProtocolError } from '../errors';
 import { parseCheckpointItem } from './checkpoint-item';
 import { isConditionFailure, storeError } from './store-errors';
 import { CHECKPOINT_ATTRIBUTES as A, type DynamoDbAction } from './table';
+import { checkpointTableClient } from './table-client';
 import { Expression } from './update-expression';
 
 export interface DynamoCheckpointStoreOptions {
@@ -61,15 +62,7 @@ export interface CreateDynamoDbCheckpointStoreOptions {
 export function createDynamoDbCheckpointStore(
   options: CreateDynamoDbCheckpointStoreOptions,
 ): DynamoCheckpointStore {
-  const client =
-    options.client ??
-    new DynamoDBClient({
-      ...(options.region === undefined ? {} : { region: options.region }),
-      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-      maxAttempts: options.maxAttempts ?? 3,
-      requestHandler: { requestTimeout: options.requestTimeoutMs ?? 5000, connectionTimeout: 2000 },
-    });
+  const client = options.client ?? checkpointTableClient(options);
   const document = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });

@@ -9,7 +9,7 @@
  * a retried write rewrites the same item); reads are one Query per (stream, bucket).
  */
 import * as crypto from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
   QueryCommand,
@@ -27,6 +27,7 @@ import {
 import type { StreamId } from '../core/streams';
 import { storeError } from './store-errors';
 import { CHECKPOINT_TABLE_KEYS, PUSH_LEDGER_ATTRIBUTES as L, PUSH_LEDGER_KEY_PREFIX } from './table';
+import { checkpointTableClient } from './table-client';
 
 /**
  * Digests per item: 48 000 × 8 bytes = 384 000 bytes, leaving 25 KB of the 409 600-byte item limit for
@@ -58,15 +59,7 @@ export class DynamoPushLedger implements PushLedger {
   private readonly owned: DynamoDBClient | undefined;
 
   constructor(private readonly options: DynamoPushLedgerOptions) {
-    const client =
-      options.client ??
-      new DynamoDBClient({
-        ...(options.region === undefined ? {} : { region: options.region }),
-        ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-        ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-        maxAttempts: 3,
-        requestHandler: { requestTimeout: 5000, connectionTimeout: 2000 },
-      });
+    const client = options.client ?? checkpointTableClient(options);
     this.owned = options.client === undefined ? client : undefined;
     this.document = DynamoDBDocumentClient.from(client);
   }
